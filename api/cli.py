@@ -1,0 +1,207 @@
+"""The ``mdm`` command line. Thin, like the routes: parse, call a service, print, exit with a documented code.
+
+Exit codes (README "Exit codes"): 0 success; 1 an unexpected or service error; 2 a usage error; 3 a file
+rejected whole; 4 a snapshot guard refused; 5 a file whose every row was rejected; 6 a value that failed
+``mdm check``... see :data:`EXIT`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from mdm.errors import FileRejected, GuardRefused, MdmError
+
+EXIT = {"ok": 0, "error": 1, "usage": 2, "file_rejected": 3, "guard_refused": 4, "all_rejected": 5}
+
+app = typer.Typer(help="Base-information resource service.", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+profiles_app = typer.Typer(help="Source profiles.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+app.add_typer(profiles_app, name="profiles")
+
+err = Console(stderr=True)
+
+
+def _settings():
+    from mdm.settings import get_settings
+
+    return get_settings()
+
+
+def _database():
+    from mdm.db import Database
+
+    return Database(_settings().database_url)
+
+
+def _fail(exc: MdmError, code: int) -> typer.Exit:
+    err.print(f"[red]error[/red] {exc.code}: {exc.detail}")
+    return typer.Exit(code)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create the database if needed and migrate it to the newest schema."""
+    from mdm.db import current_revision, upgrade
+
+    database = _database()
+    upgrade(database.engine)
+    err.print(f"database at revision {current_revision(database.engine)} ({database.dialect})")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the schema revision of the database (empty when not created)."""
+    from mdm.db import current_revision
+
+    print(current_revision(_database().engine) or "")
+
+
+@keys_app.command("create")
+def keys_create(
+    department: Annotated[str, typer.Option(help="The department the key belongs to.")],
+    role: Annotated[str, typer.Option(help="reader, loader or admin.")] = "reader",
+) -> None:
+    """Issue an API key; it is printed once and stored only as a hash."""
+    from mdm.keys import create_key
+
+    try:
+        print(create_key(_database(), department=department, role=role))
+    except MdmError as exc:
+        raise _fail(exc, EXIT["usage"]) from exc
+
+
+@profiles_app.command("list")
+def profiles_list() -> None:
+    """List the source profiles found in MDM_PROFILE_PATH."""
+    from loaders.profiles import available_profiles
+
+    for name in available_profiles(_settings().profile_dirs):
+        print(name)
+
+
+def _print_summary(summary: dict) -> None:
+    table = Table(title=f"{summary['file']} → {summary['repository']} ({summary['status']})", show_header=False)
+    for key in ("batch_id", "profile", "encoding", "read", "inserted", "updated", "unchanged", "retired",
+                "rejected", "warnings"):
+        table.add_row(key, str(summary.get(key)))
+    golden = summary.get("golden") or {}
+    if golden:
+        table.add_row("golden", ", ".join(f"{k} {v}" for k, v in golden.items()))
+    for label in ("reject_codes", "warning_codes"):
+        if summary.get(label):
+            table.add_row(label.replace("_", " "), ", ".join(f"{k} ×{v}" for k, v in summary[label].items()))
+    if summary.get("rejected"):
+        table.add_row("rejects", summary["rejects_path"])
+    if summary.get("error"):
+        table.add_row("error", f"{summary['error']['code']}: {summary['error']['detail']}")
+    table.add_row("seconds", str(summary.get("seconds")))
+    err.print(table)
+
+
+@app.command("load")
+def load(
+    files: Annotated[list[Path], typer.Argument(help="Files to load; one batch each.")],
+    profile: Annotated[str, typer.Option("--profile", "-p", help="Profile path or name in MDM_PROFILE_PATH.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON summary per file on stdout.")] = False,
+    report_dir: Annotated[Path | None, typer.Option(help="Report root (default MDM_REPORT_DIR).")] = None,
+    force: Annotated[bool, typer.Option(help="Let a snapshot retire more than the guard allows.")] = False,
+    guard: Annotated[float | None, typer.Option(help="Snapshot guard as a share 0–1 (default 0.05).")] = None,
+) -> None:
+    """Load department files with a source profile: one batch and one transaction per file."""
+    from loaders.pipeline import LoadOptions, load_file
+    from loaders.profiles import load_profile
+
+    settings = _settings()
+    try:
+        chosen = load_profile(profile, settings.profile_dirs)
+    except FileRejected as exc:
+        raise _fail(exc, EXIT["usage"]) from exc
+    options = LoadOptions(report_root=report_dir or settings.report_dir,
+                          guard=settings.snapshot_guard if guard is None else guard, force=force,
+                          chunk_rows=settings.chunk_rows)
+    database = _database()
+    worst = EXIT["ok"]
+    for path in files:
+        try:
+            with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                          TextColumn("{task.fields[rows]} rows"), TimeElapsedColumn(), console=err,
+                          transient=True, disable=not err.is_terminal) as bar:
+                task = bar.add_task(path.name, total=None, rows=0)
+
+                def tick(rows: int, done: int, total: int, task=task, bar=bar) -> None:
+                    bar.update(task, completed=done, total=total, rows=rows)
+
+                summary = load_file(database, chosen, path, options=options, progress=tick)
+            code = EXIT["all_rejected"] if summary["read"] and summary["rejected"] == summary["read"] else 0
+        except (FileRejected, GuardRefused) as exc:
+            summary = exc.extra.get("summary") or {"file": str(path), "status": "rejected",
+                                                   "error": {"code": exc.code, "detail": exc.detail}}
+            code = EXIT["guard_refused"] if isinstance(exc, GuardRefused) else EXIT["file_rejected"]
+            if not as_json:
+                err.print(f"[red]error[/red] {exc.code}: {exc.detail}")
+        except MdmError as exc:
+            raise _fail(exc, EXIT["error"]) from exc
+        if as_json:
+            print(json.dumps(summary, ensure_ascii=False, default=str), flush=True)
+        else:
+            _print_summary(summary)
+        worst = max(worst, code) if code else worst
+    raise typer.Exit(worst)
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default MDM_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default MDM_PORT).")] = None,
+) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings()
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+
+
+@app.command("demo")
+def demo(
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after loading.")] = True,
+) -> None:
+    """Create the embedded database, load the built-in sample data, print an admin key and serve."""
+    from api.demo import prepare_demo
+
+    settings = _settings()
+    key = prepare_demo(settings, console=err)
+    err.print(f"admin key (shown once): [bold]{key}[/bold]")
+    print(key, flush=True)
+    if serve_api:
+        import uvicorn
+
+        from api.app import create_app
+
+        err.print(f"serving on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
+        uvicorn.run(create_app(settings), host=host, port=port)
+
+
+def main() -> None:
+    """Console entry point: Typer's usage errors exit 2; anything unexpected exits 1 with a message."""
+    try:
+        app(standalone_mode=True)
+    except SystemExit:
+        raise
+    except MdmError as exc:
+        err.print(f"[red]error[/red] {exc.code}: {exc.detail}")
+        sys.exit(EXIT["error"])

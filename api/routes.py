@@ -1,0 +1,159 @@
+"""The HTTP routes. Thin: parse, call one ``mdm`` or ``loaders`` service, map the result or the error."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import JSONResponse
+
+from api.deps import CurrentCaller, DatabaseDep, Loader, RegistryDep, SettingsDep, StandardDep
+from api.schemas import Health, History, LoadSummary, Record, RecordList, RepositoryInfo, RepositoryList
+from loaders.pipeline import LoadOptions, load_file
+from loaders.profiles import load_profile
+from mdm import records
+from mdm.access import project
+from mdm.batches import get_batch
+from mdm.db import current_revision
+from mdm.errors import FileRejected, InvalidRequest
+from mdm.spatial import Envelope
+
+router = APIRouter()
+_LIST_PARAMS = {"limit", "cursor", "include_retired", "contains", "bbox"}
+
+
+@router.get("/health", response_model=Health, tags=["service"])
+def health(db: DatabaseDep) -> Any:
+    """Service and database status (no key needed)."""
+    try:
+        db.ensure_schema()
+        revision = current_revision(db.engine)
+    except Exception as exc:
+        return JSONResponse({"status": "degraded", "database": {"status": "unavailable", "error": str(exc)[:300]}},
+                            status_code=503)
+    return {"status": "ok", "database": {"status": "ok", "dialect": db.dialect, "revision": revision}}
+
+
+@router.get("/repositories", response_model=RepositoryList, tags=["repositories"])
+def list_repositories(caller: CurrentCaller, db: DatabaseDep, registry: RegistryDep) -> Any:
+    """The repositories with their standard version and count of active records."""
+    with db.read() as session:
+        counts = records.counts(session)
+    return {"items": [
+        RepositoryInfo(id=r, title=registry.get(r).title, standard_version=registry.get(r).version,
+                       count=counts.get(r, 0))
+        for r in registry.repositories
+    ]}
+
+
+@router.get("/repositories/{repository}/standard", tags=["repositories"])
+def get_standard(caller: CurrentCaller, standard: StandardDep) -> dict[str, Any]:
+    """The repository's data standard: JSON Schema with its x- annotations."""
+    return standard.describe()
+
+
+def _parse_floats(value: str, count: int, name: str) -> list[float]:
+    try:
+        numbers = [float(p) for p in value.split(",")]
+    except ValueError:
+        numbers = []
+    if len(numbers) != count:
+        raise InvalidRequest("request.invalid", f"{name} needs {count} comma-separated numbers")
+    return numbers
+
+
+@router.get("/repositories/{repository}/records", response_model=RecordList, tags=["records"])
+def list_records(
+    request: Request,
+    caller: CurrentCaller,
+    standard: StandardDep,
+    db: DatabaseDep,
+    limit: Annotated[int, Query(ge=1, le=records.MAX_LIMIT)] = 50,
+    cursor: str | None = None,
+    include_retired: bool = False,
+    contains: Annotated[str | None, Query(description="lon,lat in EPSG:4490: features containing it")] = None,
+    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat: features intersecting it")] = None,
+) -> Any:
+    """Golden records in key order; other query parameters are exact filters on filterable fields."""
+    filters = {k: v for k, v in request.query_params.items() if k not in _LIST_PARAMS}
+    point = tuple(_parse_floats(contains, 2, "contains")) if contains else None
+    envelope = Envelope(*_parse_floats(bbox, 4, "bbox")) if bbox else None
+    if envelope and (envelope.min_x > envelope.max_x or envelope.min_y > envelope.max_y):
+        raise InvalidRequest("request.invalid", "bbox must be minlon,minlat,maxlon,maxlat")
+    query = records.ListQuery(filters=filters, limit=limit, cursor=cursor, include_retired=include_retired,
+                              contains=point, bbox=envelope)
+    with db.read() as session:
+        items, next_cursor = records.list_records(session, standard, query)
+    return {"items": [Record.of(v, project(standard, caller, v.data)) for v in items], "next_cursor": next_cursor}
+
+
+@router.get("/repositories/{repository}/records/{key}", response_model=Record, tags=["records"])
+def get_record(
+    caller: CurrentCaller,
+    standard: StandardDep,
+    db: DatabaseDep,
+    key: str,
+    as_of: Annotated[dt.datetime | None, Query(description="ISO 8601 date-time with zone")] = None,
+) -> Any:
+    """One golden record by business key, now or as recorded at ``as_of``."""
+    with db.read() as session:
+        view = records.get_record(session, standard.repository, key, as_of=as_of)
+    return Record.of(view, project(standard, caller, view.data))
+
+
+@router.get("/repositories/{repository}/records/{key}/history", response_model=History, tags=["records"])
+def get_history(caller: CurrentCaller, standard: StandardDep, db: DatabaseDep, key: str) -> Any:
+    """Every version of a golden record, oldest first."""
+    with db.read() as session:
+        views = records.history(session, standard.repository, key)
+    return {"items": [Record.of(v, project(standard, caller, v.data)) for v in views]}
+
+
+def _save_upload(upload: UploadFile, limit: int, directory: Path) -> Path:
+    target = directory / Path(upload.filename or "upload").name
+    written = 0
+    with target.open("wb") as out:
+        while chunk := upload.file.read(1 << 20):
+            written += len(chunk)
+            if written > limit:
+                raise FileRejected("file.too_large", f"the upload exceeds {limit} bytes", limit=limit)
+            out.write(chunk)
+    return target
+
+
+@router.post("/repositories/{repository}/loads", status_code=201, response_model=LoadSummary, tags=["loads"])
+def post_load(
+    caller: Loader,
+    standard: StandardDep,
+    db: DatabaseDep,
+    registry: RegistryDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="The department file")],
+    profile: Annotated[str, Form(description="Name of a source profile on the server")],
+    force: Annotated[bool, Form(description="Let a snapshot retire more than the guard allows")] = False,
+) -> Any:
+    """Load a file synchronously with a named source profile; 201 with the load summary."""
+    if "/" in profile or "\\" in profile or profile.startswith("."):
+        raise InvalidRequest("request.invalid", "profile must be a profile name, not a path")
+    chosen = load_profile(profile, settings.profile_dirs)
+    if chosen.repository != standard.repository:
+        raise InvalidRequest("request.invalid",
+                             f"profile {profile} loads {chosen.repository}, not {standard.repository}")
+    options = LoadOptions(report_root=settings.report_dir, guard=settings.snapshot_guard, force=force,
+                          chunk_rows=settings.chunk_rows)
+    with tempfile.TemporaryDirectory(prefix="mdm-upload-") as tmp:
+        path = _save_upload(file, settings.max_upload_bytes, Path(tmp))
+        summary = load_file(db, chosen, path, options=options, registry=registry, file_name=path.name)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return summary
+
+
+@router.get("/loads/{batch_id}", response_model=LoadSummary, tags=["loads"])
+def get_load(caller: Loader, db: DatabaseDep, batch_id: str) -> Any:
+    """The summary of a load batch."""
+    return get_batch(db, batch_id).summary
+

@@ -1,0 +1,83 @@
+"""Response shapes of the API: the public contract, mapped explicitly from ``mdm`` views (not ORM rows)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from mdm.access import Projection
+from mdm.records import RecordView
+
+
+class ProvenanceEntry(BaseModel):
+    source: str = Field(description="Source system that supplied the surviving value.")
+    batch_id: str
+    recorded_at: str = Field(description="The source's time for the value (ISO 8601).")
+
+
+class Record(BaseModel):
+    repository: str
+    key: str = Field(description="Business key.")
+    version: int
+    status: str = Field(description="active or retired")
+    recorded_at: dt.datetime = Field(description="When this version was recorded (UTC).")
+    data: dict[str, Any]
+    provenance: dict[str, ProvenanceEntry]
+    masked: list[str] = Field(description="Fields shown masked by their x-mask rule.")
+    withheld: list[str] = Field(description="Fields left out for this caller.")
+
+    @classmethod
+    def of(cls, view: RecordView, projection: Projection) -> Record:
+        shown = set(projection.data)
+        return cls(
+            repository=view.repository, key=view.key, version=view.version, status=view.status,
+            recorded_at=view.recorded_at, data=projection.data,
+            provenance={k: v for k, v in view.provenance.items() if k in shown},
+            masked=projection.masked, withheld=projection.withheld,
+        )
+
+
+class RecordList(BaseModel):
+    items: list[Record]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last.")
+
+
+class History(BaseModel):
+    items: list[Record]
+
+
+class RepositoryInfo(BaseModel):
+    id: str
+    title: str
+    standard_version: str
+    count: int = Field(description="Active golden records.")
+
+
+class RepositoryList(BaseModel):
+    items: list[RepositoryInfo]
+
+
+class Health(BaseModel):
+    status: str
+    database: dict[str, Any]
+
+
+class LoadSummary(BaseModel):
+    model_config = {"extra": "allow"}
+
+    batch_id: str
+    status: str
+    profile: str
+    repository: str
+    file: str
+    encoding: str | None
+    read: int
+    inserted: int
+    updated: int
+    unchanged: int
+    retired: int
+    rejected: int = Field(description="Rows rejected.")
+    warnings: int
+    rejects_path: str | None = None

@@ -1,0 +1,147 @@
+"""Source profiles: YAML files that describe one source system's file (DESIGN §5).
+
+A profile names the repository, the source system and its priority, the file format and encoding, how columns
+map to fields (with normalisers), null tokens, date formats, the CRS of coordinates, the mode (``snapshot``
+retires what is absent from the feed, ``delta`` does not) and, optionally, the source's own timestamp column.
+See ``docs/profiles.md`` for every key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from mdm.errors import FileRejected
+
+FORMATS = ("csv", "geojson", "jsonl", "xlsx")
+
+
+class FieldSpec(BaseModel):
+    """How one field of the standard is filled: from a ``column`` (through ``normalise`` steps) or a ``value``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    column: str | None = None
+    value: Any = None
+    normalise: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FieldSpec:
+        if (self.column is None) == (self.value is None):
+            raise ValueError("a field needs exactly one of 'column' or 'value'")
+        return self
+
+
+class GeometrySpec(BaseModel):
+    """Where a record's geometry comes from and how it is treated.
+
+    ``source``: ``feature`` (the GeoJSON feature's geometry) or ``columns`` (a point from ``x``/``y`` columns).
+    ``repair``: make invalid polygons valid (with a ``geo.repaired`` warning) instead of rejecting them.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    field: str = "geometry"
+    source: Literal["feature", "columns"] = "feature"
+    x: str | None = None
+    y: str | None = None
+    repair: bool = False
+
+
+class SourceSystemSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{1,63}$")
+    name: str
+
+
+class Profile(BaseModel):
+    """A parsed, checked source profile."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    description: str = ""
+    repository: str
+    source_system: SourceSystemSpec
+    priority: int = Field(50, ge=0, le=1000, description="Survivorship: the higher wins.")
+    format: Literal["csv", "geojson", "jsonl", "xlsx"]
+    encoding: str = "auto"
+    delimiter: str = ","
+    sheet: str | None = None
+    mode: Literal["snapshot", "delta"] = "delta"
+    source_key: str | None = Field(None, description="Column holding the source's own key; default: business key.")
+    timestamp: str | None = Field(None, description="Column holding the source's own change time.")
+    timezone: str = "+08:00"
+    null_tokens: list[str] = Field(default_factory=lambda: ["", "NULL", "null", "None", "N/A", "-", "—", "无"])
+    date_formats: list[str] = Field(default_factory=lambda: ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d"])
+    crs: str | None = Field(None, pattern=r"^(EPSG:\d{4,6}|GCJ-02)$")
+    axis_order: Literal["lonlat", "latlon"] = "lonlat"
+    geometry: GeometrySpec | None = None
+    fields: dict[str, FieldSpec]
+
+    @property
+    def columns(self) -> set[str]:
+        """Every file column the profile reads."""
+        used = {spec.column for spec in self.fields.values() if spec.column}
+        for extra in (self.source_key, self.timestamp):
+            if extra:
+                used.add(extra)
+        if self.geometry and self.geometry.source == "columns":
+            used |= {c for c in (self.geometry.x, self.geometry.y) if c}
+        return used
+
+
+def parse_profile(document: dict[str, Any], *, default_name: str) -> Profile:
+    """A :class:`Profile` from its YAML document. Raises :class:`FileRejected` (``load.profile_invalid``)."""
+    if not isinstance(document, dict):
+        raise FileRejected("load.profile_invalid", "a profile must be a YAML mapping")
+    document = {"name": default_name, **document}
+    try:
+        return Profile.model_validate(document)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise FileRejected("load.profile_invalid", f"profile {default_name}: {problems}") from exc
+
+
+def find_profile(name_or_path: str, search_dirs: list[Path]) -> Path:
+    """The profile file for a path, or for a name looked up as ``<dir>/<name>.yaml`` in ``search_dirs``.
+
+    Raises :class:`FileRejected` (``load.profile_unknown``) listing where it looked.
+    """
+    candidate = Path(name_or_path)
+    if candidate.suffix in (".yaml", ".yml") or "/" in name_or_path:
+        if candidate.is_file():
+            return candidate
+    else:
+        for directory in search_dirs:
+            for suffix in (".yaml", ".yml"):
+                path = directory / f"{name_or_path}{suffix}"
+                if path.is_file():
+                    return path
+    looked = ", ".join(str(d) for d in search_dirs)
+    raise FileRejected("load.profile_unknown", f"no profile {name_or_path!r} (looked in: {looked})")
+
+
+def load_profile(name_or_path: str, search_dirs: list[Path]) -> Profile:
+    """Find, read and check a profile (see :func:`find_profile` and :func:`parse_profile`)."""
+    path = find_profile(name_or_path, search_dirs)
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise FileRejected("load.profile_invalid", f"cannot read profile {path}: {exc}") from exc
+    return parse_profile(document, default_name=path.stem)
+
+
+def available_profiles(search_dirs: list[Path]) -> list[str]:
+    """Names of the profiles found in ``search_dirs`` (first one wins on a clash)."""
+    names: list[str] = []
+    for directory in search_dirs:
+        if directory.is_dir():
+            for path in sorted(directory.glob("*.y*ml")):
+                if path.stem not in names:
+                    names.append(path.stem)
+    return names

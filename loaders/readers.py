@@ -1,0 +1,205 @@
+"""Readers: turn a file into rows of text cells, streaming, with row numbers as a person would count them.
+
+Every cell is text (``str``) or ``None``; nothing guesses types, so codes keep their leading zeros. A reader
+raises :class:`mdm.errors.FileRejected` for a file that cannot be read at all (``file.unreadable``,
+``file.missing_columns``, ``file.empty``); row-level trouble is the pipeline's business.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loaders.encoding import detect_encoding
+from mdm.errors import FileRejected
+
+csv.field_size_limit(64 * 1024 * 1024)
+
+
+@dataclass
+class SourceRow:
+    """One row: its number in the file (CSV: the line as a spreadsheet shows it, header = 1; GeoJSON: the
+    feature's position, from 1; JSON Lines: the line), its cells, and for spatial formats its geometry."""
+
+    row_no: int
+    cells: dict[str, str | None]
+    geometry: dict[str, Any] | None = None
+    problems: list[tuple[str, str, str]] = field(default_factory=list)  # (code, column, message)
+
+
+class Reader:
+    """Base of the readers: ``encoding`` (as detected), ``size`` in bytes, ``position`` read so far."""
+
+    def __init__(self, path: Path, *, encoding: str = "auto") -> None:
+        self.path = path
+        try:
+            self.size = path.stat().st_size
+        except OSError as exc:
+            raise FileRejected("file.unreadable", f"cannot open {path}: {exc}") from exc
+        self.encoding = detect_encoding(path, encoding)
+        self._binary: io.BufferedReader | None = None
+        self.crs: str | None = None  # a CRS the file itself declares
+
+    @property
+    def position(self) -> int:
+        if self._binary is None or self._binary.closed:
+            return self.size
+        return self._binary.tell()
+
+    def check_columns(self, needed: set[str]) -> None:
+        """Raise ``file.missing_columns`` if a column the profile maps is absent (header-based formats)."""
+
+    def rows(self) -> Iterator[SourceRow]:
+        raise NotImplementedError
+
+
+def _text(value: Any) -> str | None:
+    """A JSON value as cell text: strings as they are, numbers in their JSON spelling, null as None."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+class CsvReader(Reader):
+    """Delimited text with a header row. A BOM is stripped before headers are matched."""
+
+    def __init__(self, path: Path, *, encoding: str = "auto", delimiter: str = ",") -> None:
+        super().__init__(path, encoding=encoding)
+        self.delimiter = delimiter
+        with path.open(encoding=self.encoding, newline="") as fh:
+            header = next(csv.reader(fh, delimiter=delimiter), None)
+        if not header:
+            raise FileRejected("file.empty", f"{path.name} has no header row")
+        self.header = [h.strip() for h in header]
+
+    def check_columns(self, needed: set[str]) -> None:
+        missing = sorted(needed - set(self.header))
+        if missing:
+            raise FileRejected(
+                "file.missing_columns",
+                f"{self.path.name} lacks column(s) {', '.join(missing)}; it has: {', '.join(self.header)}",
+                missing=missing,
+            )
+
+    def rows(self) -> Iterator[SourceRow]:
+        self._binary = self.path.open("rb")
+        try:
+            text = io.TextIOWrapper(self._binary, encoding=self.encoding, newline="")
+            reader = csv.reader(text, delimiter=self.delimiter)
+            next(reader, None)
+            width = len(self.header)
+            for record in reader:
+                if not record or all(not cell.strip() for cell in record):
+                    continue
+                row = SourceRow(row_no=reader.line_num, cells=dict(zip(self.header, record)))
+                if len(record) != width:
+                    row.problems.append(("row.bad_value", "", f"{len(record)} cells where the header has {width}"))
+                yield row
+        except csv.Error as exc:
+            raise FileRejected("file.unreadable", f"{self.path.name}: {exc}") from exc
+        finally:
+            self._binary.close()
+
+
+class GeoJsonReader(Reader):
+    """A GeoJSON FeatureCollection. Properties become cells; geometry stays a GeoJSON object.
+
+    A legacy ``crs`` member (``urn:ogc:def:crs:EPSG::4490``) is honoured; without one, RFC 7946 applies:
+    WGS 84 longitude/latitude.
+    """
+
+    def __init__(self, path: Path, *, encoding: str = "auto") -> None:
+        super().__init__(path, encoding=encoding)
+        try:
+            with path.open(encoding=self.encoding) as fh:
+                self.document = json.load(fh)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise FileRejected("file.unreadable", f"{path.name} is not JSON: {exc}") from exc
+        if not isinstance(self.document, dict) or self.document.get("type") != "FeatureCollection":
+            raise FileRejected("file.unreadable", f"{path.name} is not a GeoJSON FeatureCollection")
+        features = self.document.get("features")
+        if not isinstance(features, list):
+            raise FileRejected("file.unreadable", f"{path.name} has no features array")
+        name = ((self.document.get("crs") or {}).get("properties") or {}).get("name")
+        if isinstance(name, str) and "EPSG" in name.upper():
+            self.crs = "EPSG:" + name.rsplit(":", 1)[-1]
+        elif isinstance(name, str) and name.upper().endswith("CRS84"):
+            self.crs = "EPSG:4326"
+
+    def check_columns(self, needed: set[str]) -> None:
+        features = self.document["features"]
+        if not features:
+            return
+        present: set[str] = set()
+        for feature in features[:100]:
+            present |= set((feature or {}).get("properties") or {})
+        missing = sorted(needed - present)
+        if missing:
+            raise FileRejected(
+                "file.missing_columns", f"{self.path.name}: no feature has the propert(ies) {', '.join(missing)}",
+                missing=missing,
+            )
+
+    @property
+    def position(self) -> int:
+        return self.size
+
+    def rows(self) -> Iterator[SourceRow]:
+        for number, feature in enumerate(self.document["features"], start=1):
+            if not isinstance(feature, dict) or feature.get("type") != "Feature":
+                row = SourceRow(row_no=number, cells={})
+                row.problems.append(("row.bad_value", "", "not a GeoJSON Feature"))
+                yield row
+                continue
+            properties = feature.get("properties") or {}
+            cells = {k: _text(v) for k, v in properties.items()}
+            yield SourceRow(row_no=number, cells=cells, geometry=feature.get("geometry"))
+
+
+class JsonLinesReader(Reader):
+    """JSON Lines: one JSON object per line; its members become cells (numbers keep their JSON spelling)."""
+
+    def rows(self) -> Iterator[SourceRow]:
+        self._binary = self.path.open("rb")
+        try:
+            text = io.TextIOWrapper(self._binary, encoding=self.encoding, newline=None)
+            for number, line in enumerate(text, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    value = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    row = SourceRow(row_no=number, cells={})
+                    row.problems.append(("row.bad_value", "", f"not JSON: {exc.msg}"))
+                    yield row
+                    continue
+                if not isinstance(value, dict):
+                    row = SourceRow(row_no=number, cells={})
+                    row.problems.append(("row.bad_value", "", "a line must hold a JSON object"))
+                    yield row
+                    continue
+                geometry = value.pop("geometry", None) if isinstance(value.get("geometry"), dict) else None
+                yield SourceRow(row_no=number, cells={k: _text(v) for k, v in value.items()}, geometry=geometry)
+        finally:
+            self._binary.close()
+
+
+def open_reader(path: Path, *, format: str, encoding: str = "auto", delimiter: str = ",",
+                sheet: str | None = None) -> Reader:
+    """The reader for ``format`` (``csv``, ``geojson``, ``jsonl``, ``xlsx``) over ``path``."""
+    if not path.is_file():
+        raise FileRejected("file.unreadable", f"no such file: {path}")
+    if format == "csv":
+        return CsvReader(path, encoding=encoding, delimiter=delimiter)
+    if format == "geojson":
+        return GeoJsonReader(path, encoding=encoding)
+    if format == "jsonl":
+        return JsonLinesReader(path, encoding=encoding)
+    raise FileRejected("file.unreadable", f"format {format!r} is not supported yet")

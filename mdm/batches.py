@@ -1,0 +1,52 @@
+"""Load batches: their bookkeeping rows. A batch row commits with the batch's records, or, for a batch that
+failed, alone afterwards so the failure stays visible at ``GET /loads/{batch_id}``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from mdm.db import Database
+from mdm.errors import NotFound
+from mdm.models import Batch, SourceSystem
+
+
+def new_batch_id() -> str:
+    return str(uuid.uuid4())
+
+
+def register_source_system(session: Session, *, source_system_id: str, name: str, now: dt.datetime) -> None:
+    """Create or rename a source system (idempotent)."""
+    system = session.get(SourceSystem, source_system_id)
+    if system is None:
+        session.add(SourceSystem(id=source_system_id, name=name, updated_at=now))
+    elif system.name != name:
+        system.name = name
+        system.updated_at = now
+    session.flush()
+
+
+def record_batch(session: Session, **fields: Any) -> Batch:
+    """Add a batch row (fields of :class:`mdm.models.Batch`) to the unit of work."""
+    batch = Batch(**fields)
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+def record_failed_batch(db: Database, **fields: Any) -> None:
+    """Write the row of a batch that did not commit, in its own short transaction."""
+    with db.write() as session:
+        session.merge(Batch(**fields))
+
+
+def get_batch(db: Database, batch_id: str) -> Batch:
+    """The batch with this id. Raises :class:`NotFound` (``load.not_found``)."""
+    with db.read() as session:
+        batch = session.get(Batch, batch_id)
+        if batch is None:
+            raise NotFound("load.not_found", f"no load batch {batch_id}")
+        return batch

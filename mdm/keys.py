@@ -1,0 +1,63 @@
+"""API keys: issued to a department with a role, stored as SHA-256 hashes, shown in clear only once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from mdm.db import Database
+from mdm.errors import InvalidRequest, Unauthorised
+from mdm.models import ApiKey
+
+ROLES = ("reader", "loader", "admin")
+_PREFIX = "mdm_"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is asking: the key's department and role."""
+
+    department: str
+    role: str
+    key_prefix: str
+
+    def may(self, role: str) -> bool:
+        """True if this caller's role is at least ``role`` (reader < loader < admin)."""
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def create_key(db: Database, *, department: str, role: str) -> str:
+    """Issue a key for ``department`` with ``role``; returns the key in clear (it is not stored).
+
+    Raises :class:`InvalidRequest` (``request.invalid``) for an unknown role or an empty department.
+    """
+    if role not in ROLES:
+        raise InvalidRequest("request.invalid", f"role must be one of {', '.join(ROLES)}")
+    if not department.strip():
+        raise InvalidRequest("request.invalid", "department must not be empty")
+    key = _PREFIX + secrets.token_urlsafe(32)
+    with db.write() as session:
+        session.add(ApiKey(key_hash=_hash(key), prefix=key[:12], department=department.strip(), role=role,
+                           created_at=dt.datetime.now(dt.UTC)))
+    return key
+
+
+def authenticate(db: Database, key: str | None) -> Caller:
+    """The caller a key belongs to. Raises :class:`Unauthorised` (``auth.missing_key``, ``auth.invalid_key``)."""
+    if not key:
+        raise Unauthorised("auth.missing_key", "send an API key as 'Authorization: Bearer <key>'")
+    with db.read() as session:
+        row = session.execute(
+            select(ApiKey).where(ApiKey.key_hash == _hash(key), ApiKey.revoked_at.is_(None))
+        ).scalar_one_or_none()
+    if row is None:
+        raise Unauthorised("auth.invalid_key", "the API key is unknown or revoked")
+    return Caller(department=row.department, role=row.role, key_prefix=row.prefix)

@@ -1,0 +1,192 @@
+"""SQLAlchemy 2 models of the store. The same models serve SQLite and PostgreSQL; the migrations create them.
+
+Tables: ``batches``, ``source_systems``, ``source_records`` (the crosswalk), ``golden_records``,
+``record_versions`` (append-only), ``outbox`` and ``api_keys``. Record fields live in a JSON(B) column; the
+business key, status, geometry and envelope are real columns. These classes are not API schemas: ``api`` maps
+them to its own response shapes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from mdm.spatial import GeometryColumn
+
+JsonDoc = JSON().with_variant(JSONB(), "postgresql")
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator):
+    """A timezone-aware UTC timestamp on both dialects (SQLite stores it as naive UTC text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value)
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Batch(Base):
+    """One load run. Every change it makes carries its id; ``summary`` is the load report's summary."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    repository: Mapped[str] = mapped_column(String(32))
+    source_system_id: Mapped[str] = mapped_column(String(64))
+    profile: Mapped[str] = mapped_column(String(128))
+    file_name: Mapped[str] = mapped_column(String(500))
+    mode: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # running, committed, failed, rejected
+    encoding: Mapped[str | None] = mapped_column(String(32))
+    started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    summary: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+
+
+class SourceSystem(Base):
+    """A department's system that supplies records."""
+
+    __tablename__ = "source_systems"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class SourceRecord(Base):
+    """One record as a source supplied it (normalised), keyed by its source key: the crosswalk.
+
+    ``batch_id`` is the batch that last changed it, ``seen_batch_id`` the last that supplied it; ``source_time``
+    is the source's own timestamp when the profile maps one, else the time of the batch that changed it.
+    """
+
+    __tablename__ = "source_records"
+    __table_args__ = (
+        UniqueConstraint("repository", "source_system_id", "source_key", name="uq_source_records_key"),
+        Index("ix_source_records_business_key", "repository", "business_key"),
+        Index("ix_source_records_feed", "source_system_id", "feed", "status"),
+        Index("ix_source_records_seen", "seen_batch_id", "business_key"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    repository: Mapped[str] = mapped_column(String(32))
+    source_system_id: Mapped[str] = mapped_column(ForeignKey("source_systems.id"))
+    source_key: Mapped[str] = mapped_column(String(200))
+    business_key: Mapped[str] = mapped_column(String(200))
+    feed: Mapped[str] = mapped_column(String(128))
+    priority: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))  # active, retired
+    raw: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    data: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    source_time: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    first_batch_id: Mapped[str] = mapped_column(String(36))
+    batch_id: Mapped[str] = mapped_column(String(36))
+    seen_batch_id: Mapped[str] = mapped_column(String(36))
+
+
+class GoldenRecord(Base):
+    """The consolidated record of one business key: what consumers read. Changed only with a new version."""
+
+    __tablename__ = "golden_records"
+    __table_args__ = (UniqueConstraint("repository", "business_key", name="uq_golden_records_key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    repository: Mapped[str] = mapped_column(String(32))
+    business_key: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))  # active, retired
+    data: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    provenance: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    batch_id: Mapped[str | None] = mapped_column(String(36))
+    geom: Mapped[Any] = mapped_column(GeometryColumn(), nullable=True)
+    min_x: Mapped[float | None] = mapped_column(Float)
+    min_y: Mapped[float | None] = mapped_column(Float)
+    max_x: Mapped[float | None] = mapped_column(Float)
+    max_y: Mapped[float | None] = mapped_column(Float)
+
+
+class RecordVersion(Base):
+    """An immutable version of a golden record. Append-only: triggers refuse UPDATE and DELETE."""
+
+    __tablename__ = "record_versions"
+    __table_args__ = (
+        UniqueConstraint("repository", "business_key", "version", name="uq_record_versions_version"),
+        Index("ix_record_versions_recorded", "repository", "business_key", "recorded_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    golden_id: Mapped[int] = mapped_column(ForeignKey("golden_records.id"))
+    repository: Mapped[str] = mapped_column(String(32))
+    business_key: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    data: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    provenance: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    batch_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class OutboxEntry(Base):
+    """A change written in the same transaction as the record change, drained to the index and subscribers."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "processed_at", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    repository: Mapped[str] = mapped_column(String(32))
+    business_key: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    batch_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    processed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(2000))
+
+
+class ApiKey(Base):
+    """An API key of a department, stored as its SHA-256 hash; ``prefix`` identifies it in logs."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    department: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))  # reader, loader, admin
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())

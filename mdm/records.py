@@ -1,0 +1,183 @@
+"""The record store's read path: a golden record now or as of a time, its history, filtered lists.
+
+Returns :class:`RecordView` values, never ORM rows; ``api`` maps them to its response shapes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mdm import spatial
+from mdm.errors import InvalidRequest, NotFound
+from mdm.models import GoldenRecord, RecordVersion
+from standards import Standard
+
+MAX_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class RecordView:
+    """One golden record (or one of its versions) as stored."""
+
+    repository: str
+    key: str
+    version: int
+    status: str
+    recorded_at: dt.datetime
+    batch_id: str | None
+    data: dict[str, Any]
+    provenance: dict[str, Any]
+
+
+def _view(row: GoldenRecord | RecordVersion) -> RecordView:
+    return RecordView(
+        repository=row.repository, key=row.business_key, version=row.version, status=row.status,
+        recorded_at=row.recorded_at, batch_id=row.batch_id, data=row.data, provenance=row.provenance,
+    )
+
+
+def get_record(session: Session, repository: str, key: str, *, as_of: dt.datetime | None = None) -> RecordView:
+    """The golden record of ``key``, or the version in force at ``as_of`` (timezone-aware).
+
+    Raises :class:`NotFound` (``record.not_found``) when there is none (or none recorded by ``as_of``).
+    """
+    if as_of is None:
+        row = session.execute(
+            select(GoldenRecord).where(GoldenRecord.repository == repository, GoldenRecord.business_key == key)
+        ).scalar_one_or_none()
+    else:
+        if as_of.tzinfo is None:
+            raise InvalidRequest("request.invalid", "as_of needs a time zone, e.g. 2024-01-01T00:00:00+08:00")
+        row = session.execute(
+            select(RecordVersion)
+            .where(RecordVersion.repository == repository, RecordVersion.business_key == key,
+                   RecordVersion.recorded_at <= as_of)
+            .order_by(RecordVersion.version.desc()).limit(1)
+        ).scalar_one_or_none()
+    if row is None:
+        when = f" as of {as_of.isoformat()}" if as_of else ""
+        raise NotFound("record.not_found", f"no {repository} record {key}{when}")
+    return _view(row)
+
+
+def history(session: Session, repository: str, key: str) -> list[RecordView]:
+    """Every version of ``key``, oldest first. Raises :class:`NotFound` (``record.not_found``)."""
+    rows = session.execute(
+        select(RecordVersion)
+        .where(RecordVersion.repository == repository, RecordVersion.business_key == key)
+        .order_by(RecordVersion.version)
+    ).scalars().all()
+    if not rows:
+        raise NotFound("record.not_found", f"no {repository} record {key}")
+    return [_view(r) for r in rows]
+
+
+def counts(session: Session) -> dict[str, int]:
+    """Active golden records per repository."""
+    rows = session.execute(
+        select(GoldenRecord.repository, func.count())
+        .where(GoldenRecord.status == "active").group_by(GoldenRecord.repository)
+    ).all()
+    return dict(rows)
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """A list request. ``contains`` is (lon, lat); ``bbox`` an :class:`spatial.Envelope`; both EPSG:4490."""
+
+    filters: dict[str, str]
+    limit: int = 50
+    cursor: str | None = None
+    include_retired: bool = False
+    contains: tuple[float, float] | None = None
+    bbox: spatial.Envelope | None = None
+
+    def fingerprint(self) -> str:
+        body = json.dumps([sorted(self.filters.items()), self.include_retired, self.contains,
+                           self.bbox and list(vars(self.bbox).values())], default=str)
+        return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+
+def encode_cursor(last_key: str, query: ListQuery) -> str:
+    raw = json.dumps({"k": last_key, "q": query.fingerprint()}, ensure_ascii=False).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, query: ListQuery) -> str:
+    """The last key a cursor points after. Raises ``request.cursor_invalid`` for a bad or foreign cursor."""
+    try:
+        body = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        key, fingerprint = body["k"], body["q"]
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise InvalidRequest("request.cursor_invalid", "the cursor is malformed") from exc
+    if fingerprint != query.fingerprint() or not isinstance(key, str):
+        raise InvalidRequest("request.cursor_invalid", "the cursor belongs to another query")
+    return key
+
+
+def list_records(session: Session, standard: Standard, query: ListQuery) -> tuple[list[RecordView], str | None]:
+    """Golden records matching ``query`` in business-key order, and the cursor of the next page (or None).
+
+    Raises ``request.filter_unknown`` for a filter on a field the standard does not mark ``x-filter``,
+    ``request.invalid`` for a spatial filter on a repository without geometry or a bad limit.
+    """
+    if not 1 <= query.limit <= MAX_LIMIT:
+        raise InvalidRequest("request.invalid", f"limit must be between 1 and {MAX_LIMIT}")
+    unknown = sorted(set(query.filters) - set(standard.filterable))
+    if unknown:
+        raise InvalidRequest(
+            "request.filter_unknown",
+            f"cannot filter {standard.repository} on {', '.join(unknown)}; filterable: "
+            f"{', '.join(standard.filterable)}",
+        )
+    if (query.contains or query.bbox) and not standard.geometry_field:
+        raise InvalidRequest("request.invalid", f"{standard.repository} has no geometry to filter on")
+    dialect = session.get_bind().dialect.name
+    table = GoldenRecord.__table__
+    stmt = select(GoldenRecord).where(GoldenRecord.repository == standard.repository)
+    if not query.include_retired:
+        stmt = stmt.where(GoldenRecord.status == "active")
+    for name, value in sorted(query.filters.items()):
+        stmt = stmt.where(GoldenRecord.data[name].as_string() == value)
+    if query.contains:
+        stmt = stmt.where(spatial.contains_point(table, *query.contains, dialect))
+    if query.bbox:
+        stmt = stmt.where(spatial.intersects_envelope(table, query.bbox, dialect))
+    after = decode_cursor(query.cursor, query) if query.cursor else None
+    refine = spatial.needs_refinement(dialect) and (query.contains or query.bbox)
+    items: list[GoldenRecord] = []
+    while len(items) <= query.limit:
+        page = stmt.order_by(GoldenRecord.business_key).limit(query.limit + 1)
+        if after is not None:
+            page = page.where(GoldenRecord.business_key > after)
+        rows = session.execute(page).scalars().all()
+        if not rows:
+            break
+        for row in rows:
+            if refine and not _refined(row, query):
+                continue
+            items.append(row)
+            if len(items) > query.limit:
+                break
+        after = rows[-1].business_key
+        if len(rows) <= query.limit:
+            break
+    has_more = len(items) > query.limit
+    items = items[:query.limit]
+    next_cursor = encode_cursor(items[-1].business_key, query) if has_more and items else None
+    return [_view(r) for r in items], next_cursor
+
+
+def _refined(row: GoldenRecord, query: ListQuery) -> bool:
+    if query.contains and not spatial.refine_contains(row.geom, *query.contains):
+        return False
+    return not (query.bbox and not spatial.refine_intersects(row.geom, query.bbox))

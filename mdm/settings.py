@@ -1,0 +1,49 @@
+"""Typed settings, read once from the environment (prefix ``MDM_``) and injected; nothing else reads os.environ."""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    """Every option of the service. The README's configuration table lists the same fields."""
+
+    model_config = SettingsConfigDict(env_prefix="MDM_", env_file=None, extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///./var/mdm.db",
+        description="SQLAlchemy URL of the store: SQLite (embedded) or postgresql+psycopg2://… (PostGIS).",
+    )
+    profile_path: str = Field(
+        f"./profiles{os.pathsep}{PROJECT_ROOT / 'examples' / 'profiles'}",
+        description="Directories searched for source profiles by name, separated by the OS path separator.",
+    )
+    report_dir: Path = Field(Path("./var/loads"), description="Where load reports go: <report_dir>/<batch_id>/.")
+    snapshot_guard: float = Field(
+        0.05, ge=0, le=1,
+        description="Largest share of a repository's active records one snapshot may retire without --force.",
+    )
+    chunk_rows: int = Field(5000, ge=1, description="Rows per chunk when loading (bounds memory).")
+    max_upload_bytes: int = Field(
+        200 * 1024 * 1024, ge=1, description="Largest file accepted by POST /repositories/{r}/loads (bytes).",
+    )
+    host: str = Field("127.0.0.1", description="Address `mdm serve` binds.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `mdm serve` binds.")
+    elasticsearch_url: str | None = Field(None, description="Elasticsearch URL; unset means the sql search backend.")
+
+    @property
+    def profile_dirs(self) -> list[Path]:
+        return [Path(p) for p in self.profile_path.split(os.pathsep) if p]
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process-wide settings, built on first use (never at import time)."""
+    return Settings()

@@ -1,0 +1,97 @@
+"""The stable error and warning codes.
+
+Every code the service emits — in a load report, a reject, a problem+json document or a check — is listed
+here and in the published table ``docs/codes.md`` (the tests keep the two equal). A code is a dotted slug
+``area.reason``; once published it never changes meaning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Code:
+    """One published code: its slug, severity (``error`` rejects, ``warning`` only reports) and meaning."""
+
+    slug: str
+    severity: str
+    meaning: str
+
+
+_TABLE: tuple[Code, ...] = (
+    # files, whole
+    Code("file.encoding_unknown", "error", "The file is neither UTF-8 (with or without BOM) nor GB18030."),
+    Code("file.unreadable", "error", "The file cannot be opened or parsed in the profile's format."),
+    Code("file.missing_columns", "error", "A column the profile maps is not in the file's header."),
+    Code("file.empty", "error", "The file holds no data rows."),
+    Code("file.too_large", "error", "The upload is larger than the configured limit."),
+    # rows
+    Code("batch.duplicate_key", "error", "The row's business key already appeared earlier in the same batch."),
+    Code("row.key_missing", "error", "The row has no value for the business key."),
+    Code("row.control_characters", "warning", "Control characters PostgreSQL cannot store were removed."),
+    Code("row.bad_value", "error", "A normaliser could not interpret a cell."),
+    # schema validation (from the JSON Schema keyword that failed)
+    Code("schema.required", "error", "A required field is missing."),
+    Code("schema.type", "error", "A value has the wrong JSON type."),
+    Code("schema.enum", "error", "A value is not one of the allowed values."),
+    Code("schema.pattern", "error", "A value does not match the field's pattern."),
+    Code("schema.length", "error", "A value is too long or too short."),
+    Code("schema.range", "error", "A number is out of the allowed range."),
+    Code("schema.additional_property", "error", "A field the standard does not define."),
+    Code("schema.invalid", "error", "The value violates another rule of the standard."),
+    Code("date.invalid", "error", "Not a valid calendar date (ISO 8601, format: date)."),
+    Code("datetime.invalid", "error", "Not a valid RFC 3339 date-time."),
+    Code("date.unparseable", "error", "A date in none of the profile's accepted formats."),
+    # identifiers
+    Code("division_code.format", "error", "Not a division code: 6, 9 or 12 digits (GB/T 2260, statistical codes)."),
+    Code("division_code.unknown", "warning", "A well-formed division code absent from the code list in force."),
+    Code("id.length", "error", "A citizen ID number that is not 18 characters (15-digit numbers are upgraded first)."),
+    Code("id.charset", "error", "A citizen ID number with characters other than 17 digits and a digit or X."),
+    Code("id.birth_date", "error", "The date inside a citizen ID number is not a possible birth date."),
+    Code("id.checksum", "error", "The ISO 7064 MOD 11-2 check character of a citizen ID number is wrong (GB 11643)."),
+    Code("id.upgraded", "warning", "A 15-digit legacy citizen ID number was upgraded to 18 characters."),
+    Code("uscc.length", "error", "A unified social credit code that is not 18 characters."),
+    Code("uscc.charset", "error", "A character outside the GB 32100 alphabet (no I, O, Z, S, V) or a bad first one."),
+    Code("uscc.checksum", "error", "The weighted MOD 31 check character of a USCC is wrong (GB 32100)."),
+    Code("org_code.format", "error", "Not an organisation code: 8 characters and a check character (GB 11714)."),
+    Code("org_code.checksum", "error", "The check character of an organisation code is wrong (GB 11714)."),
+    Code("id.lossy_numeric", "error", "An identifier that went through a numeric type (1.10105E+17): lossy."),
+    # geometry
+    Code("geo.invalid_geometry", "error", "The geometry is not valid (self-intersection, unclosed ring, …)."),
+    Code("geo.repaired", "warning", "An invalid geometry was repaired because the profile asks for repair."),
+    Code("geo.crs_missing", "error", "Coordinates arrived without a declared CRS."),
+    Code("geo.crs_unsupported", "error", "The declared CRS cannot be transformed to CGCS2000 (EPSG:4490)."),
+    Code("geo.bad_coordinates", "error", "Coordinates that are not numbers or are out of range."),
+    # load guard
+    Code("load.guard_refused", "error", "A snapshot would retire more of the repository than the guard allows."),
+    Code("load.profile_unknown", "error", "No such source profile (path or name in MDM_PROFILE_PATH)."),
+    Code("load.profile_invalid", "error", "The source profile is malformed."),
+    Code("load.all_rejected", "error", "Every row of the file was rejected."),
+    # standards
+    Code("standard.invalid", "error", "A schema under standards/ fails its meta-schema or an x- annotation."),
+    Code("standard.format_unknown", "error", "A schema names a format that no checker implements."),
+    # API
+    Code("auth.missing_key", "error", "No API key: send Authorization: Bearer <key>."),
+    Code("auth.invalid_key", "error", "The API key is unknown or revoked."),
+    Code("auth.forbidden", "error", "The key's role may not do this."),
+    Code("repository.unknown", "error", "No such repository."),
+    Code("record.not_found", "error", "No record with this business key (or none as of that time)."),
+    Code("load.not_found", "error", "No load batch with this id."),
+    Code("request.invalid", "error", "A parameter is missing or malformed."),
+    Code("request.not_found", "error", "No such endpoint."),
+    Code("request.method_not_allowed", "error", "The endpoint does not accept this HTTP method."),
+    Code("request.filter_unknown", "error", "A filter on a field the standard does not mark filterable."),
+    Code("request.cursor_invalid", "error", "The pagination cursor is malformed or belongs to another query."),
+    Code("server.error", "error", "An unexpected error; the server log has the details."),
+    Code("database.unavailable", "error", "The database cannot be reached."),
+)
+
+CODES: dict[str, Code] = {c.slug: c for c in _TABLE}
+
+
+def check(slug: str) -> str:
+    """Return ``slug`` if it is a published code; raise ``KeyError`` otherwise (a programming error)."""
+    if slug not in CODES:
+        raise KeyError(f"unpublished code {slug!r}: add it to standards/codes.py and docs/codes.md")
+    return slug
