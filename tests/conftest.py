@@ -1,0 +1,123 @@
+"""Test fixtures: the database backends (embedded SQLite always; PostgreSQL + PostGIS when
+MDM_TEST_DATABASE_URL is set), the shared public data, and API clients.
+
+``MDM_REQUIRE_SERVICES=1`` (set by CI) turns a skip for a missing service or a missing ``../shared/data`` into a
+failure. Database tests that commit get a schema of their own on PostgreSQL and a file of their own on SQLite.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from mdm.db import Database
+from mdm.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+PUBLIC = SHARED / "public"
+VECTORS = SHARED / "vectors"
+PG_URL = os.environ.get("MDM_TEST_DATABASE_URL")
+REQUIRE = os.environ.get("MDM_REQUIRE_SERVICES") == "1"
+BACKENDS = ["sqlite", "postgres"]
+
+
+def missing(what: str) -> None:
+    """Skip for a missing service or data set, or fail when CI requires everything."""
+    if REQUIRE:
+        pytest.fail(f"{what} is required (MDM_REQUIRE_SERVICES=1) but not available")
+    pytest.skip(f"{what} not available")
+
+
+@pytest.fixture(scope="session")
+def public_data() -> Path:
+    if not (PUBLIC / "nbs2023-provinces.csv").is_file():
+        missing(f"the shared public data at {PUBLIC}")
+    return PUBLIC
+
+
+@pytest.fixture(scope="session")
+def vectors() -> Path:
+    if not (VECTORS / "cn-resident-id.csv").is_file():
+        missing(f"the shared test vectors at {VECTORS}")
+    return VECTORS
+
+
+class PgSchema:
+    """A throwaway schema in the test database: its own tables, dropped afterwards."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.name = f"t_{uuid.uuid4().hex[:12]}"
+        self.admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{self.name}"')
+
+    def database(self) -> Database:
+        return Database(self.url, connect_args={"options": f"-csearch_path={self.name},public"})
+
+    def drop(self) -> None:
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{self.name}" CASCADE')
+        self.admin.dispose()
+
+
+def _pg_available() -> bool:
+    if not PG_URL:
+        return False
+    try:
+        engine = sa.create_engine(PG_URL)
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except sa.exc.OperationalError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    if not _pg_available():
+        missing(f"PostgreSQL at MDM_TEST_DATABASE_URL={PG_URL!r}")
+    return PG_URL
+
+
+def _make_db(backend: str, tmp_path: Path, request) -> Iterator[Database]:
+    if backend == "sqlite":
+        db = Database(f"sqlite:///{tmp_path / 'mdm.db'}")
+        db.ensure_schema()
+        yield db
+        db.dispose()
+        return
+    url = request.getfixturevalue("pg_url")
+    schema = PgSchema(url)
+    db = schema.database()
+    db.ensure_schema()
+    try:
+        yield db
+    finally:
+        db.dispose()
+        schema.drop()
+
+
+@pytest.fixture(params=BACKENDS)
+def db(request, tmp_path) -> Iterator[Database]:
+    """A migrated, empty database on each backend."""
+    yield from _make_db(request.param, tmp_path, request)
+
+
+@pytest.fixture(params=BACKENDS, scope="module")
+def module_db(request, tmp_path_factory) -> Iterator[Database]:
+    """A migrated database on each backend, shared by the tests of one module."""
+    yield from _make_db(request.param, tmp_path_factory.mktemp("db"), request)
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(database_url=f"sqlite:///{tmp_path / 'mdm.db'}", report_dir=tmp_path / "loads",
+                    profile_path=f"{tmp_path / 'profiles'}{os.pathsep}{ROOT / 'examples' / 'profiles'}")

@@ -1,0 +1,52 @@
+"""Small helpers shared by the tests: write a profile and a file, load it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from loaders.pipeline import LoadOptions, load_file
+from loaders.profiles import parse_profile
+from mdm.db import Database
+
+POI_PROFILE: dict[str, Any] = {
+    "repository": "geo_feature",
+    "source_system": {"id": "test-poi", "name": "test POI source"},
+    "priority": 50,
+    "format": "csv",
+    "mode": "delta",
+    "crs": "EPSG:4490",
+    "geometry": {"source": "columns", "x": "lon", "y": "lat"},
+    "fields": {
+        "feature_id": {"column": "id", "normalise": ["nfkc"]},
+        "name": {"column": "name", "normalise": ["text"]},
+        "level": {"column": "level"},
+        "division_code": {"column": "division", "normalise": ["division_code"]},
+        "valid_from": {"column": "since", "normalise": ["date"]},
+        "feature_type": {"value": "poi"},
+    },
+}
+
+
+def profile(name: str = "test-poi", **changes: Any):
+    document = {**POI_PROFILE, **changes}
+    return parse_profile(document, default_name=name)
+
+
+def write_profile(directory: Path, name: str, **changes: Any) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.yaml"
+    path.write_text(yaml.safe_dump({**POI_PROFILE, **changes}, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def csv_file(path: Path, rows: list[str], header: str = "id,name,level,division,since,lon,lat",
+             encoding: str = "utf-8") -> Path:
+    path.write_text("\n".join([header, *rows]) + "\n", encoding=encoding)
+    return path
+
+
+def load(db: Database, prof, path: Path, tmp_path: Path, **options: Any) -> dict[str, Any]:
+    return load_file(db, prof, path, options=LoadOptions(report_root=tmp_path / "loads", **options))
