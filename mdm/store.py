@@ -9,8 +9,11 @@
 3. rebuilds the golden records of the keys that changed (:mod:`mdm.consolidation`) and writes, set-based, the
    golden rows, one new version per changed golden record, and one outbox row per version.
 
-On PostgreSQL, writers serialise per business key with transaction-scoped advisory locks taken in key order, so
-two concurrent batches on the same keys produce one golden record per key and consecutive versions.
+Writers of one repository serialise: on PostgreSQL a transaction-scoped advisory lock per repository, taken
+when the batch starts writing; on SQLite the database's single writer (``BEGIN IMMEDIATE``). Two concurrent
+batches on the same keys therefore produce one golden record per key, consecutive versions, and golden records
+computed from every committed source record. (Per-key locks were tried first: a 40,000-row batch exhausts
+PostgreSQL's lock table, and per-chunk key locks can deadlock between batches.)
 """
 
 from __future__ import annotations
@@ -102,7 +105,13 @@ class BatchWriter:
         self.started_at = started_at
         self.dialect = session.get_bind().dialect.name
         self.golden = GoldenCounts()
+        self._lock_repository()
         self._create_staging()
+
+    def _lock_repository(self) -> None:
+        if self.dialect == "postgresql":
+            self._exec("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))",
+                       {"name": f"mdm.load.{self.repository}"})
 
     # -- staging -------------------------------------------------------------------------------------------
 
@@ -275,21 +284,11 @@ class BatchWriter:
 
     # -- golden records ------------------------------------------------------------------------------------
 
-    def _lock_keys(self, keys: list[str]) -> None:
-        if self.dialect != "postgresql" or not keys:
-            return
-        self.session.execute(
-            text("SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT hashtextextended(:r || ':' || k, 0) AS h"
-                 " FROM unnest(CAST(:keys AS text[])) AS k ORDER BY 1) AS ordered"),
-            {"r": self.repository, "keys": sorted(keys)},
-        )
-
     def rebuild(self, keys: list[str]) -> None:
         """Recompute the golden records of ``keys`` and write a version for each one that changed."""
         keys = sorted(set(keys))
         if not keys:
             return
-        self._lock_keys(keys)
         sources: dict[str, list[SourceView]] = {}
         for row in self.session.execute(
             text("SELECT business_key, source_system_id, source_key, priority, source_time, batch_id, status, data"
