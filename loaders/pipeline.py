@@ -57,6 +57,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _storable(cells: dict[str, str | None]) -> dict[str, str | None]:
+    """Raw cells as the store can keep them: a NUL (which PostgreSQL cannot store) shown as U+2400 ␀."""
+    return {k: v.replace("\x00", "\u2400") if v and "\x00" in v else v for k, v in cells.items()}
+
+
 class RowPreparer:
     """Turns one :class:`SourceRow` into a :class:`StagedRow`, or into errors and warnings."""
 
@@ -126,7 +131,7 @@ class RowPreparer:
                     source_time = timestamp(cell, ctx)
                 except NormaliseError as exc:
                     warnings.append(issue(exc.code, "timestamp", f"{exc}; the batch time is used", cell))
-        staged = StagedRow(row_no=row.row_no, source_key=source_key, business_key=key, raw=row.cells,
+        staged = StagedRow(row_no=row.row_no, source_key=source_key, business_key=key, raw=_storable(row.cells),
                            data=data, source_time=source_time)
         return staged, [], warnings
 

@@ -1,0 +1,109 @@
+"""The ``mdm`` command line: load summaries, JSON output and the documented exit codes."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import EXIT, app
+from mdm.settings import get_settings
+from tests.conftest import ROOT
+from tests.helpers import csv_file, write_profile
+
+ROWS = ["p1,苏州博物馆,,320508,2020-01-01,120.6285,31.3236", "p2,拙政园,,320508,2020-01-02,120.6271,31.3264"]
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    monkeypatch.setenv("MDM_DATABASE_URL", f"sqlite:///{tmp_path / 'mdm.db'}")
+    monkeypatch.setenv("MDM_REPORT_DIR", str(tmp_path / "loads"))
+    monkeypatch.setenv("MDM_PROFILE_PATH", str(tmp_path / "profiles"))
+    write_profile(tmp_path / "profiles", "test-poi")
+    write_profile(tmp_path / "profiles", "snap-poi", mode="snapshot")
+    get_settings.cache_clear()
+    runner = CliRunner()
+    yield lambda *args: runner.invoke(app, list(args))
+    get_settings.cache_clear()
+
+
+def summaries(result):
+    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+
+
+def test_load_prints_one_json_summary_per_file_and_exits_0(cli, tmp_path):
+    a = csv_file(tmp_path / "a.csv", ROWS)
+    b = csv_file(tmp_path / "b.csv", ROWS[:1])
+    result = cli("load", "--profile", "test-poi", "--json", str(a), str(b))
+    assert result.exit_code == EXIT["ok"] == 0, result.output
+    first, second = summaries(result)
+    assert {"batch_id", "read", "inserted", "updated", "unchanged", "retired", "rejected", "rejects_path",
+            "encoding"} <= set(first)
+    assert (first["inserted"], second["unchanged"]) == (2, 1)
+    assert first["batch_id"] != second["batch_id"]
+
+
+def test_an_unknown_profile_is_a_usage_error(cli, tmp_path):
+    result = cli("load", "--profile", "nope", str(csv_file(tmp_path / "a.csv", ROWS)))
+    assert result.exit_code == EXIT["usage"] == 2
+    assert "load.profile_unknown" in result.output
+
+
+def test_missing_arguments_are_a_usage_error(cli):
+    assert cli("load").exit_code == 2
+
+
+def test_a_file_rejected_whole_exits_3(cli, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"\xff\xfe\x00\x00bad")
+    result = cli("load", "--profile", "test-poi", "--json", str(bad))
+    assert result.exit_code == EXIT["file_rejected"] == 3
+    assert summaries(result)[0]["error"]["code"] == "file.encoding_unknown"
+
+
+def test_a_refusing_guard_exits_4_and_force_lets_it_through(cli, tmp_path):
+    assert cli("load", "--profile", "snap-poi", str(csv_file(tmp_path / "a.csv", ROWS))).exit_code == 0
+    smaller = csv_file(tmp_path / "b.csv", ROWS[:1])
+    refused = cli("load", "--profile", "snap-poi", "--json", str(smaller))
+    assert refused.exit_code == EXIT["guard_refused"] == 4
+    assert summaries(refused)[0]["status"] == "refused"
+    forced = cli("load", "--profile", "snap-poi", "--json", "--force", str(smaller))
+    assert forced.exit_code == 0 and summaries(forced)[0]["retired"] == 1
+
+
+def test_a_file_whose_every_row_is_rejected_exits_5(cli, tmp_path):
+    result = cli("load", "--profile", "test-poi", "--json", str(csv_file(tmp_path / "a.csv", ["p1,,,9X,,,"])))
+    assert result.exit_code == EXIT["all_rejected"] == 5
+    assert summaries(result)[0]["rejected"] == 1
+
+
+def test_the_worst_exit_code_of_several_files_wins(cli, tmp_path):
+    good = csv_file(tmp_path / "a.csv", ROWS)
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"\xff\xfe\x00\x00")
+    assert cli("load", "--profile", "test-poi", str(good), str(bad)).exit_code == 3
+
+
+def test_a_human_summary_goes_to_stderr(cli, tmp_path):
+    result = cli("load", "--profile", "test-poi", str(csv_file(tmp_path / "a.csv", ROWS)))
+    assert result.exit_code == 0 and "inserted" in result.stderr
+
+
+def test_keys_create_prints_a_key_once_and_stores_its_hash(cli, tmp_path):
+    result = cli("keys", "create", "--department", "市场监管局", "--role", "reader")
+    key = result.stdout.strip()
+    assert result.exit_code == 0 and key.startswith("mdm_")
+    assert key.encode() not in (tmp_path / "mdm.db").read_bytes()
+    assert cli("keys", "create", "--department", "x", "--role", "god").exit_code == 2
+
+
+def test_db_upgrade_creates_the_schema(cli):
+    assert cli("db", "upgrade").exit_code == 0
+    assert cli("db", "current").stdout.strip() == "0001"
+
+
+def test_the_console_script_is_installed():
+    done = subprocess.run([sys.executable, "-m", "api", "--help"], capture_output=True, text=True, cwd=ROOT,
+                          check=False)
+    assert done.returncode == 0 and "load" in done.stdout
