@@ -20,8 +20,9 @@ problem+json documents with a stable `code` (see docs/codes.md).
 """
 
 
-def create_app(settings: Settings | None = None, *, db: Database | None = None,
-               registry: Registry | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, db: Database | None = None, registry: Registry | None = None
+) -> FastAPI:
     """Build the app. ``db`` and ``registry`` default to the settings' database and the shipped standards."""
     settings = settings or get_settings()
     app = FastAPI(title="Base-information resource service", version="0.1.0", description=DESCRIPTION)

@@ -92,8 +92,18 @@ def profiles_list() -> None:
 
 def _print_summary(summary: dict) -> None:
     table = Table(title=f"{summary['file']} → {summary['repository']} ({summary['status']})", show_header=False)
-    for key in ("batch_id", "profile", "encoding", "read", "inserted", "updated", "unchanged", "retired",
-                "rejected", "warnings"):
+    for key in (
+        "batch_id",
+        "profile",
+        "encoding",
+        "read",
+        "inserted",
+        "updated",
+        "unchanged",
+        "retired",
+        "rejected",
+        "warnings",
+    ):
         table.add_row(key, str(summary.get(key)))
     golden = summary.get("golden") or {}
     if golden:
@@ -127,16 +137,26 @@ def load(
         chosen = load_profile(profile, settings.profile_dirs)
     except FileRejected as exc:
         raise _fail(exc, EXIT["usage"]) from exc
-    options = LoadOptions(report_root=report_dir or settings.report_dir,
-                          guard=settings.snapshot_guard if guard is None else guard, force=force,
-                          chunk_rows=settings.chunk_rows)
+    options = LoadOptions(
+        report_root=report_dir or settings.report_dir,
+        guard=settings.snapshot_guard if guard is None else guard,
+        force=force,
+        chunk_rows=settings.chunk_rows,
+    )
     database = _database()
     worst = EXIT["ok"]
     for path in files:
         try:
-            with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                          TextColumn("{task.fields[rows]} rows"), TimeElapsedColumn(), console=err,
-                          transient=True, disable=not err.is_terminal) as bar:
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TextColumn("{task.fields[rows]} rows"),
+                TimeElapsedColumn(),
+                console=err,
+                transient=True,
+                disable=not err.is_terminal,
+            ) as bar:
                 task = bar.add_task(path.name, total=None, rows=0)
 
                 def tick(rows: int, done: int, total: int, task=task, bar=bar) -> None:
@@ -145,8 +165,11 @@ def load(
                 summary = load_file(database, chosen, path, options=options, progress=tick)
             code = EXIT["all_rejected"] if summary["read"] and summary["rejected"] == summary["read"] else 0
         except (FileRejected, GuardRefused) as exc:
-            summary = exc.extra.get("summary") or {"file": str(path), "status": "rejected",
-                                                   "error": {"code": exc.code, "detail": exc.detail}}
+            summary = exc.extra.get("summary") or {
+                "file": str(path),
+                "status": "rejected",
+                "error": {"code": exc.code, "detail": exc.detail},
+            }
             code = EXIT["guard_refused"] if isinstance(exc, GuardRefused) else EXIT["file_rejected"]
             if not as_json:
                 err.print(f"[red]error[/red] {exc.code}: {exc.detail}")

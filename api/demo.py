@@ -25,15 +25,18 @@ def prepare_demo(settings: Settings, *, console: Console | None = None) -> str:
     """Migrate the database, load every sample, and return a new admin key."""
     database = Database(settings.database_url)
     database.ensure_schema()
-    options = LoadOptions(report_root=settings.report_dir, guard=settings.snapshot_guard,
-                          chunk_rows=settings.chunk_rows)
+    options = LoadOptions(
+        report_root=settings.report_dir, guard=settings.snapshot_guard, chunk_rows=settings.chunk_rows
+    )
     for profile_file, data_file in LOADS:
         profile = load_profile(str(SAMPLES / profile_file), [])
         summary = load_file(database, profile, SAMPLES / data_file, options=options)
         if console:
-            console.print(f"loaded {data_file}: {summary['read']} read, {summary['inserted']} inserted, "
-                          f"{summary['updated']} updated, {summary['unchanged']} unchanged, "
-                          f"{summary['rejected']} rejected")
+            console.print(
+                f"loaded {data_file}: {summary['read']} read, {summary['inserted']} inserted, "
+                f"{summary['updated']} updated, {summary['unchanged']} unchanged, "
+                f"{summary['rejected']} rejected"
+            )
     key = create_key(database, department="demo", role="admin")
     database.dispose()
     return key

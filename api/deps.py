@@ -60,8 +60,9 @@ def get_standard(repository: str, registry: RegistryDep) -> Standard:
     try:
         return registry.get(repository)
     except KeyError:
-        raise NotFound("repository.unknown",
-                       f"no repository {repository!r}; known: {', '.join(registry.repositories)}") from None
+        raise NotFound(
+            "repository.unknown", f"no repository {repository!r}; known: {', '.join(registry.repositories)}"
+        ) from None
 
 
 StandardDep = Annotated[Standard, Depends(get_standard)]

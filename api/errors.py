@@ -24,8 +24,12 @@ _STATUS: list[tuple[type[errors.MdmError], int]] = [
     (errors.GuardRefused, 409),
     (errors.FileRejected, 422),
 ]
-_CODE_STATUS = {"file.too_large": 413, "database.unavailable": 503, "load.profile_unknown": 400,
-                "load.profile_invalid": 400}
+_CODE_STATUS = {
+    "file.too_large": 413,
+    "database.unavailable": 503,
+    "load.profile_unknown": 400,
+    "load.profile_invalid": 400,
+}
 
 
 def problem(status: int, code: str, detail: str, instance: str, **extra: Any) -> JSONResponse:
@@ -65,8 +69,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [
-            {"where": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
-            for e in exc.errors()
+            {"where": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")} for e in exc.errors()
         ]
         detail = "; ".join(f"{p['where']}: {p['message']}" for p in problems)
         return problem(400, "request.invalid", detail, request.url.path, errors=problems)

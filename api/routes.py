@@ -33,8 +33,9 @@ def health(db: DatabaseDep) -> Any:
         db.ensure_schema()
         revision = current_revision(db.engine)
     except Exception as exc:
-        return JSONResponse({"status": "degraded", "database": {"status": "unavailable", "error": str(exc)[:300]}},
-                            status_code=503)
+        return JSONResponse(
+            {"status": "degraded", "database": {"status": "unavailable", "error": str(exc)[:300]}}, status_code=503
+        )
     return {"status": "ok", "database": {"status": "ok", "dialect": db.dialect, "revision": revision}}
 
 
@@ -43,11 +44,14 @@ def list_repositories(caller: CurrentCaller, db: DatabaseDep, registry: Registry
     """The repositories with their standard version and count of active records."""
     with db.read() as session:
         counts = records.counts(session)
-    return {"items": [
-        RepositoryInfo(id=r, title=registry.get(r).title, standard_version=registry.get(r).version,
-                       count=counts.get(r, 0))
-        for r in registry.repositories
-    ]}
+    return {
+        "items": [
+            RepositoryInfo(
+                id=r, title=registry.get(r).title, standard_version=registry.get(r).version, count=counts.get(r, 0)
+            )
+            for r in registry.repositories
+        ]
+    }
 
 
 @router.get("/repositories/{repository}/standard", tags=["repositories"])
@@ -84,8 +88,9 @@ def list_records(
     envelope = Envelope(*_parse_floats(bbox, 4, "bbox")) if bbox else None
     if envelope and (envelope.min_x > envelope.max_x or envelope.min_y > envelope.max_y):
         raise InvalidRequest("request.invalid", "bbox must be minlon,minlat,maxlon,maxlat")
-    query = records.ListQuery(filters=filters, limit=limit, cursor=cursor, include_retired=include_retired,
-                              contains=point, bbox=envelope)
+    query = records.ListQuery(
+        filters=filters, limit=limit, cursor=cursor, include_retired=include_retired, contains=point, bbox=envelope
+    )
     with db.read() as session:
         items, next_cursor = records.list_records(session, standard, query)
     return {"items": [Record.of(v, project(standard, caller, v.data)) for v in items], "next_cursor": next_cursor}
@@ -141,10 +146,12 @@ def post_load(
         raise InvalidRequest("request.invalid", "profile must be a profile name, not a path")
     chosen = load_profile(profile, settings.profile_dirs)
     if chosen.repository != standard.repository:
-        raise InvalidRequest("request.invalid",
-                             f"profile {profile} loads {chosen.repository}, not {standard.repository}")
-    options = LoadOptions(report_root=settings.report_dir, guard=settings.snapshot_guard, force=force,
-                          chunk_rows=settings.chunk_rows)
+        raise InvalidRequest(
+            "request.invalid", f"profile {profile} loads {chosen.repository}, not {standard.repository}"
+        )
+    options = LoadOptions(
+        report_root=settings.report_dir, guard=settings.snapshot_guard, force=force, chunk_rows=settings.chunk_rows
+    )
     with tempfile.TemporaryDirectory(prefix="mdm-upload-") as tmp:
         path = _save_upload(file, settings.max_upload_bytes, Path(tmp))
         summary = load_file(db, chosen, path, options=options, registry=registry, file_name=path.name)
@@ -156,4 +163,3 @@ def post_load(
 def get_load(caller: Loader, db: DatabaseDep, batch_id: str) -> Any:
     """The summary of a load batch."""
     return get_batch(db, batch_id).summary
-

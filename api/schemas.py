@@ -32,10 +32,15 @@ class Record(BaseModel):
     def of(cls, view: RecordView, projection: Projection) -> Record:
         shown = set(projection.data)
         return cls(
-            repository=view.repository, key=view.key, version=view.version, status=view.status,
-            recorded_at=view.recorded_at, data=projection.data,
+            repository=view.repository,
+            key=view.key,
+            version=view.version,
+            status=view.status,
+            recorded_at=view.recorded_at,
+            data=projection.data,
             provenance={k: v for k, v in view.provenance.items() if k in shown},
-            masked=projection.masked, withheld=projection.withheld,
+            masked=projection.masked,
+            withheld=projection.withheld,
         )
 
 

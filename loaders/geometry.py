@@ -57,8 +57,11 @@ def _check_structure(value: dict[str, Any]) -> None:
         raise GeometryProblem("geo.invalid_geometry", f"unsupported geometry type {kind!r}")
     coordinates = value.get("coordinates")
     for position in _positions(coordinates, _DEPTH[kind]):
-        if (not isinstance(position, list) or len(position) < 2
-                or not all(isinstance(c, (int, float)) and math.isfinite(c) for c in position)):
+        if (
+            not isinstance(position, list)
+            or len(position) < 2
+            or not all(isinstance(c, (int, float)) and math.isfinite(c) for c in position)
+        ):
             raise GeometryProblem("geo.bad_coordinates", f"bad position {position!r}")
     rings = []
     if kind == "Polygon":

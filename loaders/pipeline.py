@@ -79,8 +79,9 @@ class RowPreparer:
             return None
         cell, stripped = strip_unstorable(cell)
         if stripped:
-            warnings.append(issue("row.control_characters", field, f"NUL removed from column {column}",
-                                  row.cells.get(column)))
+            warnings.append(
+                issue("row.control_characters", field, f"NUL removed from column {column}", row.cells.get(column))
+            )
         cell = cell.strip()
         return None if cell in self.null_tokens else cell
 
@@ -104,8 +105,9 @@ class RowPreparer:
             except NormaliseError as exc:
                 errors.append(issue(exc.code, name, str(exc), row.cells.get(spec.column)))
                 continue
-            warnings.extend(issue(code, name, message, row.cells.get(spec.column))
-                            for code, message in ctx.warnings[before:])
+            warnings.extend(
+                issue(code, name, message, row.cells.get(spec.column)) for code, message in ctx.warnings[before:]
+            )
             data[name] = _plain(value)
         self._geometry(row, data, errors, warnings)
         if errors:
@@ -131,8 +133,14 @@ class RowPreparer:
                     source_time = timestamp(cell, ctx)
                 except NormaliseError as exc:
                     warnings.append(issue(exc.code, "timestamp", f"{exc}; the batch time is used", cell))
-        staged = StagedRow(row_no=row.row_no, source_key=source_key, business_key=key, raw=_storable(row.cells),
-                           data=data, source_time=source_time)
+        staged = StagedRow(
+            row_no=row.row_no,
+            source_key=source_key,
+            business_key=key,
+            raw=_storable(row.cells),
+            data=data,
+            source_time=source_time,
+        )
         return staged, [], warnings
 
     def _geometry(self, row: SourceRow, data: dict[str, Any], errors: list[Issue], warnings: list[Issue]) -> None:
@@ -153,24 +161,39 @@ class RowPreparer:
         if value is None:
             return
         try:
-            prepared = geo.prepare(value, crs=self.crs, latlon=self.profile.axis_order == "latlon",
-                                   repair=spec.repair)
+            prepared = geo.prepare(value, crs=self.crs, latlon=self.profile.axis_order == "latlon", repair=spec.repair)
         except geo.GeometryProblem as exc:
             errors.append(issue(exc.code, spec.field, str(exc)))
             return
         data[spec.field] = prepared.geojson
         if prepared.repaired_reason:
             label = data.get("name") or self.standard.key_of(data) or f"row {row.row_no}"
-            warnings.append(issue("geo.repaired", spec.field,
-                                  f"repaired invalid geometry of {label}: {prepared.repaired_reason}"))
+            warnings.append(
+                issue("geo.repaired", spec.field, f"repaired invalid geometry of {label}: {prepared.repaired_reason}")
+            )
 
 
 def _summary_base(batch_id: str, profile: Profile, path: Path, started: dt.datetime) -> dict[str, Any]:
     return {
-        "batch_id": batch_id, "status": "running", "profile": profile.name, "repository": profile.repository,
-        "source_system": profile.source_system.id, "mode": profile.mode, "file": path.name, "encoding": None,
-        "read": 0, "inserted": 0, "updated": 0, "unchanged": 0, "retired": 0, "rejected": 0, "warnings": 0,
-        "reject_codes": {}, "warning_codes": {}, "golden": {}, "started_at": started.isoformat(),
+        "batch_id": batch_id,
+        "status": "running",
+        "profile": profile.name,
+        "repository": profile.repository,
+        "source_system": profile.source_system.id,
+        "mode": profile.mode,
+        "file": path.name,
+        "encoding": None,
+        "read": 0,
+        "inserted": 0,
+        "updated": 0,
+        "unchanged": 0,
+        "retired": 0,
+        "rejected": 0,
+        "warnings": 0,
+        "reject_codes": {},
+        "warning_codes": {},
+        "golden": {},
+        "started_at": started.isoformat(),
     }
 
 
@@ -178,12 +201,12 @@ def _standard_for(profile: Profile, registry: Registry) -> Standard:
     try:
         standard = registry.get(profile.repository)
     except KeyError:
-        raise FileRejected("load.profile_invalid",
-                           f"profile {profile.name}: no repository {profile.repository!r}") from None
+        raise FileRejected(
+            "load.profile_invalid", f"profile {profile.name}: no repository {profile.repository!r}"
+        ) from None
     unknown = sorted(set(profile.fields) - set(standard.fields))
     if unknown:
-        raise FileRejected("load.profile_invalid",
-                           f"profile {profile.name} maps unknown field(s) {', '.join(unknown)}")
+        raise FileRejected("load.profile_invalid", f"profile {profile.name} maps unknown field(s) {', '.join(unknown)}")
     for spec in profile.fields.values():
         for step in spec.normalise:
             if step not in NORMALISERS:
@@ -219,26 +242,43 @@ def load_file(
     summary["warnings_path"] = str(report.warnings_path)
     try:
         standard = _standard_for(profile, registry)
-        reader = open_reader(path, format=profile.format, encoding=profile.encoding,
-                             delimiter=profile.delimiter, sheet=profile.sheet)
+        reader = open_reader(
+            path, format=profile.format, encoding=profile.encoding, delimiter=profile.delimiter, sheet=profile.sheet
+        )
         summary["encoding"] = report_name(reader.encoding, path)
         reader.check_columns(profile.columns)
         preparer = RowPreparer(profile, standard, reader)
         with db.write() as session:
-            register_source_system(session, source_system_id=profile.source_system.id,
-                                   name=profile.source_system.name, now=started)
-            writer = BatchWriter(session, standard=standard, batch_id=batch_id,
-                                 source_system_id=profile.source_system.id, feed=profile.name,
-                                 priority=profile.priority, started_at=started)
+            register_source_system(
+                session, source_system_id=profile.source_system.id, name=profile.source_system.name, now=started
+            )
+            writer = BatchWriter(
+                session,
+                standard=standard,
+                batch_id=batch_id,
+                source_system_id=profile.source_system.id,
+                feed=profile.name,
+                priority=profile.priority,
+                started_at=started,
+            )
             chunk: list[StagedRow] = []
 
             def flush() -> None:
                 result = writer.write_chunk(chunk)
                 for duplicate in result.duplicates:
-                    report.reject(duplicate.row_no, [issue(
-                        "batch.duplicate_key", ",".join(standard.business_key),
-                        f"key {duplicate.business_key} already appeared earlier in this batch",
-                        duplicate.business_key)], source_key=duplicate.source_key, raw=duplicate.raw)
+                    report.reject(
+                        duplicate.row_no,
+                        [
+                            issue(
+                                "batch.duplicate_key",
+                                ",".join(standard.business_key),
+                                f"key {duplicate.business_key} already appeared earlier in this batch",
+                                duplicate.business_key,
+                            )
+                        ],
+                        source_key=duplicate.source_key,
+                        raw=duplicate.raw,
+                    )
                 summary["inserted"] += result.inserted
                 summary["updated"] += result.updated
                 summary["unchanged"] += result.unchanged
@@ -296,15 +336,29 @@ def _finish(summary: dict[str, Any], report: LoadReport, clock: float, status: s
 
 def _batch_row(summary: dict[str, Any], profile: Profile, started: dt.datetime) -> dict[str, Any]:
     return {
-        "id": summary["batch_id"], "repository": profile.repository, "source_system_id": profile.source_system.id,
-        "profile": profile.name, "file_name": summary["file"][:500], "mode": profile.mode,
-        "status": summary["status"], "encoding": summary["encoding"], "started_at": started,
-        "finished_at": dt.datetime.fromisoformat(summary["finished_at"]), "summary": summary,
+        "id": summary["batch_id"],
+        "repository": profile.repository,
+        "source_system_id": profile.source_system.id,
+        "profile": profile.name,
+        "file_name": summary["file"][:500],
+        "mode": profile.mode,
+        "status": summary["status"],
+        "encoding": summary["encoding"],
+        "started_at": started,
+        "finished_at": dt.datetime.fromisoformat(summary["finished_at"]),
+        "summary": summary,
     }
 
 
-def _fail(db: Database, summary: dict[str, Any], report: LoadReport, clock: float, status: str,
-          profile: Profile, started: dt.datetime) -> None:
+def _fail(
+    db: Database,
+    summary: dict[str, Any],
+    report: LoadReport,
+    clock: float,
+    status: str,
+    profile: Profile,
+    started: dt.datetime,
+) -> None:
     for key in ("inserted", "updated", "unchanged", "retired"):
         summary[key] = 0  # rolled back: nothing of the batch is stored
     summary["golden"] = {}

@@ -98,7 +98,7 @@ class CsvReader(Reader):
             for record in reader:
                 if not record or all(not cell.strip() for cell in record):
                     continue
-                row = SourceRow(row_no=reader.line_num, cells=dict(zip(self.header, record)))
+                row = SourceRow(row_no=reader.line_num, cells=dict(zip(self.header, record, strict=False)))
                 if len(record) != width:
                     row.problems.append(("row.bad_value", "", f"{len(record)} cells where the header has {width}"))
                 yield row
@@ -143,7 +143,8 @@ class GeoJsonReader(Reader):
         missing = sorted(needed - present)
         if missing:
             raise FileRejected(
-                "file.missing_columns", f"{self.path.name}: no feature has the propert(ies) {', '.join(missing)}",
+                "file.missing_columns",
+                f"{self.path.name}: no feature has the propert(ies) {', '.join(missing)}",
                 missing=missing,
             )
 
@@ -191,8 +192,9 @@ class JsonLinesReader(Reader):
             self._binary.close()
 
 
-def open_reader(path: Path, *, format: str, encoding: str = "auto", delimiter: str = ",",
-                sheet: str | None = None) -> Reader:
+def open_reader(
+    path: Path, *, format: str, encoding: str = "auto", delimiter: str = ",", sheet: str | None = None
+) -> Reader:
     """The reader for ``format`` (``csv``, ``geojson``, ``jsonl``, ``xlsx``) over ``path``."""
     if not path.is_file():
         raise FileRejected("file.unreadable", f"no such file: {path}")

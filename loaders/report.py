@@ -32,8 +32,13 @@ class LoadReport:
     def reject(self, row_no: int, errors: list[Issue], *, source_key: str | None, raw: dict[str, Any]) -> None:
         self.rejected += 1
         self.reject_codes.update(e.code for e in errors)
-        line = {"row": row_no, "source_key": source_key, "code": errors[0].code,
-                "errors": [e.as_dict() for e in errors], "raw": raw}
+        line = {
+            "row": row_no,
+            "source_key": source_key,
+            "code": errors[0].code,
+            "errors": [e.as_dict() for e in errors],
+            "raw": raw,
+        }
         self._rejects.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
 
     def warn(self, row_no: int, warnings: list[Issue], *, source_key: str | None) -> None:

@@ -67,5 +67,4 @@ def consolidate(sources: Iterable[SourceView]) -> Consolidated:
                 "batch_id": source.batch_id,
                 "recorded_at": source.source_time.isoformat(),
             }
-    return Consolidated(data=dict(sorted(data.items())), provenance=dict(sorted(provenance.items())),
-                        status=status)
+    return Consolidated(data=dict(sorted(data.items())), provenance=dict(sorted(provenance.items())), status=status)

@@ -29,6 +29,7 @@ def canonical_json(value) -> str:
     """
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 _lock = threading.Lock()
 
@@ -118,14 +119,16 @@ class Database:
     def write(self) -> Iterator[Session]:
         """A unit of work: committed if the block finishes, rolled back if it raises. The only commit point."""
         self.ensure_schema()
-        with self.engine.connect().execution_options(mdm_write=True) as conn:
-            with Session(bind=conn, expire_on_commit=False) as session:
-                try:
-                    yield session
-                    session.commit()
-                except BaseException:
-                    session.rollback()
-                    raise
+        with (
+            self.engine.connect().execution_options(mdm_write=True) as conn,
+            Session(bind=conn, expire_on_commit=False) as session,
+        ):
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
 
     def dispose(self) -> None:
         self.engine.dispose()

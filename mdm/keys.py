@@ -45,8 +45,15 @@ def create_key(db: Database, *, department: str, role: str) -> str:
         raise InvalidRequest("request.invalid", "department must not be empty")
     key = _PREFIX + secrets.token_urlsafe(32)
     with db.write() as session:
-        session.add(ApiKey(key_hash=_hash(key), prefix=key[:12], department=department.strip(), role=role,
-                           created_at=dt.datetime.now(dt.UTC)))
+        session.add(
+            ApiKey(
+                key_hash=_hash(key),
+                prefix=key[:12],
+                department=department.strip(),
+                role=role,
+                created_at=dt.datetime.now(dt.UTC),
+            )
+        )
     return key
 
 

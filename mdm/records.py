@@ -40,8 +40,14 @@ class RecordView:
 
 def _view(row: GoldenRecord | RecordVersion) -> RecordView:
     return RecordView(
-        repository=row.repository, key=row.business_key, version=row.version, status=row.status,
-        recorded_at=row.recorded_at, batch_id=row.batch_id, data=row.data, provenance=row.provenance,
+        repository=row.repository,
+        key=row.business_key,
+        version=row.version,
+        status=row.status,
+        recorded_at=row.recorded_at,
+        batch_id=row.batch_id,
+        data=row.data,
+        provenance=row.provenance,
     )
 
 
@@ -59,9 +65,13 @@ def get_record(session: Session, repository: str, key: str, *, as_of: dt.datetim
             raise InvalidRequest("request.invalid", "as_of needs a time zone, e.g. 2024-01-01T00:00:00+08:00")
         row = session.execute(
             select(RecordVersion)
-            .where(RecordVersion.repository == repository, RecordVersion.business_key == key,
-                   RecordVersion.recorded_at <= as_of)
-            .order_by(RecordVersion.version.desc()).limit(1)
+            .where(
+                RecordVersion.repository == repository,
+                RecordVersion.business_key == key,
+                RecordVersion.recorded_at <= as_of,
+            )
+            .order_by(RecordVersion.version.desc())
+            .limit(1)
         ).scalar_one_or_none()
     if row is None:
         when = f" as of {as_of.isoformat()}" if as_of else ""
@@ -71,11 +81,15 @@ def get_record(session: Session, repository: str, key: str, *, as_of: dt.datetim
 
 def history(session: Session, repository: str, key: str) -> list[RecordView]:
     """Every version of ``key``, oldest first. Raises :class:`NotFound` (``record.not_found``)."""
-    rows = session.execute(
-        select(RecordVersion)
-        .where(RecordVersion.repository == repository, RecordVersion.business_key == key)
-        .order_by(RecordVersion.version)
-    ).scalars().all()
+    rows = (
+        session.execute(
+            select(RecordVersion)
+            .where(RecordVersion.repository == repository, RecordVersion.business_key == key)
+            .order_by(RecordVersion.version)
+        )
+        .scalars()
+        .all()
+    )
     if not rows:
         raise NotFound("record.not_found", f"no {repository} record {key}")
     return [_view(r) for r in rows]
@@ -85,7 +99,8 @@ def counts(session: Session) -> dict[str, int]:
     """Active golden records per repository."""
     rows = session.execute(
         select(GoldenRecord.repository, func.count())
-        .where(GoldenRecord.status == "active").group_by(GoldenRecord.repository)
+        .where(GoldenRecord.status == "active")
+        .group_by(GoldenRecord.repository)
     ).all()
     return dict(rows)
 
@@ -102,8 +117,15 @@ class ListQuery:
     bbox: spatial.Envelope | None = None
 
     def fingerprint(self) -> str:
-        body = json.dumps([sorted(self.filters.items()), self.include_retired, self.contains,
-                           self.bbox and list(vars(self.bbox).values())], default=str)
+        body = json.dumps(
+            [
+                sorted(self.filters.items()),
+                self.include_retired,
+                self.contains,
+                self.bbox and list(vars(self.bbox).values()),
+            ],
+            default=str,
+        )
         return hashlib.sha256(body.encode()).hexdigest()[:16]
 
 
@@ -172,7 +194,7 @@ def list_records(session: Session, standard: Standard, query: ListQuery) -> tupl
         if len(rows) <= query.limit:
             break
     has_more = len(items) > query.limit
-    items = items[:query.limit]
+    items = items[: query.limit]
     next_cursor = encode_cursor(items[-1].business_key, query) if has_more and items else None
     return [_view(r) for r in items], next_cursor
 

@@ -27,12 +27,16 @@ class Settings(BaseSettings):
     )
     report_dir: Path = Field(Path("./var/loads"), description="Where load reports go: <report_dir>/<batch_id>/.")
     snapshot_guard: float = Field(
-        0.05, ge=0, le=1,
+        0.05,
+        ge=0,
+        le=1,
         description="Largest share of a repository's active records one snapshot may retire without --force.",
     )
     chunk_rows: int = Field(5000, ge=1, description="Rows per chunk when loading (bounds memory).")
     max_upload_bytes: int = Field(
-        200 * 1024 * 1024, ge=1, description="Largest file accepted by POST /repositories/{r}/loads (bytes).",
+        200 * 1024 * 1024,
+        ge=1,
+        description="Largest file accepted by POST /repositories/{r}/loads (bytes).",
     )
     host: str = Field("127.0.0.1", description="Address `mdm serve` binds.")
     port: int = Field(8000, ge=1, le=65535, description="Port `mdm serve` binds.")

@@ -102,9 +102,11 @@ def storage_value(geometry: BaseGeometry | None, dialect_name: str) -> Any:
     if geometry is None:
         return None
     if dialect_name == "postgresql":
-        return shapely.to_wkb(geometry, hex=True, include_srid=True) if geometry.has_z is False and \
-            shapely.get_srid(geometry) == SRID else shapely.to_wkb(
-                shapely.set_srid(geometry, SRID), hex=True, include_srid=True)
+        return (
+            shapely.to_wkb(geometry, hex=True, include_srid=True)
+            if geometry.has_z is False and shapely.get_srid(geometry) == SRID
+            else shapely.to_wkb(shapely.set_srid(geometry, SRID), hex=True, include_srid=True)
+        )
     return shapely.to_wkb(geometry)
 
 
@@ -145,8 +147,10 @@ def _rtree_candidates(min_x: float, min_y: float, max_x: float, max_y: float):
 
     rtree = table("golden_rtree", column("id"), column("min_x"), column("max_x"), column("min_y"), column("max_y"))
     return select(rtree.c.id).where(
-        rtree.c.min_x <= literal(max_x), rtree.c.max_x >= literal(min_x),
-        rtree.c.min_y <= literal(max_y), rtree.c.max_y >= literal(min_y),
+        rtree.c.min_x <= literal(max_x),
+        rtree.c.max_x >= literal(min_x),
+        rtree.c.min_y <= literal(max_y),
+        rtree.c.max_y >= literal(min_y),
     )
 
 

@@ -37,8 +37,7 @@ from mdm.models import JsonDoc, UtcDateTime
 from standards import Standard
 
 _SOURCE_STAGE_COLUMNS = ("row_no", "source_key", "business_key", "raw", "data", "source_time")
-_GOLDEN_STAGE_COLUMNS = ("business_key", "status", "data", "provenance", "geom",
-                         "min_x", "min_y", "max_x", "max_y")
+_GOLDEN_STAGE_COLUMNS = ("business_key", "status", "data", "provenance", "geom", "min_x", "min_y", "max_x", "max_y")
 
 
 @dataclass
@@ -73,8 +72,7 @@ class GoldenCounts:
     versions: int = 0
 
     def as_dict(self) -> dict[str, int]:
-        return {"created": self.created, "changed": self.changed, "retired": self.retired,
-                "versions": self.versions}
+        return {"created": self.created, "changed": self.changed, "retired": self.retired, "versions": self.versions}
 
 
 def _utc_now() -> dt.datetime:
@@ -110,8 +108,9 @@ class BatchWriter:
 
     def _lock_repository(self) -> None:
         if self.dialect == "postgresql":
-            self._exec("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))",
-                       {"name": f"mdm.load.{self.repository}"})
+            self._exec(
+                "SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))", {"name": f"mdm.load.{self.repository}"}
+            )
 
     # -- staging -------------------------------------------------------------------------------------------
 
@@ -175,11 +174,21 @@ class BatchWriter:
         rows = self._drop_duplicates(rows, result)
         if not rows:
             return result
-        self._fill("stage_source", _SOURCE_STAGE_COLUMNS, [
-            (r.row_no, r.source_key, r.business_key, canonical_json(r.raw), canonical_json(r.data),
-             self._time_value(r.source_time or self.started_at))
-            for r in rows
-        ])
+        self._fill(
+            "stage_source",
+            _SOURCE_STAGE_COLUMNS,
+            [
+                (
+                    r.row_no,
+                    r.source_key,
+                    r.business_key,
+                    canonical_json(r.raw),
+                    canonical_json(r.data),
+                    self._time_value(r.source_time or self.started_at),
+                )
+                for r in rows
+            ],
+        )
         changed = (
             "(source_records.data IS DISTINCT FROM excluded.data OR source_records.status <> 'active'"
             " OR source_records.priority <> excluded.priority"
@@ -200,8 +209,13 @@ class BatchWriter:
                 seen_batch_id = excluded.seen_batch_id
             RETURNING business_key, first_batch_id, batch_id
             """,
-            {"repository": self.repository, "system": self.source_system_id, "feed": self.feed,
-             "priority": self.priority, "batch": self.batch_id},
+            {
+                "repository": self.repository,
+                "system": self.source_system_id,
+                "feed": self.feed,
+                "priority": self.priority,
+                "batch": self.batch_id,
+            },
         ).all()
         touched: list[str] = []
         for business_key, first_batch, last_batch in returned:
@@ -227,11 +241,15 @@ class BatchWriter:
                 kept.append(row)
         if not kept:
             return kept
-        earlier = set(self.session.execute(
-            text("SELECT business_key FROM source_records WHERE seen_batch_id = :batch AND repository = :r"
-                 " AND business_key IN :keys").bindparams(bindparam("keys", expanding=True)),
-            {"batch": self.batch_id, "r": self.repository, "keys": sorted(seen_here)},
-        ).scalars())
+        earlier = set(
+            self.session.execute(
+                text(
+                    "SELECT business_key FROM source_records WHERE seen_batch_id = :batch AND repository = :r"
+                    " AND business_key IN :keys"
+                ).bindparams(bindparam("keys", expanding=True)),
+                {"batch": self.batch_id, "r": self.repository, "keys": sorted(seen_here)},
+            ).scalars()
+        )
         if not earlier:
             return kept
         result.duplicates.extend(r for r in kept if r.business_key in earlier)
@@ -240,8 +258,7 @@ class BatchWriter:
 
     # -- retirement ----------------------------------------------------------------------------------------
 
-    _ABSENT = ("repository = :r AND source_system_id = :s AND feed = :f AND status = 'active'"
-               " AND seen_batch_id <> :b")
+    _ABSENT = "repository = :r AND source_system_id = :s AND feed = :f AND status = 'active' AND seen_batch_id <> :b"
 
     def retire_absent(self, *, guard: float, force: bool) -> int:
         """Snapshot mode: retire this feed's source records the batch did not supply; returns how many.
@@ -253,7 +270,7 @@ class BatchWriter:
         would_retire = self._exec(
             f"""
             SELECT count(DISTINCT sr.business_key) FROM source_records sr
-            WHERE {self._ABSENT.replace('repository', 'sr.repository').replace(' status', ' sr.status')}
+            WHERE {self._ABSENT.replace("repository", "sr.repository").replace(" status", " sr.status")}
               AND NOT EXISTS (
                 SELECT 1 FROM source_records o
                 WHERE o.repository = sr.repository AND o.business_key = sr.business_key AND o.status = 'active'
@@ -270,16 +287,22 @@ class BatchWriter:
                 f"this snapshot would retire {would_retire} of {active} active {self.repository} records "
                 f"({would_retire / active:.1%}), more than the guard allows ({guard:.1%}); use --force if "
                 "that is intended",
-                would_retire=would_retire, active=active, guard=guard,
+                would_retire=would_retire,
+                active=active,
+                guard=guard,
             )
-        keys = self._exec(
-            f"UPDATE source_records SET status = 'retired', batch_id = :b, source_time = :now"
-            f" WHERE {self._ABSENT} RETURNING business_key",
-            {**params, "now": self._time_value(_utc_now())},
-        ).scalars().all()
+        keys = (
+            self._exec(
+                f"UPDATE source_records SET status = 'retired', batch_id = :b, source_time = :now"
+                f" WHERE {self._ABSENT} RETURNING business_key",
+                {**params, "now": self._time_value(_utc_now())},
+            )
+            .scalars()
+            .all()
+        )
         unique = sorted(set(keys))
         for start in range(0, len(unique), 5000):
-            self.rebuild(unique[start:start + 5000])
+            self.rebuild(unique[start : start + 5000])
         return len(keys)
 
     # -- golden records ------------------------------------------------------------------------------------
@@ -291,22 +314,34 @@ class BatchWriter:
             return
         sources: dict[str, list[SourceView]] = {}
         for row in self.session.execute(
-            text("SELECT business_key, source_system_id, source_key, priority, source_time, batch_id, status, data"
-                 " FROM source_records WHERE repository = :r AND business_key IN :keys")
+            text(
+                "SELECT business_key, source_system_id, source_key, priority, source_time, batch_id, status, data"
+                " FROM source_records WHERE repository = :r AND business_key IN :keys"
+            )
             .bindparams(bindparam("keys", expanding=True))
             .columns(source_time=UtcDateTime(), data=JsonDoc),
             {"r": self.repository, "keys": keys},
         ):
-            sources.setdefault(row.business_key, []).append(SourceView(
-                source_system_id=row.source_system_id, source_key=row.source_key, priority=row.priority,
-                source_time=row.source_time, batch_id=row.batch_id, status=row.status, data=row.data,
-            ))
+            sources.setdefault(row.business_key, []).append(
+                SourceView(
+                    source_system_id=row.source_system_id,
+                    source_key=row.source_key,
+                    priority=row.priority,
+                    source_time=row.source_time,
+                    batch_id=row.batch_id,
+                    status=row.status,
+                    data=row.data,
+                )
+            )
         current = {
             row.business_key: (row.status, row.data)
             for row in self.session.execute(
-                text("SELECT business_key, status, data FROM golden_records"
-                     " WHERE repository = :r AND business_key IN :keys")
-                .bindparams(bindparam("keys", expanding=True)).columns(data=JsonDoc),
+                text(
+                    "SELECT business_key, status, data FROM golden_records"
+                    " WHERE repository = :r AND business_key IN :keys"
+                )
+                .bindparams(bindparam("keys", expanding=True))
+                .columns(data=JsonDoc),
                 {"r": self.repository, "keys": keys},
             )
         }
@@ -339,11 +374,20 @@ class BatchWriter:
 
     def _write_golden(self, changed: list[tuple[str, Consolidated]]) -> None:
         now = _utc_now()
-        self._fill("stage_golden", _GOLDEN_STAGE_COLUMNS, [
-            (key, golden.status, canonical_json(golden.data), canonical_json(golden.provenance),
-             *self._geometry_columns(golden.data))
-            for key, golden in changed
-        ])
+        self._fill(
+            "stage_golden",
+            _GOLDEN_STAGE_COLUMNS,
+            [
+                (
+                    key,
+                    golden.status,
+                    canonical_json(golden.data),
+                    canonical_json(golden.provenance),
+                    *self._geometry_columns(golden.data),
+                )
+                for key, golden in changed
+            ],
+        )
         geom = spatial.staged_geometry_sql("s.geom", self.dialect)
         params = {"r": self.repository, "now": self._time_value(now), "b": self.batch_id}
         self._exec(
@@ -361,8 +405,7 @@ class BatchWriter:
             """,
             params,
         )
-        joined = ("FROM golden_records g JOIN stage_golden s ON g.business_key = s.business_key"
-                  " WHERE g.repository = :r")
+        joined = "FROM golden_records g JOIN stage_golden s ON g.business_key = s.business_key WHERE g.repository = :r"
         self._exec(
             "INSERT INTO record_versions (golden_id, repository, business_key, version, status, data, provenance,"
             " recorded_at, batch_id) SELECT g.id, g.repository, g.business_key, g.version, g.status, g.data,"

@@ -74,7 +74,7 @@ def check_uscc(value: str) -> str | None:
 
 def org_code_check_character(body8: str) -> str:
     """The GB 11714-1997 check character for the 8-character body of an organisation code."""
-    total = sum((int(ch) if ch.isdigit() else ord(ch) - 55) * w for ch, w in zip(body8, _ORG_WEIGHTS))
+    total = sum((int(ch) if ch.isdigit() else ord(ch) - 55) * w for ch, w in zip(body8, _ORG_WEIGHTS, strict=True))
     c9 = 11 - total % 11
     return "X" if c9 == 10 else "0" if c9 == 11 else str(c9)
 

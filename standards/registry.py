@@ -37,7 +37,14 @@ SEARCH_KINDS = ("text", "keyword", "none")
 
 _SCHEMA_ANNOTATIONS = {"x-business-key", "x-geometry", "x-sensitivity", "x-share", "x-timestamp"}
 _PROPERTY_ANNOTATIONS = {
-    "x-sensitivity", "x-share", "x-mask", "x-search", "x-code-list", "x-ref", "x-filter", "x-labels",
+    "x-sensitivity",
+    "x-share",
+    "x-mask",
+    "x-search",
+    "x-code-list",
+    "x-ref",
+    "x-filter",
+    "x-labels",
 }
 
 
@@ -183,8 +190,16 @@ def _field_rules(where: str, schema: dict[str, Any]) -> dict[str, FieldRule]:
         if code_list is not None and not isinstance(code_list, str):
             raise _fail(here, "x-code-list must name a code list")
         rules[name] = FieldRule(
-            name=name, title=prop.get("title", name), sensitivity=sensitivity, share=share, mask=mask,
-            search=search, filterable=prop.get("x-filter", False), code_list=code_list, ref=ref, labels=labels,
+            name=name,
+            title=prop.get("title", name),
+            sensitivity=sensitivity,
+            share=share,
+            mask=mask,
+            search=search,
+            filterable=prop.get("x-filter", False),
+            code_list=code_list,
+            ref=ref,
+            labels=labels,
         )
     return rules
 
@@ -243,9 +258,15 @@ class Registry:
                 raise _fail(where, "x-geometry must name a property of the standard")
             validator = Draft202012Validator(document, registry=refs, format_checker=checker)
             self._standards[(repository, version)] = Standard(
-                repository=repository, version=version, title=document.get("title", repository),
-                schema=document, fields=fields, business_key=key, geometry_field=geometry,
-                validator=validator, code_lists=self._code_lists,
+                repository=repository,
+                version=version,
+                title=document.get("title", repository),
+                schema=document,
+                fields=fields,
+                business_key=key,
+                geometry_field=geometry,
+                validator=validator,
+                code_lists=self._code_lists,
             )
 
     @property

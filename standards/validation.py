@@ -74,8 +74,9 @@ def issues_from_error(error: ValidationError) -> list[Issue]:
         allowed = set((error.schema.get("properties") or {}).keys())
         extra = sorted(k for k in error.instance if k not in allowed) or ["?"]
         return [
-            issue("schema.additional_property", prefix + k, f"{k} is not a field of this standard",
-                  error.instance.get(k))
+            issue(
+                "schema.additional_property", prefix + k, f"{k} is not a field of this standard", error.instance.get(k)
+            )
             for k in extra
         ]
     if keyword == "format":

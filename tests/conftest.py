@@ -119,5 +119,8 @@ def module_db(request, tmp_path_factory) -> Iterator[Database]:
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings(database_url=f"sqlite:///{tmp_path / 'mdm.db'}", report_dir=tmp_path / "loads",
-                    profile_path=f"{tmp_path / 'profiles'}{os.pathsep}{ROOT / 'examples' / 'profiles'}")
+    return Settings(
+        database_url=f"sqlite:///{tmp_path / 'mdm.db'}",
+        report_dir=tmp_path / "loads",
+        profile_path=f"{tmp_path / 'profiles'}{os.pathsep}{ROOT / 'examples' / 'profiles'}",
+    )

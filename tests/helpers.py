@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +43,17 @@ def write_profile(directory: Path, name: str, **changes: Any) -> Path:
     return path
 
 
-def csv_file(path: Path, rows: list[str], header: str = "id,name,level,division,since,lon,lat",
-             encoding: str = "utf-8") -> Path:
+def csv_file(
+    path: Path, rows: list[str], header: str = "id,name,level,division,since,lon,lat", encoding: str = "utf-8"
+) -> Path:
     path.write_text("\n".join([header, *rows]) + "\n", encoding=encoding)
     return path
 
 
 def load(db: Database, prof, path: Path, tmp_path: Path, **options: Any) -> dict[str, Any]:
     return load_file(db, prof, path, options=LoadOptions(report_root=tmp_path / "loads", **options))
+
+
+def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]

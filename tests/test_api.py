@@ -21,8 +21,9 @@ ROWS = [
 def api(db, tmp_path):
     profiles = tmp_path / "profiles"
     write_profile(profiles, "test-poi")
-    settings = Settings(database_url="sqlite://", report_dir=tmp_path / "loads", max_upload_bytes=10_000,
-                        profile_path=str(profiles))
+    settings = Settings(
+        database_url="sqlite://", report_dir=tmp_path / "loads", max_upload_bytes=10_000, profile_path=str(profiles)
+    )
     client = TestClient(create_app(settings, db=db), raise_server_exceptions=False)
     keys = {role: create_key(db, department=f"{role} dept", role=role) for role in ("reader", "loader", "admin")}
     load(db, profile(), csv_file(tmp_path / "seed.csv", ROWS), tmp_path)
@@ -48,8 +49,11 @@ def test_health_needs_no_key_and_reports_the_database(api):
     assert body["status"] == "ok" and body["database"]["status"] == "ok" and body["database"]["revision"]
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic abc"}],
-                         ids=["none", "unknown", "wrong-scheme"])
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic abc"}],
+    ids=["none", "unknown", "wrong-scheme"],
+)
 def test_every_other_request_needs_a_valid_key(api, headers):
     client, _, _ = api
     response = client.get("/repositories", headers=headers)
@@ -60,8 +64,12 @@ def test_every_other_request_needs_a_valid_key(api, headers):
 def test_repositories_list_geo_feature_with_its_count(api):
     client, keys, _ = api
     items = client.get("/repositories", headers=auth(keys["reader"])).json()["items"]
-    assert {"id": "geo_feature", "title": "地理空间信息 Geographic features", "standard_version": "1.0.0",
-            "count": 3} in items
+    assert {
+        "id": "geo_feature",
+        "title": "地理空间信息 Geographic features",
+        "standard_version": "1.0.0",
+        "count": 3,
+    } in items
 
 
 def test_the_standard_is_served(api):
@@ -80,8 +88,9 @@ def test_a_record_reads_with_version_provenance_and_visibility_lists(api):
 
 def test_unknown_records_and_repositories_are_404_problems(api):
     client, keys, _ = api
-    assert_problem(client.get("/repositories/geo_feature/records/zzz", headers=auth(keys["reader"])),
-                   404, "record.not_found")
+    assert_problem(
+        client.get("/repositories/geo_feature/records/zzz", headers=auth(keys["reader"])), 404, "record.not_found"
+    )
     assert_problem(client.get("/repositories/people/records", headers=auth(keys["reader"])), 404, "repository.unknown")
     assert_problem(client.get("/nowhere", headers=auth(keys["reader"])), 404, "request.not_found")
 
@@ -92,8 +101,9 @@ def test_as_of_reads_the_version_recorded_then_and_history_lists_all(api):
     changed = [ROWS[0].replace("苏州博物馆", "苏州博物馆本馆"), *ROWS[1:]]
     load(api_db(client), profile(), csv_file(tmp_path / "b.csv", changed), tmp_path)
     now = client.get("/repositories/geo_feature/records/p1", headers=auth(keys["reader"])).json()
-    then = client.get("/repositories/geo_feature/records/p1", params={"as_of": before.isoformat()},
-                      headers=auth(keys["reader"])).json()
+    then = client.get(
+        "/repositories/geo_feature/records/p1", params={"as_of": before.isoformat()}, headers=auth(keys["reader"])
+    ).json()
     history = client.get("/repositories/geo_feature/records/p1/history", headers=auth(keys["reader"])).json()
     assert (now["version"], now["data"]["name"]) == (2, "苏州博物馆本馆")
     assert (then["version"], then["data"]["name"]) == (1, "苏州博物馆")
@@ -102,8 +112,9 @@ def test_as_of_reads_the_version_recorded_then_and_history_lists_all(api):
 
 def test_as_of_without_a_zone_is_refused(api):
     client, keys, _ = api
-    response = client.get("/repositories/geo_feature/records/p1", params={"as_of": "2024-01-01T00:00:00"},
-                          headers=auth(keys["reader"]))
+    response = client.get(
+        "/repositories/geo_feature/records/p1", params={"as_of": "2024-01-01T00:00:00"}, headers=auth(keys["reader"])
+    )
     assert_problem(response, 400, "request.invalid")
 
 
@@ -113,11 +124,16 @@ def api_db(client):
 
 def test_lists_filter_exactly_and_page_with_a_cursor(api):
     client, keys, _ = api
-    first = client.get("/repositories/geo_feature/records", params={"division_code": "320508", "limit": 1},
-                       headers=auth(keys["reader"])).json()
-    second = client.get("/repositories/geo_feature/records",
-                        params={"division_code": "320508", "limit": 1, "cursor": first["next_cursor"]},
-                        headers=auth(keys["reader"])).json()
+    first = client.get(
+        "/repositories/geo_feature/records",
+        params={"division_code": "320508", "limit": 1},
+        headers=auth(keys["reader"]),
+    ).json()
+    second = client.get(
+        "/repositories/geo_feature/records",
+        params={"division_code": "320508", "limit": 1, "cursor": first["next_cursor"]},
+        headers=auth(keys["reader"]),
+    ).json()
     assert [r["key"] for r in first["items"]] == ["p1"] and [r["key"] for r in second["items"]] == ["p2"]
     assert second["next_cursor"] is None
 
@@ -125,39 +141,55 @@ def test_lists_filter_exactly_and_page_with_a_cursor(api):
 def test_a_cursor_from_another_query_is_refused(api):
     client, keys, _ = api
     first = client.get("/repositories/geo_feature/records", params={"limit": 1}, headers=auth(keys["reader"])).json()
-    response = client.get("/repositories/geo_feature/records",
-                          params={"limit": 1, "level": "county", "cursor": first["next_cursor"]},
-                          headers=auth(keys["reader"]))
+    response = client.get(
+        "/repositories/geo_feature/records",
+        params={"limit": 1, "level": "county", "cursor": first["next_cursor"]},
+        headers=auth(keys["reader"]),
+    )
     assert_problem(response, 400, "request.cursor_invalid")
-    assert_problem(client.get("/repositories/geo_feature/records", params={"cursor": "%%%"},
-                              headers=auth(keys["reader"])), 400, "request.cursor_invalid")
+    assert_problem(
+        client.get("/repositories/geo_feature/records", params={"cursor": "%%%"}, headers=auth(keys["reader"])),
+        400,
+        "request.cursor_invalid",
+    )
 
 
 @pytest.mark.parametrize(
     ("params", "code"),
-    [({"population": "1"}, "request.filter_unknown"), ({"limit": "0"}, "request.invalid"),
-     ({"limit": "1001"}, "request.invalid"), ({"contains": "120.6"}, "request.invalid"),
-     ({"bbox": "1,2,3"}, "request.invalid"), ({"bbox": "121,31,120,32"}, "request.invalid"),
-     ({"contains": "a,b"}, "request.invalid")],
+    [
+        ({"population": "1"}, "request.filter_unknown"),
+        ({"limit": "0"}, "request.invalid"),
+        ({"limit": "1001"}, "request.invalid"),
+        ({"contains": "120.6"}, "request.invalid"),
+        ({"bbox": "1,2,3"}, "request.invalid"),
+        ({"bbox": "121,31,120,32"}, "request.invalid"),
+        ({"contains": "a,b"}, "request.invalid"),
+    ],
 )
 def test_bad_list_parameters_are_400_problems(api, params, code):
     client, keys, _ = api
-    assert_problem(client.get("/repositories/geo_feature/records", params=params, headers=auth(keys["reader"])),
-                   400, code)
+    assert_problem(
+        client.get("/repositories/geo_feature/records", params=params, headers=auth(keys["reader"])), 400, code
+    )
 
 
 def test_spatial_filters_over_http(api):
     client, keys, _ = api
-    found = client.get("/repositories/geo_feature/records", params={"bbox": "120.62,31.32,120.63,31.33"},
-                       headers=auth(keys["reader"])).json()
+    found = client.get(
+        "/repositories/geo_feature/records", params={"bbox": "120.62,31.32,120.63,31.33"}, headers=auth(keys["reader"])
+    ).json()
     assert [r["key"] for r in found["items"]] == ["p1", "p2"]
 
 
 def test_a_loader_posts_a_file_and_reads_its_summary(api):
-    client, keys, tmp_path = api
+    client, keys, _ = api
     body = "id,name,level,division,since,lon,lat\np9,虎丘,,320505,2020-01-01,120.58,31.33\np10,坏,,9X,,120,31\n"
-    response = client.post("/repositories/geo_feature/loads", headers=auth(keys["loader"]),
-                           data={"profile": "test-poi"}, files={"file": ("poi.csv", body.encode(), "text/csv")})
+    response = client.post(
+        "/repositories/geo_feature/loads",
+        headers=auth(keys["loader"]),
+        data={"profile": "test-poi"},
+        files={"file": ("poi.csv", body.encode(), "text/csv")},
+    )
     assert response.status_code == 201, response.text
     summary = response.json()
     assert (summary["read"], summary["inserted"], summary["rejected"], summary["encoding"]) == (2, 1, 1, "utf-8")
@@ -168,32 +200,49 @@ def test_a_loader_posts_a_file_and_reads_its_summary(api):
 
 def test_a_reader_may_not_load(api):
     client, keys, _ = api
-    response = client.post("/repositories/geo_feature/loads", headers=auth(keys["reader"]),
-                           data={"profile": "test-poi"}, files={"file": ("a.csv", b"id\n", "text/csv")})
+    response = client.post(
+        "/repositories/geo_feature/loads",
+        headers=auth(keys["reader"]),
+        data={"profile": "test-poi"},
+        files={"file": ("a.csv", b"id\n", "text/csv")},
+    )
     assert_problem(response, 403, "auth.forbidden")
 
 
 def test_an_upload_above_the_limit_is_413_and_loads_nothing(api):
     client, keys, _ = api
     big = b"id,name,level,division,since,lon,lat\n" + b"x" * 20_000
-    response = client.post("/repositories/geo_feature/loads", headers=auth(keys["loader"]),
-                           data={"profile": "test-poi"}, files={"file": ("big.csv", big, "text/csv")})
+    response = client.post(
+        "/repositories/geo_feature/loads",
+        headers=auth(keys["loader"]),
+        data={"profile": "test-poi"},
+        files={"file": ("big.csv", big, "text/csv")},
+    )
     assert_problem(response, 413, "file.too_large")
 
 
-@pytest.mark.parametrize(("profile_name", "code"), [("../etc/passwd", "request.invalid"),
-                                                    ("no-such-profile", "load.profile_unknown")])
+@pytest.mark.parametrize(
+    ("profile_name", "code"), [("../etc/passwd", "request.invalid"), ("no-such-profile", "load.profile_unknown")]
+)
 def test_a_load_names_a_profile_on_the_server(api, profile_name, code):
     client, keys, _ = api
-    response = client.post("/repositories/geo_feature/loads", headers=auth(keys["loader"]),
-                           data={"profile": profile_name}, files={"file": ("a.csv", b"id\n", "text/csv")})
+    response = client.post(
+        "/repositories/geo_feature/loads",
+        headers=auth(keys["loader"]),
+        data={"profile": profile_name},
+        files={"file": ("a.csv", b"id\n", "text/csv")},
+    )
     assert_problem(response, 400, code)
 
 
 def test_a_file_rejected_whole_is_a_422_problem_with_its_load_summary(api):
     client, keys, _ = api
-    response = client.post("/repositories/geo_feature/loads", headers=auth(keys["loader"]),
-                           data={"profile": "test-poi"}, files={"file": ("a.csv", b"\xff\xfe\x00bad", "text/csv")})
+    response = client.post(
+        "/repositories/geo_feature/loads",
+        headers=auth(keys["loader"]),
+        data={"profile": "test-poi"},
+        files={"file": ("a.csv", b"\xff\xfe\x00bad", "text/csv")},
+    )
     body = assert_problem(response, 422, "file.encoding_unknown")
     assert body["load"]["status"] == "rejected"
 

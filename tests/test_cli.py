@@ -38,8 +38,17 @@ def test_load_prints_one_json_summary_per_file_and_exits_0(cli, tmp_path):
     result = cli("load", "--profile", "test-poi", "--json", str(a), str(b))
     assert result.exit_code == EXIT["ok"] == 0, result.output
     first, second = summaries(result)
-    assert {"batch_id", "read", "inserted", "updated", "unchanged", "retired", "rejected", "rejects_path",
-            "encoding"} <= set(first)
+    assert {
+        "batch_id",
+        "read",
+        "inserted",
+        "updated",
+        "unchanged",
+        "retired",
+        "rejected",
+        "rejects_path",
+        "encoding",
+    } <= set(first)
     assert (first["inserted"], second["unchanged"]) == (2, 1)
     assert first["batch_id"] != second["batch_id"]
 
@@ -104,6 +113,7 @@ def test_db_upgrade_creates_the_schema(cli):
 
 
 def test_the_console_script_is_installed():
-    done = subprocess.run([sys.executable, "-m", "api", "--help"], capture_output=True, text=True, cwd=ROOT,
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "api", "--help"], capture_output=True, text=True, cwd=ROOT, check=False
+    )
     assert done.returncode == 0 and "load" in done.stdout

@@ -10,13 +10,21 @@ T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
 
 def src(system, priority, when, data, status="active", key="k"):
-    return SourceView(source_system_id=system, source_key=key, priority=priority, source_time=when,
-                      batch_id=f"b-{system}", status=status, data=data)
+    return SourceView(
+        source_system_id=system,
+        source_key=key,
+        priority=priority,
+        source_time=when,
+        batch_id=f"b-{system}",
+        status=status,
+        data=data,
+    )
 
 
 def test_the_higher_priority_source_wins_each_field():
-    golden = consolidate([src("low", 10, T0 + dt.timedelta(days=9), {"name": "甲", "road": "东街"}),
-                          src("high", 90, T0, {"name": "乙"})])
+    golden = consolidate(
+        [src("low", 10, T0 + dt.timedelta(days=9), {"name": "甲", "road": "东街"}), src("high", 90, T0, {"name": "乙"})]
+    )
     assert golden.data == {"name": "乙", "road": "东街"}
     assert golden.provenance["name"]["source"] == "high"
     assert golden.provenance["road"]["source"] == "low"
@@ -25,8 +33,11 @@ def test_the_higher_priority_source_wins_each_field():
 def test_recency_breaks_a_priority_tie():
     golden = consolidate([src("a", 50, T0, {"name": "旧"}), src("b", 50, T0 + dt.timedelta(hours=1), {"name": "新"})])
     assert golden.data["name"] == "新"
-    assert golden.provenance["name"] == {"source": "b", "batch_id": "b-b",
-                                         "recorded_at": (T0 + dt.timedelta(hours=1)).isoformat()}
+    assert golden.provenance["name"] == {
+        "source": "b",
+        "batch_id": "b-b",
+        "recorded_at": (T0 + dt.timedelta(hours=1)).isoformat(),
+    }
 
 
 def test_empty_values_never_survive():

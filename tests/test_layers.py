@@ -36,3 +36,11 @@ def test_a_layer_never_imports_the_layers_above_it(package):
 
 def test_there_is_no_utils_module():
     assert not [p for p in ROOT.glob("*/utils.py")]
+
+
+def test_the_readme_configuration_table_lists_every_setting():
+    from mdm.settings import Settings
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [name for name in Settings.model_fields if f"`MDM_{name.upper()}`" not in readme]
+    assert missing == []

@@ -9,7 +9,7 @@ from loaders.profiles import find_profile, load_profile
 from mdm import records
 from mdm.db import Database
 from mdm.errors import FileRejected
-from tests.helpers import csv_file, load, profile, write_profile
+from tests.helpers import csv_file, load, profile, read_jsonl, write_profile
 
 HEADER = "id,name,level,division,since,lon,lat"
 
@@ -22,11 +22,11 @@ def sqlite_db(tmp_path):
 
 
 def rejects(summary):
-    return [json.loads(line) for line in open(summary["rejects_path"], encoding="utf-8")]
+    return read_jsonl(summary["rejects_path"])
 
 
 def warnings(summary):
-    return [json.loads(line) for line in open(summary["warnings_path"], encoding="utf-8")]
+    return read_jsonl(summary["warnings_path"])
 
 
 def get(db, key):
@@ -62,16 +62,27 @@ def test_detection_never_decodes_lossily(tmp_path):
 
 
 def test_code_columns_keep_their_leading_zeros(sqlite_db, tmp_path):
-    prof = profile(fields={"feature_id": {"column": "id"}, "name": {"column": "name"},
-                           "house_no": {"column": "level"}, "feature_type": {"value": "address"}})
+    prof = profile(
+        fields={
+            "feature_id": {"column": "id"},
+            "name": {"column": "name"},
+            "house_no": {"column": "level"},
+            "feature_type": {"value": "address"},
+        }
+    )
     load(sqlite_db, prof, csv_file(tmp_path / "z.csv", ["007,零零七号,0042,,,,"]), tmp_path)
     record = get(sqlite_db, "007")
     assert record.data["house_no"] == "0042" and record.key == "007"
 
 
 def test_an_identifier_that_went_through_excel_is_rejected_not_rebuilt(sqlite_db, tmp_path):
-    prof = profile(fields={"feature_id": {"column": "id", "normalise": ["identifier"]},
-                           "name": {"column": "name"}, "feature_type": {"value": "poi"}})
+    prof = profile(
+        fields={
+            "feature_id": {"column": "id", "normalise": ["identifier"]},
+            "name": {"column": "name"},
+            "feature_type": {"value": "poi"},
+        }
+    )
     summary = load(sqlite_db, prof, csv_file(tmp_path / "x.csv", ["1.10105E+17,甲,,,,,", "P2,乙,,,,,"]), tmp_path)
     assert (summary["inserted"], summary["rejected"]) == (1, 1)
     assert rejects(summary)[0]["code"] == "id.lossy_numeric"
@@ -125,8 +136,10 @@ def test_latitude_first_columns_are_swapped_when_declared(sqlite_db, tmp_path):
 
 
 def geojson(tmp_path, geometry, crs=None):
-    document = {"type": "FeatureCollection",
-                "features": [{"type": "Feature", "properties": {"id": "g1", "name": "宗地"}, "geometry": geometry}]}
+    document = {
+        "type": "FeatureCollection",
+        "features": [{"type": "Feature", "properties": {"id": "g1", "name": "宗地"}, "geometry": geometry}],
+    }
     if crs:
         document["crs"] = {"type": "name", "properties": {"name": crs}}
     path = tmp_path / "g.geojson"
@@ -135,10 +148,14 @@ def geojson(tmp_path, geometry, crs=None):
 
 
 def geo_profile(repair=False):
-    return profile("parcels", format="geojson", crs=None, source_key="id",
-                   geometry={"source": "feature", "field": "geometry", "repair": repair},
-                   fields={"feature_id": {"column": "id"}, "name": {"column": "name"},
-                           "feature_type": {"value": "parcel"}})
+    return profile(
+        "parcels",
+        format="geojson",
+        crs=None,
+        source_key="id",
+        geometry={"source": "feature", "field": "geometry", "repair": repair},
+        fields={"feature_id": {"column": "id"}, "name": {"column": "name"}, "feature_type": {"value": "parcel"}},
+    )
 
 
 BOWTIE = {"type": "Polygon", "coordinates": [[[120, 31], [121, 32], [121, 31], [120, 32], [120, 31]]]}
@@ -201,9 +218,8 @@ def test_a_profile_mapping_a_field_the_standard_lacks_is_refused(sqlite_db, tmp_
 
 
 def test_the_shipped_example_profiles_all_parse(tmp_path):
-    from mdm.settings import Settings
-
     from loaders.profiles import available_profiles
+    from mdm.settings import Settings
 
     dirs = Settings().profile_dirs
     names = available_profiles(dirs)

@@ -27,12 +27,17 @@ def full_form(code: str) -> str:
 def loaded(module_db, public_data, tmp_path_factory):
     dirs = Settings().profile_dirs
     options = LoadOptions(report_root=tmp_path_factory.mktemp("loads"))
-    first = {name: load_file(module_db, load_profile(name, dirs), public_data / f"{name}.csv", options=options)
-             for name in NBS}
-    second = {name: load_file(module_db, load_profile(name, dirs), public_data / f"{name}.csv", options=options)
-              for name in NBS}
-    boundaries = load_file(module_db, load_profile("cn-provinces", dirs), public_data / "cn-provinces.geojson",
-                           options=options)
+    first = {
+        name: load_file(module_db, load_profile(name, dirs), public_data / f"{name}.csv", options=options)
+        for name in NBS
+    }
+    second = {
+        name: load_file(module_db, load_profile(name, dirs), public_data / f"{name}.csv", options=options)
+        for name in NBS
+    }
+    boundaries = load_file(
+        module_db, load_profile("cn-provinces", dirs), public_data / "cn-provinces.geojson", options=options
+    )
     return module_db, first, second, boundaries, public_data
 
 
@@ -65,7 +70,10 @@ def test_a_city_listed_at_two_levels_stays_one_prefecture_level_feature(loaded):
     with db.read() as session:
         dongguan = records.get_record(session, "geo_feature", "441900")
     assert (dongguan.data["name"], dongguan.data["level"], dongguan.data["parent_code"]) == (
-        "东莞市", "prefecture", "440000")
+        "东莞市",
+        "prefecture",
+        "440000",
+    )
 
 
 def test_loading_the_nbs_files_again_inserts_and_updates_nothing(loaded):

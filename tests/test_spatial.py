@@ -13,15 +13,29 @@ GEO = default_registry().get("geo_feature")
 FEATURES = {
     "type": "FeatureCollection",
     "features": [
-        {"type": "Feature", "properties": {"id": "square", "name": "方块"},
-         "geometry": {"type": "Polygon", "coordinates": [[[120, 31], [121, 31], [121, 32], [120, 32], [120, 31]]]}},
-        {"type": "Feature", "properties": {"id": "ell", "name": "L形"},
-         "geometry": {"type": "Polygon", "coordinates": [[[122, 31], [124, 31], [124, 31.5], [122.5, 31.5],
-                                                          [122.5, 33], [122, 33], [122, 31]]]}},
-        {"type": "Feature", "properties": {"id": "far", "name": "远处"},
-         "geometry": {"type": "MultiPolygon", "coordinates": [[[[100, 20], [101, 20], [101, 21], [100, 20]]]]}},
-        {"type": "Feature", "properties": {"id": "dot", "name": "点"},
-         "geometry": {"type": "Point", "coordinates": [120.5, 31.5]}},
+        {
+            "type": "Feature",
+            "properties": {"id": "square", "name": "方块"},
+            "geometry": {"type": "Polygon", "coordinates": [[[120, 31], [121, 31], [121, 32], [120, 32], [120, 31]]]},
+        },
+        {
+            "type": "Feature",
+            "properties": {"id": "ell", "name": "L形"},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[122, 31], [124, 31], [124, 31.5], [122.5, 31.5], [122.5, 33], [122, 33], [122, 31]]],
+            },
+        },
+        {
+            "type": "Feature",
+            "properties": {"id": "far", "name": "远处"},
+            "geometry": {"type": "MultiPolygon", "coordinates": [[[[100, 20], [101, 20], [101, 21], [100, 20]]]]},
+        },
+        {
+            "type": "Feature",
+            "properties": {"id": "dot", "name": "点"},
+            "geometry": {"type": "Point", "coordinates": [120.5, 31.5]},
+        },
     ],
 }
 
@@ -32,10 +46,14 @@ def features(db, tmp_path):
 
     path = tmp_path / "features.geojson"
     path.write_text(json.dumps(FEATURES), encoding="utf-8")
-    prof = profile("shapes", format="geojson", crs=None, source_key="id",
-                   geometry={"source": "feature", "field": "geometry"},
-                   fields={"feature_id": {"column": "id"}, "name": {"column": "name"},
-                           "feature_type": {"value": "parcel"}})
+    prof = profile(
+        "shapes",
+        format="geojson",
+        crs=None,
+        source_key="id",
+        geometry={"source": "feature", "field": "geometry"},
+        fields={"feature_id": {"column": "id"}, "name": {"column": "name"}, "feature_type": {"value": "parcel"}},
+    )
     summary = load(db, prof, path, tmp_path)
     assert summary["rejected"] == 0
     return db
@@ -67,7 +85,8 @@ def test_spatial_filters_page_like_any_other(features):
         query = records.ListQuery(filters={}, limit=1, bbox=spatial.Envelope(119, 30, 125, 34))
         first, cursor = records.list_records(session, GEO, query)
         second, cursor2 = records.list_records(
-            session, GEO, records.ListQuery(filters={}, limit=1, cursor=cursor, bbox=query.bbox))
+            session, GEO, records.ListQuery(filters={}, limit=1, cursor=cursor, bbox=query.bbox)
+        )
     assert [r.key for r in first] == ["dot"] and [r.key for r in second] == ["ell"]
     assert cursor2 is not None
 

@@ -1,7 +1,6 @@
 """The store through the load pipeline, on SQLite and on PostgreSQL + PostGIS."""
 
 import datetime as dt
-import json
 
 import pytest
 import sqlalchemy as sa
@@ -10,7 +9,7 @@ from mdm import records
 from mdm.errors import GuardRefused
 from mdm.models import GoldenRecord, OutboxEntry, RecordVersion, SourceRecord
 from standards import default_registry
-from tests.helpers import csv_file, load, profile
+from tests.helpers import csv_file, load, profile, read_jsonl
 
 GEO = default_registry().get("geo_feature")
 ROWS = [
@@ -62,7 +61,8 @@ def test_a_changed_value_writes_a_new_version_and_the_old_one_stays_readable(db,
         now = records.get_record(session, "geo_feature", "p1")
         then = records.get_record(session, "geo_feature", "p1", as_of=before + dt.timedelta(microseconds=1))
         versions = records.history(session, "geo_feature", "p1")
-    assert (now.version, now.data["name"], now.provenance["name"]["batch_id"]) == (2, "苏州博物馆本馆", second["batch_id"])
+    assert (now.version, now.data["name"]) == (2, "苏州博物馆本馆")
+    assert now.provenance["name"]["batch_id"] == second["batch_id"]
     assert (then.version, then.data["name"]) == (1, "苏州博物馆")
     assert [v.version for v in versions] == [1, 2]
     assert first["batch_id"] != second["batch_id"]
@@ -80,7 +80,7 @@ def test_a_repeated_key_in_one_batch_is_rejected_and_the_first_row_kept(db, tmp_
     rows = [*ROWS, "p1,重复的博物馆,,320508,2020-01-01,120.6,31.3"]
     summary = load(db, profile(), csv_file(tmp_path / "dup.csv", rows), tmp_path, chunk_rows=chunk_rows)
     assert (summary["inserted"], summary["rejected"]) == (3, 1)
-    rejects = [json.loads(line) for line in open(summary["rejects_path"], encoding="utf-8")]
+    rejects = read_jsonl(summary["rejects_path"])
     assert [(r["row"], r["code"]) for r in rejects] == [(5, "batch.duplicate_key")]
     with db.read() as session:
         assert records.get_record(session, "geo_feature", "p1").data["name"] == "苏州博物馆"
@@ -90,7 +90,7 @@ def test_a_bad_row_is_a_reject_with_its_code_and_raw_value_and_the_rest_loads(db
     rows = [*ROWS, "p4,坏区划,,3205X8,2020-01-01,120.6,31.3", "p5,坏日期,,320508,2023-02-30,120.6,31.3"]
     summary = load(db, profile(), csv_file(tmp_path / "bad.csv", rows), tmp_path)
     assert (summary["inserted"], summary["rejected"]) == (3, 2)
-    rejects = {r["row"]: r for r in map(json.loads, open(summary["rejects_path"], encoding="utf-8"))}
+    rejects = {r["row"]: r for r in read_jsonl(summary["rejects_path"])}
     assert rejects[5]["code"] == "division_code.format" and rejects[5]["errors"][0]["value"] == "3205X8"
     assert rejects[6]["code"] == "date.invalid" and rejects[6]["errors"][0]["value"] == "2023-02-30"
     assert summary["reject_codes"] == {"date.invalid": 1, "division_code.format": 1}

@@ -19,9 +19,7 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     if dialect == "postgresql":
-        has_postgis = op.get_bind().execute(
-            sa.text("SELECT 1 FROM pg_extension WHERE extname = 'postgis'")
-        ).scalar()
+        has_postgis = op.get_bind().execute(sa.text("SELECT 1 FROM pg_extension WHERE extname = 'postgis'")).scalar()
         if not has_postgis:
             op.execute("CREATE EXTENSION IF NOT EXISTS postgis")
 
@@ -101,9 +99,7 @@ def upgrade() -> None:
         sa.Column("batch_id", sa.String(36)),
         sa.UniqueConstraint("repository", "business_key", "version", name="uq_record_versions_version"),
     )
-    op.create_index(
-        "ix_record_versions_recorded", "record_versions", ["repository", "business_key", "recorded_at"]
-    )
+    op.create_index("ix_record_versions_recorded", "record_versions", ["repository", "business_key", "recorded_at"])
 
     op.create_table(
         "outbox",
@@ -189,6 +185,13 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION IF EXISTS mdm_refuse_change()")
     else:
         op.execute("DROP TABLE IF EXISTS golden_rtree")
-    for table in ("api_keys", "outbox", "record_versions", "golden_records", "source_records",
-                  "source_systems", "batches"):
+    for table in (
+        "api_keys",
+        "outbox",
+        "record_versions",
+        "golden_records",
+        "source_records",
+        "source_systems",
+        "batches",
+    ):
         op.drop_table(table)

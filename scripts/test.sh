@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs the package with its dev extra, starts the services the
+# tests need, checks style, and runs every tier.
+#
+#   scripts/test.sh [pytest args…]
+#
+# Services: if MDM_TEST_DATABASE_URL is already set, that database is used as it is. Otherwise, as root on
+# Debian/Ubuntu, scripts/services.sh installs and starts PostgreSQL 15 + PostGIS and Elasticsearch; where a
+# Docker engine runs, docker compose starts the same services. With neither, the PostgreSQL tier is skipped —
+# unless MDM_REQUIRE_SERVICES=1 (CI), which turns every such skip into a failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[test] %s\n' "$*" >&2; }
+
+log "installing the package and its dev extra"
+python3 -m pip install -q --disable-pip-version-check -e ".[dev]" 2>&1 | grep -v "Running pip as the 'root' user" || true
+
+if [ -z "${MDM_TEST_DATABASE_URL:-}" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "starting services with scripts/services.sh"
+    eval "$(bash scripts/services.sh start)"
+  elif command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+    log "starting services with docker compose"
+    docker compose up -d --wait db elasticsearch
+    export MDM_TEST_DATABASE_URL="postgresql+psycopg2://mdm:mdm@127.0.0.1:5433/mdm_test"
+    export MDM_TEST_ELASTICSEARCH_URL="http://127.0.0.1:9200"
+  else
+    log "no way to start PostgreSQL here (not root, no Docker engine): the PostgreSQL tier will be skipped"
+  fi
+fi
+
+log "ruff"
+ruff check .
+log "pytest (MDM_TEST_DATABASE_URL=${MDM_TEST_DATABASE_URL:-unset}, MDM_REQUIRE_SERVICES=${MDM_REQUIRE_SERVICES:-0})"
+exec python3 -m pytest "$@"
