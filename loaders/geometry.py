@@ -17,7 +17,6 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform
 
 from mdm.spatial import SRID, geometry_to_geojson
 
@@ -83,14 +82,14 @@ def _transformer(source: str) -> Transformer:
 def to_cgcs2000(geometry: BaseGeometry, crs: str, *, latlon: bool = False) -> BaseGeometry:
     """``geometry`` from ``crs`` into EPSG:4490 (x = longitude). ``latlon`` swaps input axes first."""
     if latlon:
-        geometry = transform(lambda x, y, z=None: (y, x), geometry)
+        geometry = shapely.transform(geometry, lambda x, y: (y, x), interleaved=False)
     if crs in _SAME_AS_CGCS2000:
         result = geometry
     elif crs == "GCJ-02":
         raise GeometryProblem("geo.crs_unsupported", "GCJ-02 input needs a declared conversion; none is set up")
     else:
         try:
-            result = transform(_transformer(crs).transform, geometry)
+            result = shapely.transform(geometry, _transformer(crs).transform, interleaved=False)
         except CRSError as exc:
             raise GeometryProblem("geo.crs_unsupported", f"cannot transform from {crs}: {exc}") from exc
     min_x, min_y, max_x, max_y = result.bounds
