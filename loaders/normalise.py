@@ -38,6 +38,7 @@ class Context:
     date_formats: list[str]
     timezone: dt.tzinfo
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (code, message)
+    numeric: bool = False  # the cell arrived as a number (XLSX numeric cell, JSON number)
 
 
 def strip_unstorable(text: str) -> tuple[str, bool]:
@@ -49,7 +50,7 @@ def strip_unstorable(text: str) -> tuple[str, bool]:
 def identifier(value: str, ctx: Context) -> str:
     """NFKC, trim, uppercase; refuse a value that went through a numeric type (``id.lossy_numeric``)."""
     text = unicodedata.normalize("NFKC", value).strip().upper()
-    if _LOSSY.match(text):
+    if ctx.numeric or _LOSSY.match(text):
         raise NormaliseError("id.lossy_numeric", f"{value!r} went through a numeric type; its digits are lost")
     return text.replace(" ", "")
 

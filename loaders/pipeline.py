@@ -24,10 +24,13 @@ from loaders.profiles import Profile
 from loaders.readers import Reader, SourceRow, open_reader
 from loaders.report import LoadReport
 from mdm.batches import new_batch_id, record_batch, record_failed_batch, register_source_system
+from mdm.codelists import DatabaseCodeLists
 from mdm.db import Database
 from mdm.errors import FileRejected, GuardRefused, MdmError
+from mdm.records import existing_keys
 from mdm.store import BatchWriter, StagedRow
 from standards import Standard, default_registry
+from standards.codelists import CodeListProvider
 from standards.registry import Registry
 from standards.validation import Issue, issue
 
@@ -65,9 +68,12 @@ def _storable(cells: dict[str, str | None]) -> dict[str, str | None]:
 class RowPreparer:
     """Turns one :class:`SourceRow` into a :class:`StagedRow`, or into errors and warnings."""
 
-    def __init__(self, profile: Profile, standard: Standard, reader: Reader) -> None:
+    def __init__(
+        self, profile: Profile, standard: Standard, reader: Reader, code_lists: CodeListProvider | None = None
+    ) -> None:
         self.profile = profile
         self.standard = standard
+        self.code_lists = code_lists
         self.null_tokens = set(profile.null_tokens)
         self.timezone = _tz(profile.timezone)
         self.crs = reader.crs or profile.crs or ("EPSG:4326" if profile.format == "geojson" else None)
@@ -99,6 +105,7 @@ class RowPreparer:
             if value is None:
                 continue
             before = len(ctx.warnings)
+            ctx.numeric = spec.column in row.numeric
             try:
                 for step in spec.normalise:
                     value = NORMALISERS[step](value, ctx)
@@ -121,7 +128,7 @@ class RowPreparer:
             errors.append(issue("row.key_missing", ",".join(self.standard.business_key), "no business key"))
         if errors:
             return None, errors, warnings
-        warnings.extend(self.standard.warnings(data))
+        warnings.extend(self.standard.warnings(data, code_lists=self.code_lists))
         source_key = key
         if self.profile.source_key:
             source_key = (row.cells.get(self.profile.source_key) or "").strip() or key
@@ -171,6 +178,29 @@ class RowPreparer:
             warnings.append(
                 issue("geo.repaired", spec.field, f"repaired invalid geometry of {label}: {prepared.repaired_reason}")
             )
+
+
+def _warn_unknown_references(session, standard: Standard, rows: list[StagedRow], report: LoadReport) -> None:
+    """``ref.unknown`` for x-ref values that point to no record yet: a warning, never a reject (the referenced
+    record may arrive later)."""
+    references = standard.references
+    if not references:
+        return
+    wanted: dict[str, set[str]] = {}
+    for row in rows:
+        for field, targets in references.items():
+            value = row.data.get(field)
+            if isinstance(value, str):
+                for target in targets:
+                    wanted.setdefault(target, set()).add(value)
+    found = existing_keys(session, wanted)
+    for row in rows:
+        missing = [
+            issue("ref.unknown", field, f"{row.data[field]} is in none of {', '.join(targets)}", row.data[field])
+            for field, targets in references.items()
+            if isinstance(row.data.get(field), str) and not any((t, row.data[field]) in found for t in targets)
+        ]
+        report.warn(row.row_no, missing, source_key=row.source_key)
 
 
 def _summary_base(batch_id: str, profile: Profile, path: Path, started: dt.datetime) -> dict[str, Any]:
@@ -247,7 +277,7 @@ def load_file(
         )
         summary["encoding"] = report_name(reader.encoding, path)
         reader.check_columns(profile.columns)
-        preparer = RowPreparer(profile, standard, reader)
+        preparer = RowPreparer(profile, standard, reader, DatabaseCodeLists(db))
         with db.write() as session:
             register_source_system(
                 session, source_system_id=profile.source_system.id, name=profile.source_system.name, now=started
@@ -264,6 +294,7 @@ def load_file(
             chunk: list[StagedRow] = []
 
             def flush() -> None:
+                _warn_unknown_references(session, standard, chunk, report)
                 result = writer.write_chunk(chunk)
                 for duplicate in result.duplicates:
                     report.reject(

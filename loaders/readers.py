@@ -30,6 +30,7 @@ class SourceRow:
     cells: dict[str, str | None]
     geometry: dict[str, Any] | None = None
     problems: list[tuple[str, str, str]] = field(default_factory=list)  # (code, column, message)
+    numeric: set[str] = field(default_factory=set)  # columns whose value arrived as a number, not text
 
 
 class Reader:
@@ -187,9 +188,80 @@ class JsonLinesReader(Reader):
                     yield row
                     continue
                 geometry = value.pop("geometry", None) if isinstance(value.get("geometry"), dict) else None
-                yield SourceRow(row_no=number, cells={k: _text(v) for k, v in value.items()}, geometry=geometry)
+                numeric = {k for k, v in value.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+                yield SourceRow(row_no=number, cells={k: _text(v) for k, v in value.items()}, geometry=geometry,
+                                numeric=numeric)
         finally:
             self._binary.close()
+
+
+class XlsxReader(Reader):
+    """An Excel workbook, read-only and streaming (openpyxl ``read_only``): constant memory on large sheets.
+
+    The first row of the sheet (``sheet`` or the first one) is the header. Text cells stay as they are; date
+    cells become ISO 8601 text; numeric cells become their Python spelling and are marked numeric, so an
+    identifier normaliser refuses them (``id.lossy_numeric``) instead of rebuilding lost digits.
+    """
+
+    def __init__(self, path: Path, *, sheet: str | None = None) -> None:
+        self.path = path
+        self.size = path.stat().st_size
+        self.encoding = "xlsx"
+        self.crs = None
+        self._binary = None
+        self.sheet_name = sheet
+        try:
+            import openpyxl
+
+            self._book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException …
+            raise FileRejected("file.unreadable", f"{path.name} is not a readable XLSX workbook: {exc}") from exc
+        if sheet is not None and sheet not in self._book.sheetnames:
+            raise FileRejected("file.unreadable", f"{path.name} has no sheet {sheet!r}")
+        self._sheet = self._book[sheet] if sheet else self._book.worksheets[0]
+        first = next(self._sheet.iter_rows(max_row=1, values_only=True), None)
+        if not first or all(v is None for v in first):
+            raise FileRejected("file.empty", f"{path.name} has no header row")
+        self.header = ["" if v is None else str(v).strip() for v in first]
+
+    @property
+    def position(self) -> int:
+        return self.size
+
+    def check_columns(self, needed: set[str]) -> None:
+        CsvReader.check_columns(self, needed)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _cell(value: Any) -> tuple[str | None, bool]:
+        import datetime as dt
+
+        if value is None:
+            return None, False
+        if isinstance(value, bool):
+            return ("true" if value else "false"), False
+        if isinstance(value, (int, float)):
+            return repr(value) if isinstance(value, float) else str(value), True
+        if isinstance(value, dt.datetime):
+            return (value.date().isoformat() if value.time() == dt.time() else value.isoformat()), False
+        if isinstance(value, (dt.date, dt.time)):
+            return value.isoformat(), False
+        return str(value), False
+
+    def rows(self) -> Iterator[SourceRow]:
+        try:
+            for number, values in enumerate(self._sheet.iter_rows(min_row=2, values_only=True), start=2):
+                if values is None or all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+                    continue
+                cells: dict[str, str | None] = {}
+                numeric: set[str] = set()
+                for column, value in zip(self.header, values, strict=False):
+                    text, is_number = self._cell(value)
+                    cells[column] = text
+                    if is_number:
+                        numeric.add(column)
+                yield SourceRow(row_no=number, cells=cells, numeric=numeric)
+        finally:
+            self._book.close()
 
 
 def open_reader(
@@ -204,4 +276,6 @@ def open_reader(
         return GeoJsonReader(path, encoding=encoding)
     if format == "jsonl":
         return JsonLinesReader(path, encoding=encoding)
-    raise FileRejected("file.unreadable", f"format {format!r} is not supported yet")
+    if format == "xlsx":
+        return XlsxReader(path, sheet=sheet)
+    raise FileRejected("file.unreadable", f"format {format!r} is not supported")

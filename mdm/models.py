@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -176,6 +177,21 @@ class OutboxEntry(Base):
     processed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(2000))
+
+
+class CodeListEntry(Base):
+    """One code of an imported code list, in force from ``valid_from`` (inclusive) to ``valid_to`` (exclusive);
+    an empty bound is open."""
+
+    __tablename__ = "code_list_entries"
+    __table_args__ = (Index("ix_code_list_entries_code", "list_name", "code"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    list_name: Mapped[str] = mapped_column(String(64))
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(500))
+    valid_from: Mapped[dt.date | None] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class ApiKey(Base):

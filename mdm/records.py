@@ -95,6 +95,21 @@ def history(session: Session, repository: str, key: str) -> list[RecordView]:
     return [_view(r) for r in rows]
 
 
+def existing_keys(session: Session, wanted: dict[str, set[str]]) -> set[tuple[str, str]]:
+    """Which of the wanted (repository → business keys) have a golden record (any status)."""
+    found: set[tuple[str, str]] = set()
+    for repository, keys in wanted.items():
+        ordered = sorted(keys)
+        for start in range(0, len(ordered), 5000):
+            rows = session.execute(
+                select(GoldenRecord.business_key).where(
+                    GoldenRecord.repository == repository, GoldenRecord.business_key.in_(ordered[start:start + 5000])
+                )
+            ).scalars()
+            found.update((repository, key) for key in rows)
+    return found
+
+
 def counts(session: Session) -> dict[str, int]:
     """Active golden records per repository."""
     rows = session.execute(

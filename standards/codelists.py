@@ -19,8 +19,14 @@ class CodeListProvider(Protocol):
     def known(self, list_name: str) -> bool:
         """True if the provider holds the list at all (an unloaded list yields no warnings)."""
 
+    def covers(self, list_name: str, code: str) -> bool:
+        """True if the list is held and has codes of this kind (length), so a miss means something.
+
+        A 6-digit county list says nothing about a 9-digit township code.
+        """
+
     def contains(self, list_name: str, code: str, on: dt.date | None = None) -> bool:
-        """True if ``code`` is in ``list_name`` and in force on ``on`` (today when None)."""
+        """True if ``code`` is in ``list_name`` and in force on ``on`` (ever, when None)."""
 
 
 def shipped_list(list_name: str) -> dict[str, str]:
@@ -45,6 +51,9 @@ class ShippedCodeLists:
 
     def known(self, list_name: str) -> bool:
         return bool(self._list(list_name))
+
+    def covers(self, list_name: str, code: str) -> bool:
+        return any(len(c) == len(code) for c in self._list(list_name))
 
     def contains(self, list_name: str, code: str, on: dt.date | None = None) -> bool:
         return code in self._list(list_name)

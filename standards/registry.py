@@ -27,6 +27,7 @@ from referencing.jsonschema import DRAFT202012
 
 from standards.codelists import CodeListProvider, ShippedCodeLists
 from standards.formats import format_checker
+from standards.rules import RULES, Rule
 from standards.validation import Issue, issue, issues_from_error
 
 REPOSITORIES = ("natural_person", "legal_entity", "geo_feature", "credit_record", "e_license")
@@ -35,7 +36,7 @@ SHARE_CLASSES = ("unconditional", "conditional", "none")
 MASKS = ("id_number", "phone", "name", "address")
 SEARCH_KINDS = ("text", "keyword", "none")
 
-_SCHEMA_ANNOTATIONS = {"x-business-key", "x-geometry", "x-sensitivity", "x-share", "x-timestamp"}
+_SCHEMA_ANNOTATIONS = {"x-business-key", "x-geometry", "x-sensitivity", "x-share", "x-rules"}
 _PROPERTY_ANNOTATIONS = {
     "x-sensitivity",
     "x-share",
@@ -84,11 +85,17 @@ class Standard:
     business_key: tuple[str, ...]
     geometry_field: str | None
     validator: Draft202012Validator
+    rules: tuple[tuple[str, Rule], ...] = ()
     code_lists: CodeListProvider = field(default_factory=ShippedCodeLists)
 
     @property
     def filterable(self) -> list[str]:
         return [f.name for f in self.fields.values() if f.filterable]
+
+    @property
+    def references(self) -> dict[str, tuple[str, ...]]:
+        """Fields that point into other repositories (``x-ref``): field → target repositories."""
+        return {f.name: f.ref for f in self.fields.values() if f.ref}
 
     def key_of(self, record: dict[str, Any]) -> str | None:
         """The business key of a record: the key field's value, or the parts joined by ``|``; None if missing."""
@@ -102,20 +109,36 @@ class Standard:
         found: list[Issue] = []
         for error in sorted(self.validator.iter_errors(record), key=lambda e: list(e.absolute_path)):
             found.extend(issues_from_error(error))
+        found.extend(i for i in self._rule_issues(record) if i.severity == "error")
         return found
 
-    def warnings(self, record: dict[str, Any], *, on: dt.date | None = None) -> list[Issue]:
-        """Warnings for a valid record: codes absent from the code list in force (``division_code.unknown``, …)."""
-        found: list[Issue] = []
+    def _rule_issues(self, record: dict[str, Any]) -> list[Issue]:
+        return [i for _, rule in self.rules for i in rule(record)]
+
+    def warnings(
+        self, record: dict[str, Any], *, on: dt.date | None = None, code_lists: CodeListProvider | None = None
+    ) -> list[Issue]:
+        """Warnings for a valid record: codes absent from the code list in force (``division_code.unknown``,
+        ``code_list.unknown``), an unknown address code in a citizen ID number (``id.address_unknown``), and the
+        warning-level ``x-rules`` (``license_id.checksum``)."""
+        lists = code_lists or self.code_lists
+        found: list[Issue] = [i for i in self._rule_issues(record) if i.severity == "warning"]
         for rule in self.fields.values():
             value = record.get(rule.name)
             if rule.code_list is None or not isinstance(value, str):
                 continue
-            if not self.code_lists.known(rule.code_list):
+            if not lists.covers(rule.code_list, value):
                 continue
-            if not self.code_lists.contains(rule.code_list, value, on):
-                code = "division_code.unknown" if rule.code_list.startswith("division") else "schema.enum"
+            if not lists.contains(rule.code_list, value, on):
+                code = "division_code.unknown" if rule.code_list == "divisions" else "code_list.unknown"
                 found.append(issue(code, rule.name, f"{value} is not in code list {rule.code_list}", value))
+        for rule in self.fields.values():
+            value = record.get(rule.name)
+            if (self.schema["properties"][rule.name].get("format") == "cn-resident-id" and isinstance(value, str)
+                    and len(value) == 18 and lists.covers("divisions", value[:6])
+                    and not lists.contains("divisions", value[:6], None)):
+                found.append(issue("id.address_unknown", rule.name,
+                                   f"address code {value[:6]} is not in the division list", value))
         return found
 
     def describe(self) -> dict[str, Any]:
@@ -256,6 +279,9 @@ class Registry:
             geometry = document.get("x-geometry")
             if geometry is not None and geometry not in fields:
                 raise _fail(where, "x-geometry must name a property of the standard")
+            names = document.get("x-rules", [])
+            if not isinstance(names, list) or any(n not in RULES for n in names):
+                raise _fail(where, f"x-rules must list known rules: {sorted(RULES)}")
             validator = Draft202012Validator(document, registry=refs, format_checker=checker)
             self._standards[(repository, version)] = Standard(
                 repository=repository,
@@ -266,6 +292,7 @@ class Registry:
                 business_key=key,
                 geometry_field=geometry,
                 validator=validator,
+                rules=tuple((n, RULES[n]) for n in names),
                 code_lists=self._code_lists,
             )
 
@@ -285,11 +312,6 @@ class Registry:
             raise KeyError(repository)
         return self._standards[(repository, version or versions[-1])]
 
-    def set_code_lists(self, provider: CodeListProvider) -> None:
-        """Point every standard's warning checks at ``provider`` (``mdm`` binds its database-backed lists)."""
-        self._code_lists = provider
-        for standard in self._standards.values():
-            standard.code_lists = provider
 
 
 def _version_key(version: str) -> tuple[int, ...]:
