@@ -25,9 +25,11 @@ app = typer.Typer(help="Base-information resource service.", no_args_is_help=Tru
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 profiles_app = typer.Typer(help="Source profiles.", no_args_is_help=True)
+codes_app = typer.Typer(help="Code lists (代码表).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(profiles_app, name="profiles")
+app.add_typer(codes_app, name="codes")
 
 err = Console(stderr=True)
 
@@ -181,6 +183,44 @@ def load(
             _print_summary(summary)
         worst = max(worst, code) if code else worst
     raise typer.Exit(worst)
+
+
+@app.command("check")
+def check(
+    fmt: Annotated[str, typer.Argument(metavar="FORMAT", help="cn-resident-id, uscc, org-code, division-code, license-id")],
+    values: Annotated[list[str], typer.Argument(help="Values to check.")],
+) -> None:
+    """Check identifiers as a load would: one JSON object per value; exit 0 only if all are valid."""
+    from loaders.check import FORMATS, check_value
+    from mdm.codelists import DatabaseCodeLists
+
+    if fmt not in FORMATS:
+        err.print(f"[red]error[/red] request.invalid: unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+        raise typer.Exit(EXIT["usage"])
+    lists = DatabaseCodeLists(_database())
+    results = [check_value(fmt, value, lists) for value in values]
+    for result in results:
+        print(json.dumps(result, ensure_ascii=False))
+    raise typer.Exit(0 if all(r["valid"] for r in results) else 1)
+
+
+@codes_app.command("import")
+def codes_import(
+    list_name: Annotated[str, typer.Argument(metavar="LIST", help="Code list name, e.g. divisions, industries.")],
+    file: Annotated[Path, typer.Argument(help="CSV code,name,valid_from,valid_to, or an NBS / MCA division file.")],
+    layout: Annotated[str, typer.Option(help="auto, standard, nbs or mca.")] = "auto",
+) -> None:
+    """Replace a code list with the codes of a file."""
+    from mdm.codelists import LAYOUTS, import_list
+
+    if layout not in LAYOUTS:
+        err.print(f"[red]error[/red] request.invalid: layout must be one of {', '.join(LAYOUTS)}")
+        raise typer.Exit(EXIT["usage"])
+    try:
+        count = import_list(_database(), list_name, file, layout)
+    except FileRejected as exc:
+        raise _fail(exc, EXIT["file_rejected"]) from exc
+    err.print(f"{list_name}: {count} codes imported from {file.name}")
 
 
 @app.command("serve")

@@ -1,8 +1,15 @@
 """``mdm demo``: the embedded database with the built-in sample data, ready to try.
 
-The sample (``api/demo/``): Suzhou and its county-level divisions, with codes and names from the statistics
-bureau's 2023 division codes and coarse synthetic boundaries (marked as such). Running it again is safe: the
-loads are idempotent; each run issues a fresh admin key.
+The samples (``api/demo/`` and :mod:`api.samples`):
+
+* ``geo_feature`` — Suzhou and its county-level divisions, with codes and names from the statistics bureau's
+  2023 division codes and coarse synthetic boundaries (marked as such);
+* ``natural_person`` — 1,000 synthetic persons (address code 990102, which no real county holds);
+* ``legal_entity`` — 300 synthetic companies with valid check characters;
+* ``credit_record`` — 300 credit records about them (loaded from JSON Lines);
+* ``e_license`` — 500 licences they hold.
+
+All from fixed seeds: running the demo again loads nothing new; each run issues a fresh admin key.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from api import samples
 from loaders.pipeline import LoadOptions, load_file
 from loaders.profiles import load_profile
 from mdm.db import Database
@@ -18,25 +26,38 @@ from mdm.keys import create_key
 from mdm.settings import Settings
 
 SAMPLES = Path(__file__).parent / "demo"
-LOADS = [("suzhou-divisions.yaml", "suzhou-divisions.geojson")]
+COUNTS = {"persons": 1000, "entities": 300, "credit": 300, "licences": 500}
+
+
+def write_samples(directory: Path) -> list[tuple[str, Path]]:
+    """Write the synthetic sample files; returns (profile file, data file) in load order."""
+    directory.mkdir(parents=True, exist_ok=True)
+    people = list(samples.persons(COUNTS["persons"]))
+    companies = list(samples.entities(COUNTS["entities"]))
+    return [
+        ("suzhou-divisions.yaml", SAMPLES / "suzhou-divisions.geojson"),
+        ("persons.yaml", samples.write_csv(directory / "persons.csv", people)),
+        ("entities.yaml", samples.write_csv(directory / "entities.csv", companies)),
+        ("credit.yaml", samples.write_jsonl(directory / "credit.jsonl",
+                                            list(samples.credit_records(COUNTS["credit"], companies, people)))),
+        ("licences.yaml", samples.write_csv(directory / "licences.csv",
+                                            list(samples.licences(COUNTS["licences"], companies, people)))),
+    ]
 
 
 def prepare_demo(settings: Settings, *, console: Console | None = None) -> str:
     """Migrate the database, load every sample, and return a new admin key."""
     database = Database(settings.database_url)
     database.ensure_schema()
-    options = LoadOptions(
-        report_root=settings.report_dir, guard=settings.snapshot_guard, chunk_rows=settings.chunk_rows
-    )
-    for profile_file, data_file in LOADS:
+    options = LoadOptions(report_root=settings.report_dir, guard=settings.snapshot_guard,
+                          chunk_rows=settings.chunk_rows)
+    for profile_file, data_file in write_samples(Path(settings.report_dir).parent / "demo-data"):
         profile = load_profile(str(SAMPLES / profile_file), [])
-        summary = load_file(database, profile, SAMPLES / data_file, options=options)
+        summary = load_file(database, profile, data_file, options=options)
         if console:
-            console.print(
-                f"loaded {data_file}: {summary['read']} read, {summary['inserted']} inserted, "
-                f"{summary['updated']} updated, {summary['unchanged']} unchanged, "
-                f"{summary['rejected']} rejected"
-            )
+            console.print(f"{profile.repository}: {summary['read']} read, {summary['inserted']} inserted, "
+                          f"{summary['updated']} updated, {summary['unchanged']} unchanged, "
+                          f"{summary['rejected']} rejected, {summary['warnings']} warnings")
     key = create_key(database, department="demo", role="admin")
     database.dispose()
     return key

@@ -131,6 +131,20 @@ def decimal(value: str, ctx: Context) -> Decimal:
     return number
 
 
+_TRUE = {"true", "yes", "y", "1", "是", "t"}
+_FALSE = {"false", "no", "n", "0", "否", "f"}
+
+
+def boolean(value: str, ctx: Context) -> bool:
+    """true/false, yes/no, 1/0, 是/否 (any case) as a boolean; anything else is ``row.bad_value``."""
+    text_ = unicodedata.normalize("NFKC", value).strip().lower()
+    if text_ in _TRUE:
+        return True
+    if text_ in _FALSE:
+        return False
+    raise NormaliseError("row.bad_value", f"{value!r} is not a yes/no value")
+
+
 def upper(value: str, ctx: Context) -> str:
     return value.upper()
 
@@ -147,6 +161,7 @@ NORMALISERS: dict[str, Callable[[str, Context], Any]] = {
     "date": date,
     "integer": integer,
     "decimal": decimal,
+    "boolean": boolean,
     "upper": upper,
     "nfkc": nfkc,
 }

@@ -14,7 +14,11 @@ from typing import Any
 from mdm.keys import Caller
 from standards import Standard
 
-_COUNTY = re.compile(r"^.*?(?:省|自治区|市)?.*?(?:市)?.*?(?:区|县|旗|市)")
+_COUNTY = re.compile(
+    r"^(?:.{2,7}?(?:省|自治区)|北京市|天津市|上海市|重庆市)?"  # province level
+    r"(?:.{1,9}?(?:市|自治州|地区|盟))?"  # prefecture level
+    r".{1,9}?(?:区|县|市|旗)"  # county level
+)
 
 
 def _keep(value: str, head: int, tail: int) -> str:
@@ -39,7 +43,7 @@ def mask_value(rule: str, value: Any) -> Any:
         return _keep(value, 1, 0)
     if rule == "address":
         match = _COUNTY.match(value)
-        head = len(match.group(0)) if match and len(match.group(0)) < len(value) else min(6, len(value) // 2)
+        head = len(match.group(0)) if match and len(match.group(0)) < len(value) else len(value) // 3
         return _keep(value, head, 0)
     raise ValueError(f"unknown mask rule {rule!r}")
 
