@@ -33,7 +33,7 @@ class Record(BaseModel):
         shown = set(projection.data)
         return cls(
             repository=view.repository,
-            key=view.key,
+            key=projection.key or view.key,
             version=view.version,
             status=view.status,
             recorded_at=view.recorded_at,

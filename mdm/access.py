@@ -50,17 +50,18 @@ def mask_value(rule: str, value: Any) -> Any:
 
 @dataclass(frozen=True)
 class Projection:
-    """A record's data as a caller may see it."""
+    """A record's data as a caller may see it; ``key`` is the business key as shown (masked when its field is)."""
 
     data: dict[str, Any]
     masked: list[str]
     withheld: list[str]
+    key: str | None = None
 
 
 def project(standard: Standard, caller: Caller, data: dict[str, Any]) -> Projection:
     """Project ``data`` for ``caller`` under ``standard`` (see the module text for the rule)."""
     if caller.role == "admin":
-        return Projection(dict(data), [], [])
+        return Projection(dict(data), [], [], standard.key_of(data))
     shown: dict[str, Any] = {}
     masked: list[str] = []
     withheld: list[str] = []
@@ -73,4 +74,7 @@ def project(standard: Standard, caller: Caller, data: dict[str, Any]) -> Project
             masked.append(name)
         else:
             shown[name] = value
-    return Projection(shown, sorted(masked), sorted(withheld))
+    key = standard.key_of(data)
+    if any(name in masked for name in standard.business_key):
+        key = "|".join(str(shown.get(name, "")) for name in standard.business_key)
+    return Projection(shown, sorted(masked), sorted(withheld), key)

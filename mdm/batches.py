@@ -7,6 +7,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from mdm.db import Database
@@ -19,14 +20,14 @@ def new_batch_id() -> str:
 
 
 def register_source_system(session: Session, *, source_system_id: str, name: str, now: dt.datetime) -> None:
-    """Create or rename a source system (idempotent)."""
-    system = session.get(SourceSystem, source_system_id)
-    if system is None:
-        session.add(SourceSystem(id=source_system_id, name=name, updated_at=now))
-    elif system.name != name:
-        system.name = name
-        system.updated_at = now
-    session.flush()
+    """Create or rename a source system: one ``INSERT … ON CONFLICT`` so concurrent loads never collide."""
+    dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = dialect_insert(SourceSystem).values(id=source_system_id, name=name, updated_at=now)
+    session.execute(statement.on_conflict_do_update(
+        index_elements=[SourceSystem.id],
+        set_={"name": statement.excluded.name, "updated_at": statement.excluded.updated_at},
+        where=SourceSystem.name != statement.excluded.name,
+    ))
 
 
 def record_batch(session: Session, **fields: Any) -> Batch:

@@ -1,0 +1,637 @@
+"""Hostile input against the HTTP API, on each backend.
+
+Every error must be an RFC 9457 problem+json document whose ``code`` is published in docs/codes.md, with a
+sensible status: never a 500, never a stack trace. Tests named "…is not a server error" or "…is refused" fail
+while the defect they reproduce is present; the others pin behaviour that already holds.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import json
+import threading
+from collections import Counter
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from mdm.db import Database
+from mdm.settings import Settings
+from standards.codes import CODES
+from tests.helpers import write_profile
+from tests.test_api import api, assert_problem, auth  # noqa: F401  (api is a fixture)
+
+RECORDS = "/repositories/geo_feature/records"
+LOADS = "/repositories/geo_feature/loads"
+POI_HEADER = "id,name,level,division,since,lon,lat"
+POI_PROPERTIES = {"id": "g1", "name": "测试", "level": None, "division": "320505", "since": "2020-01-01"}
+
+
+# -- helpers ---------------------------------------------------------------------------------------------------
+
+
+def assert_not_a_server_error(response, *, allowed: tuple[int, ...] | None = None) -> None:
+    """Below 500; an error is a problem+json document with a published code and no trace."""
+    assert response.status_code < 500, response.text
+    if allowed is not None:
+        assert response.status_code in allowed, response.text
+    if response.status_code >= 400:
+        assert response.headers["content-type"].startswith("application/problem+json"), response.text
+        body = response.json()
+        assert body["code"] in CODES and body["status"] == response.status_code
+        assert "Traceback" not in response.text
+
+
+def upload(client, key, name, body, *, profile="test-poi", content_type="text/csv", **extra):
+    return client.post(
+        LOADS, headers=auth(key), data={"profile": profile, **extra}, files={"file": (name, body, content_type)}
+    )
+
+
+def geo_count(client, key) -> int:
+    items = client.get("/repositories", headers=auth(key)).json()["items"]
+    return next(item["count"] for item in items if item["id"] == "geo_feature")
+
+
+def cursor_for(key: str, fingerprint: str) -> str:
+    raw = json.dumps({"k": key, "q": fingerprint}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def fingerprint_of(cursor: str) -> str:
+    return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["q"]
+
+
+@pytest.fixture
+def geo_api(api):  # noqa: F811
+    """The ``api`` fixture plus a GeoJSON profile, ``test-geo``, with the POI fields as feature properties."""
+    client, keys, tmp_path = api
+    write_profile(
+        tmp_path / "profiles",
+        "test-geo",
+        format="geojson",
+        geometry={"source": "feature"},
+        source_system={"id": "test-geo", "name": "test GeoJSON source"},
+    )
+    return client, keys, tmp_path
+
+
+def feature_collection(*features, **members) -> bytes:
+    return json.dumps({"type": "FeatureCollection", "features": list(features), **members}).encode()
+
+
+def feature(geometry, **properties) -> dict:
+    return {"type": "Feature", "properties": {**POI_PROPERTIES, **properties}, "geometry": geometry}
+
+
+GOOD_POINT = {"type": "Point", "coordinates": [120.6, 31.3]}
+
+
+# -- as_of -----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("as_of", "allowed"),
+    [("0001-01-01T00:00:00+08:00", (400, 404)), ("9999-12-31T23:59:59-14:00", (200, 400))],
+    ids=["year-1-east-of-utc", "year-9999-west-of-utc"],
+)
+def test_an_as_of_at_the_edge_of_the_calendar_is_not_a_server_error(api, as_of, allowed):  # noqa: F811
+    client, keys, _ = api
+    response = client.get(f"{RECORDS}/p1", params={"as_of": as_of}, headers=auth(keys["reader"]))
+    assert_not_a_server_error(response, allowed=allowed)
+
+
+@pytest.mark.parametrize("as_of", ["1700000000", "253402300799"], ids=["unix-seconds", "read-as-milliseconds"])
+def test_an_as_of_that_is_not_an_iso_8601_date_time_is_refused(api, as_of):  # noqa: F811
+    client, keys, _ = api
+    response = client.get(f"{RECORDS}/p1", params={"as_of": as_of}, headers=auth(keys["reader"]))
+    assert_problem(response, 400, "request.invalid")
+
+
+@pytest.mark.parametrize(
+    "as_of", ["garbage", "", "2024-13-01T00:00:00Z", "2024-01-01T00:00:00+25:00", "99999-01-01T00:00:00Z", "now"]
+)
+def test_a_malformed_as_of_is_a_400_problem(api, as_of):  # noqa: F811
+    client, keys, _ = api
+    response = client.get(f"{RECORDS}/p1", params={"as_of": as_of}, headers=auth(keys["reader"]))
+    assert_problem(response, 400, "request.invalid")
+
+
+# -- NUL and unpaired surrogates reaching the database -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "allowed"),
+    [
+        (f"{RECORDS}/%00", {}, (404,)),
+        (f"{RECORDS}/p1%00", {}, (404,)),
+        (f"{RECORDS}/a%00b/history", {}, (404,)),
+        (RECORDS, {"name": "\x00"}, (200, 400)),
+        (RECORDS, {"division_code": "320508\x00"}, (200, 400)),
+        ("/loads/%00", {}, (404,)),
+    ],
+    ids=["key", "key-suffix", "history-key", "filter", "filter-suffix", "batch-id"],
+)
+def test_a_nul_character_in_a_key_filter_or_batch_id_is_not_a_server_error(api, path, params, allowed):  # noqa: F811
+    client, keys, _ = api
+    response = client.get(path, params=params, headers=auth(keys["loader"]))
+    assert_not_a_server_error(response, allowed=allowed)
+
+
+@pytest.mark.parametrize("key", ["\x00", "p1\x00", "\ud800"], ids=["nul", "nul-suffix", "lone-surrogate"])
+def test_a_forged_cursor_with_an_unstorable_key_is_not_a_server_error(api, key):  # noqa: F811
+    client, keys, _ = api
+    first = client.get(RECORDS, params={"limit": 1}, headers=auth(keys["reader"])).json()["next_cursor"]
+    forged = cursor_for(key, fingerprint_of(first))
+    response = client.get(RECORDS, params={"limit": 1, "cursor": forged}, headers=auth(keys["reader"]))
+    assert_not_a_server_error(response, allowed=(200, 400))
+
+
+# -- spatial filters ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"contains": "nan,nan"},
+        {"contains": "inf,31"},
+        {"contains": "120.6,-inf"},
+        {"contains": "1e400,31"},
+        {"bbox": "nan,nan,nan,nan"},
+        {"bbox": "120,31,121,nan"},
+        {"bbox": "-inf,-inf,inf,inf"},
+    ],
+    ids=lambda p: next(iter(p.values())),
+)
+def test_non_finite_coordinates_are_refused(api, params):  # noqa: F811
+    """NaN compares false with everything (it slips past the min <= max check) and ±inf answers differently on
+    SQLite (every feature) and PostGIS (none); both must be 400, as 'a,b' already is."""
+    client, keys, _ = api
+    response = client.get(RECORDS, params=params, headers=auth(keys["reader"]))
+    assert_problem(response, 400, "request.invalid")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"contains": "120.6"}, {"contains": "1,2,3"}, {"contains": ","}, {"contains": "0x1p3,1"}, {"bbox": "1,2,3"}],
+)
+def test_malformed_coordinates_are_400_problems(api, params):  # noqa: F811
+    client, keys, _ = api
+    assert_problem(client.get(RECORDS, params=params, headers=auth(keys["reader"])), 400, "request.invalid")
+
+
+# -- query parameters --------------------------------------------------------------------------------------------
+
+
+def test_a_repeated_filter_is_refused_rather_than_silently_reduced_to_its_last_value(api):  # noqa: F811
+    client, keys, _ = api
+    response = client.get(
+        f"{RECORDS}?division_code=320508&division_code=320505", headers=auth(keys["reader"])
+    )
+    assert_problem(response, 400, "request.invalid")
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["' OR '1'='1", "320508' OR 1=1 --", "320508'; DROP TABLE golden_records; --", "%", "_", "\\", '"', "*"],
+)
+def test_sql_looking_filter_values_match_nothing_and_change_nothing(api, value):  # noqa: F811
+    client, keys, _ = api
+    response = client.get(RECORDS, params={"division_code": value}, headers=auth(keys["reader"]))
+    assert response.status_code == 200 and response.json()["items"] == []
+    assert geo_count(client, keys["reader"]) == 3
+
+
+@pytest.mark.parametrize(
+    "name", ["name') OR 1=1 --", "data", "geometry", "__class__", "", "Level", "level[]", "name\x00", "区划"]
+)
+def test_unknown_or_hostile_filter_names_are_400_filter_unknown(api, name):  # noqa: F811
+    client, keys, _ = api
+    response = client.get(RECORDS, params={name: "x"}, headers=auth(keys["reader"]))
+    assert_problem(response, 400, "request.filter_unknown")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": "abc"},
+        {"limit": "1.5"},
+        {"limit": ""},
+        {"limit": "-1"},
+        {"limit": "99999999999999999999999"},
+        {"include_retired": "maybe"},
+    ],
+)
+def test_odd_list_parameters_are_400_problems(api, params):  # noqa: F811
+    client, keys, _ = api
+    assert_problem(client.get(RECORDS, params=params, headers=auth(keys["reader"])), 400, "request.invalid")
+
+
+@pytest.mark.parametrize(
+    "cursor", ["a", "====", "éé", "bnVsbA", "W10", "ImFiYyI", "eyJrIjoxLCJxIjoiIn0", "x" * 5000]
+)
+def test_malformed_cursors_are_400_cursor_invalid(api, cursor):  # noqa: F811
+    client, keys, _ = api
+    response = client.get(RECORDS, params={"cursor": cursor}, headers=auth(keys["reader"]))
+    assert_problem(response, 400, "request.cursor_invalid")
+
+
+@pytest.mark.parametrize(
+    "key", ["%2e%2e", "..%5C..%5Cetc", "%E2%80%AE", "%FF%FE", "%ED%A0%80", "p1%20", "9" * 4000, "p1;DROP"]
+)
+def test_hostile_record_keys_are_404_record_not_found(api, key):  # noqa: F811
+    client, keys, _ = api
+    for suffix in ("", "/history"):
+        response = client.get(f"{RECORDS}/{key}{suffix}", headers=auth(keys["reader"]))
+        assert_problem(response, 404, "record.not_found")
+
+
+@pytest.mark.parametrize("path", [f"{RECORDS}/..%2F..%2Fetc%2Fpasswd", f"{RECORDS}/a%2Fb", "/loads/..%2F.."])
+def test_encoded_slashes_in_keys_do_not_reach_another_route(api, path):  # noqa: F811
+    client, keys, _ = api
+    assert_problem(client.get(path, headers=auth(keys["loader"])), 404, "request.not_found")
+
+
+# -- authentication ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "code"),
+    [
+        ("Bearer", "auth.missing_key"),
+        ("Basic dXNlcjpwYXNz", "auth.missing_key"),
+        ("Token {key}", "auth.missing_key"),
+        ("{key}", "auth.missing_key"),
+        ("Bearer\t{key}", "auth.missing_key"),
+        ("Bearer {key}x", "auth.invalid_key"),
+        ("Bearer {prefix}", "auth.invalid_key"),
+        ("Bearer " + "x" * 20_000, "auth.invalid_key"),
+        ("Bearer {key},Bearer {key}", "auth.invalid_key"),
+    ],
+)
+def test_wrong_authorization_shapes_are_401_problems_with_a_challenge(api, header, code):  # noqa: F811
+    client, keys, _ = api
+    value = header.format(key=keys["reader"], prefix=keys["reader"][:12])
+    response = client.get("/repositories", headers={"Authorization": value})
+    assert_problem(response, 401, code)
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "Bearer "])
+def test_the_bearer_scheme_is_case_insensitive(api, scheme):  # noqa: F811
+    client, keys, _ = api
+    response = client.get("/repositories", headers={"Authorization": f"{scheme} {keys['reader']}"})
+    assert response.status_code == 200
+
+
+def test_authentication_comes_before_repository_lookup(api):  # noqa: F811
+    client, _, _ = api
+    assert_problem(client.get("/repositories/people/records"), 401, "auth.missing_key")
+    assert_problem(client.post("/repositories/people/loads"), 401, "auth.missing_key")
+
+
+# -- methods -----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("POST", "/repositories", "GET"),
+        ("DELETE", f"{RECORDS}/p1", "GET"),
+        ("PUT", RECORDS, "GET"),
+        ("GET", LOADS, "POST"),
+        ("PATCH", "/loads/x", "GET"),
+        ("POST", "/health", "GET"),
+    ],
+)
+def test_a_wrong_method_is_a_405_problem_naming_the_allowed_methods(api, method, path, allow):  # noqa: F811
+    """RFC 9110 §15.5.6: a 405 response MUST carry an Allow header."""
+    client, keys, _ = api
+    response = client.request(method, path, headers=auth(keys["admin"]))
+    assert_problem(response, 405, "request.method_not_allowed")
+    assert allow in response.headers.get("allow", ""), dict(response.headers)
+
+
+@pytest.mark.parametrize("path", ["/health", "/repositories", f"{RECORDS}/p1"])
+def test_head_is_answered_wherever_get_is(api, path):  # noqa: F811
+    """RFC 9110 §9.1: general-purpose servers MUST support HEAD."""
+    client, keys, _ = api
+    response = client.head(path, headers=auth(keys["reader"]))
+    assert response.status_code == 200 and response.content == b""
+
+
+# -- uploads: profile and file names -----------------------------------------------------------------------------
+
+ONE_ROW = f"{POI_HEADER}\np9,虎丘,,320505,2020-01-01,120.58,31.33\n".encode()
+
+
+@pytest.mark.parametrize("name", ["..", "/", ".", "a" * 300 + ".csv", "../../../../tmp/x.csv", "a\x00b.csv"])
+def test_a_hostile_upload_file_name_is_not_a_server_error(api, name):  # noqa: F811
+    client, keys, tmp_path = api
+    response = upload(client, keys["loader"], name, ONE_ROW)
+    assert_not_a_server_error(response, allowed=(201, 400))
+    assert not (tmp_path.parent / "x.csv").exists()
+
+
+@pytest.mark.parametrize("name", ["a" * 5000, "é" * 200])
+def test_an_overlong_profile_name_is_a_400_problem(api, name):  # noqa: F811
+    client, keys, _ = api
+    response = upload(client, keys["loader"], "a.csv", ONE_ROW, profile=name)
+    assert_not_a_server_error(response, allowed=(400,))
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("..", "request.invalid"),
+        ("../etc/passwd", "request.invalid"),
+        ("/etc/passwd", "request.invalid"),
+        ("..\\x", "request.invalid"),
+        (".hidden", "request.invalid"),
+        ("test-poi.yaml", "load.profile_unknown"),
+        ("test-poi\x00", "load.profile_unknown"),
+        ("~root", "load.profile_unknown"),
+    ],
+)
+def test_a_profile_must_be_a_plain_name(api, name, code):  # noqa: F811
+    client, keys, _ = api
+    assert_problem(upload(client, keys["loader"], "a.csv", ONE_ROW, profile=name), 400, code)
+
+
+def test_a_profile_for_another_repository_is_refused(api):  # noqa: F811
+    client, keys, tmp_path = api
+    write_profile(tmp_path / "profiles", "people-feed", repository="person")
+    response = upload(client, keys["loader"], "a.csv", ONE_ROW, profile="people-feed")
+    assert_problem(response, 400, "request.invalid")
+    assert_problem(
+        client.post("/repositories/person/loads", headers=auth(keys["loader"]), data={"profile": "people-feed"},
+                    files={"file": ("a.csv", ONE_ROW, "text/csv")}),
+        404,
+        "repository.unknown",
+    )
+
+
+# -- uploads: multipart shape ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"json": {"profile": "test-poi"}},
+        {"data": {"profile": "test-poi"}},
+        {"files": {"file": ("a.csv", ONE_ROW, "text/csv")}},
+        {"data": {"profile": "test-poi", "file": "not a file"}},
+        {"data": {"profile": ""}, "files": {"file": ("a.csv", ONE_ROW, "text/csv")}},
+        {"data": {"profile": "test-poi", "force": "maybe"}, "files": {"file": ("a.csv", ONE_ROW, "text/csv")}},
+        {"content": b"garbage", "headers": {"Content-Type": "multipart/form-data"}},
+        {"content": b"garbage", "headers": {"Content-Type": "multipart/form-data; boundary=xyz"}},
+    ],
+    ids=["nothing", "json", "no-file", "no-profile", "file-as-text", "empty-profile", "bad-force", "no-boundary",
+         "bad-multipart"],
+)
+def test_a_malformed_load_request_is_a_400_problem(api, kwargs):  # noqa: F811
+    client, keys, _ = api
+    headers = {**auth(keys["loader"]), **kwargs.pop("headers", {})}
+    assert_problem(client.post(LOADS, headers=headers, **kwargs), 400, "request.invalid")
+
+
+def test_two_file_parts_are_refused_rather_than_loading_only_the_last(api):  # noqa: F811
+    client, keys, _ = api
+    second = f"{POI_HEADER}\np8,留园,,320508,2020-01-01,120.59,31.32\n".encode()
+    response = client.post(
+        LOADS,
+        headers=auth(keys["loader"]),
+        data={"profile": "test-poi"},
+        files=[("file", ("a.csv", ONE_ROW, "text/csv")), ("file", ("b.csv", second, "text/csv"))],
+    )
+    assert_problem(response, 400, "request.invalid")
+
+
+# -- uploads: file contents --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b"", "file.empty"),
+        (b"\n\n\n", "file.empty"),
+        (f"{POI_HEADER}\n".encode(), "file.empty"),
+        (bytes(range(256)) * 4, "file.encoding_unknown"),
+        (f"{POI_HEADER}\np9,x,,320505,,120.5,31.3\n".encode("utf-16"), "file.encoding_unknown"),
+        (b"id,name\np9,x\n", "file.missing_columns"),
+        (b"\x00" * 100, "file.missing_columns"),
+    ],
+    ids=["empty", "blank-lines", "header-only", "binary", "utf-16", "missing-columns", "nuls"],
+)
+def test_a_file_rejected_whole_is_a_422_problem(api, body, code):  # noqa: F811
+    client, keys, _ = api
+    response = upload(client, keys["loader"], "a.csv", body)
+    problem = assert_problem(response, 422, code)
+    assert problem["load"]["status"] == "rejected"
+
+
+def test_rows_with_the_wrong_number_of_cells_are_rejected_one_by_one(api):  # noqa: F811
+    client, keys, _ = api
+    body = f"{POI_HEADER}\np7,短\np8,长,,320505,2020-01-01,120.5,31.3,extra,extra\np9,好,,320505,,120.58,31.33\n"
+    response = upload(client, keys["loader"], "a.csv", body.encode())
+    assert response.status_code == 201, response.text
+    summary = response.json()
+    assert (summary["read"], summary["inserted"], summary["rejected"]) == (3, 1, 2)
+    assert summary["reject_codes"] == {"row.bad_value": 2}
+
+
+def test_a_header_longer_than_the_field_limit_is_422_unreadable(api):  # noqa: F811
+    """The reader's header line is parsed outside its csv.Error handler; the limit is lowered here to reproduce
+    what a 64 MiB single-line upload does on the real server."""
+    client, keys, _ = api
+    previous = csv.field_size_limit(1000)
+    try:
+        response = upload(client, keys["loader"], "a.csv", b"id,name," + b"y" * 5000)
+    finally:
+        csv.field_size_limit(previous)
+    assert_problem(response, 422, "file.unreadable")
+
+
+def test_an_upload_one_byte_over_the_limit_is_413_and_at_the_limit_is_accepted(api):  # noqa: F811
+    client, keys, _ = api
+    limit = client.app.state.settings.max_upload_bytes
+    row = b"p9,x,,320505,2020-01-01,120.58,31.33\n"
+    base = f"{POI_HEADER}\n".encode() + row
+    padded = base + b" " * (limit - len(base))
+    assert upload(client, keys["loader"], "a.csv", padded).status_code == 201
+    assert_problem(upload(client, keys["loader"], "a.csv", padded + b" "), 413, "file.too_large")
+
+
+# -- uploads: hostile GeoJSON ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 100_000, b'{"a":' * 100_000, b"hello", b"[]", json.dumps({"type": "FeatureCollection"}).encode()],
+    ids=["deep-array", "deep-object", "not-json", "array", "no-features"],
+)
+def test_a_geojson_file_that_is_not_a_feature_collection_is_422_unreadable(geo_api, body):
+    client, keys, _ = geo_api
+    response = upload(client, keys["loader"], "a.geojson", body, profile="test-geo")
+    assert_problem(response, 422, "file.unreadable")
+
+
+@pytest.mark.parametrize("bad", ["a string", [1, 2], 7], ids=["string", "list", "number"])
+def test_a_feature_that_is_not_an_object_is_a_rejected_row(geo_api, bad):
+    client, keys, _ = geo_api
+    body = feature_collection(feature(GOOD_POINT), bad)
+    response = upload(client, keys["loader"], "a.geojson", body, profile="test-geo")
+    assert response.status_code == 201, response.text
+    assert (response.json()["inserted"], response.json()["reject_codes"]) == (1, {"row.bad_value": 1})
+
+
+@pytest.mark.parametrize("crs", ["EPSG:4490", {"properties": "EPSG:4490"}, {"properties": ["x"]}, 42])
+def test_a_malformed_crs_member_is_not_a_server_error(geo_api, crs):
+    client, keys, _ = geo_api
+    body = feature_collection(feature(GOOD_POINT), crs=crs)
+    response = upload(client, keys["loader"], "a.geojson", body, profile="test-geo")
+    assert_not_a_server_error(response, allowed=(201, 422))
+
+
+@pytest.mark.parametrize(
+    ("geometry", "codes"),
+    [
+        ({"type": "LineString", "coordinates": [[120.6, 31.3]]}, {"geo.invalid_geometry"}),
+        ({"type": "MultiLineString", "coordinates": [[[120.6, 31.3]]]}, {"geo.invalid_geometry"}),
+        ({"type": "Point", "coordinates": [10**400, 31]}, {"geo.bad_coordinates"}),
+        ({"type": "Point", "coordinates": [True, False]}, {"geo.bad_coordinates"}),
+        ({"type": "Point", "coordinates": []}, {"geo.bad_coordinates"}),
+        ({"type": "Polygon", "coordinates": [[[1, 1], [1, 1], [1, 1], [1, 1]]]}, {"geo.invalid_geometry"}),
+        ({"type": "GeometryCollection", "geometries": []}, {"geo.invalid_geometry"}),
+        ("POINT(120 31)", {"geo.invalid_geometry"}),
+    ],
+    ids=["line-one-position", "multiline-one-position", "huge-int", "booleans", "empty-point", "degenerate-ring",
+         "collection", "wkt-string"],
+)
+def test_a_bad_geometry_is_a_rejected_row_with_a_geo_code(geo_api, geometry, codes):
+    client, keys, _ = geo_api
+    body = feature_collection(feature(GOOD_POINT), feature(geometry, id="g2"))
+    response = upload(client, keys["loader"], "a.geojson", body, profile="test-geo")
+    assert response.status_code == 201, response.text
+    summary = response.json()
+    assert summary["inserted"] == 1 and summary["rejected"] == 1 and set(summary["reject_codes"]) <= codes | {
+        "schema.type",
+        "schema.invalid",
+    }, summary
+
+
+def test_nan_coordinates_in_geojson_are_a_rejected_row(geo_api):
+    client, keys, _ = geo_api
+    bad = json.dumps(feature({"type": "Point", "coordinates": [0, 0]}, id="g2")).replace("[0, 0]", "[NaN, Infinity]")
+    body = b'{"type":"FeatureCollection","features":[' + json.dumps(feature(GOOD_POINT)).encode() + b"," + bad.encode()
+    response = upload(client, keys["loader"], "a.geojson", body + b"]}", profile="test-geo")
+    assert response.status_code == 201, response.text
+    assert response.json()["reject_codes"] == {"geo.bad_coordinates": 1}
+
+
+@pytest.mark.parametrize("field", ["name", "id"])
+def test_an_unpaired_surrogate_escape_in_a_property_is_not_a_server_error(geo_api, field):
+    client, keys, _ = geo_api
+    text = json.dumps(feature(GOOD_POINT, id="g2", name="x")).replace(f'"{field}": "', f'"{field}": "\\ud800', 1)
+    body = b'{"type":"FeatureCollection","features":[' + text.encode() + b"]}"
+    response = upload(client, keys["loader"], "a.geojson", body, profile="test-geo")
+    assert_not_a_server_error(response, allowed=(201, 422))
+
+
+# -- database trouble --------------------------------------------------------------------------------------------
+
+
+def test_a_database_that_goes_away_after_start_is_503_database_unavailable():
+    """``migrate=False`` stands for a database that was migrated at start and is unreachable now."""
+    db = Database("postgresql+psycopg2://mdm:mdm@127.0.0.1:1/mdm", migrate=False)
+    client = TestClient(create_app(Settings(database_url="sqlite://"), db=db), raise_server_exceptions=False)
+    try:
+        assert_problem(client.get("/repositories", headers=auth("mdm_x")), 503, "database.unavailable")
+    finally:
+        db.dispose()
+
+
+def test_a_database_that_refuses_the_credentials_is_503_database_unavailable(pg_url):
+    url = sa.engine.make_url(pg_url).set(password="not-the-password").render_as_string(hide_password=False)
+    db = Database(url)
+    client = TestClient(create_app(Settings(database_url="sqlite://"), db=db), raise_server_exceptions=False)
+    try:
+        assert_problem(client.get("/repositories", headers=auth("mdm_x")), 503, "database.unavailable")
+    finally:
+        db.dispose()
+
+
+def test_the_unauthenticated_health_check_does_not_reveal_connection_details():
+    db = Database("postgresql+psycopg2://secret_user:secret_pw@127.0.0.1:1/secret_db")
+    client = TestClient(create_app(Settings(database_url="sqlite://"), db=db), raise_server_exceptions=False)
+    try:
+        response = client.get("/health")
+        assert response.status_code == 503 and response.json()["status"] == "degraded"
+        assert not {"secret_user", "secret_pw", "secret_db", "127.0.0.1", "psycopg2"} & set(
+            response.text.replace('"', " ").replace(",", " ").split()
+        ), response.text
+    finally:
+        db.dispose()
+
+
+# -- concurrency -------------------------------------------------------------------------------------------------
+
+
+def test_concurrent_reads_during_two_loads_of_the_same_file_stay_consistent(api):  # noqa: F811
+    client, keys, _ = api
+    app = client.app
+    codes = [f"c{n:03d}" for n in range(120)]
+    body = (f"{POI_HEADER}\n" + "".join(f"{c},点{c},,320505,2020-01-01,120.6,31.3\n" for c in codes)).encode()
+    assert len(body) < app.state.settings.max_upload_bytes
+    statuses: Counter[int] = Counter()
+    failures: list[str] = []
+    summaries: list[dict] = []
+    lock = threading.Lock()
+    start = threading.Barrier(10)
+
+    def reader(n: int) -> None:
+        local = TestClient(app, raise_server_exceptions=False)
+        start.wait(timeout=60)
+        for i in range(10):
+            path = [RECORDS, f"{RECORDS}/{codes[(n * 7 + i) % 120]}", f"{RECORDS}/p1/history", "/repositories"][i % 4]
+            response = local.get(path, params={"limit": 1000} if path == RECORDS else None,
+                                 headers=auth(keys["reader"]))
+            with lock:
+                statuses[response.status_code] += 1
+                if response.status_code >= 500 or (
+                    response.status_code >= 400
+                    and not response.headers["content-type"].startswith("application/problem+json")
+                ):
+                    failures.append(f"{path}: {response.status_code} {response.text[:200]}")
+
+    def loader() -> None:
+        local = TestClient(app, raise_server_exceptions=False)
+        start.wait(timeout=60)
+        response = upload(local, keys["loader"], "same.csv", body)
+        with lock:
+            summaries.append({"status_code": response.status_code, **response.json()})
+
+    threads = [threading.Thread(target=reader, args=(n,)) for n in range(8)]
+    threads += [threading.Thread(target=loader) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not any(t.is_alive() for t in threads), "a request hung"
+    assert not failures, failures
+    assert sorted(s["status_code"] for s in summaries) == [201, 201], summaries
+    assert sorted((s["inserted"], s["unchanged"]) for s in summaries) == [(0, 120), (120, 0)], summaries
+
+    listed = client.get(RECORDS, params={"limit": 1000}, headers=auth(keys["reader"])).json()
+    listed_keys = [r["key"] for r in listed["items"]]
+    assert len(listed_keys) == len(set(listed_keys)) == 123 and listed["next_cursor"] is None
+    assert geo_count(client, keys["reader"]) == 123
+    for key in codes[::10]:
+        versions = [v["version"] for v in client.get(f"{RECORDS}/{key}/history", headers=auth(keys["reader"])).json()[
+            "items"
+        ]]
+        assert versions == [1], (key, versions)
