@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import base64
 import csv
+import io
 import json
 import threading
+import zipfile
 from collections import Counter
 
+import openpyxl
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -188,9 +191,7 @@ def test_malformed_coordinates_are_400_problems(api, params):  # noqa: F811
 
 def test_a_repeated_filter_is_refused_rather_than_silently_reduced_to_its_last_value(api):  # noqa: F811
     client, keys, _ = api
-    response = client.get(
-        f"{RECORDS}?division_code=320508&division_code=320505", headers=auth(keys["reader"])
-    )
+    response = client.get(f"{RECORDS}?division_code=320508&division_code=320505", headers=auth(keys["reader"]))
     assert_problem(response, 400, "request.invalid")
 
 
@@ -230,9 +231,7 @@ def test_odd_list_parameters_are_400_problems(api, params):  # noqa: F811
     assert_problem(client.get(RECORDS, params=params, headers=auth(keys["reader"])), 400, "request.invalid")
 
 
-@pytest.mark.parametrize(
-    "cursor", ["a", "====", "éé", "bnVsbA", "W10", "ImFiYyI", "eyJrIjoxLCJxIjoiIn0", "x" * 5000]
-)
+@pytest.mark.parametrize("cursor", ["a", "====", "éé", "bnVsbA", "W10", "ImFiYyI", "eyJrIjoxLCJxIjoiIn0", "x" * 5000])
 def test_malformed_cursors_are_400_cursor_invalid(api, cursor):  # noqa: F811
     client, keys, _ = api
     response = client.get(RECORDS, params={"cursor": cursor}, headers=auth(keys["reader"]))
@@ -367,8 +366,12 @@ def test_a_profile_for_another_repository_is_refused(api):  # noqa: F811
     response = upload(client, keys["loader"], "a.csv", ONE_ROW, profile="people-feed")
     assert_problem(response, 400, "request.invalid")
     assert_problem(
-        client.post("/repositories/person/loads", headers=auth(keys["loader"]), data={"profile": "people-feed"},
-                    files={"file": ("a.csv", ONE_ROW, "text/csv")}),
+        client.post(
+            "/repositories/person/loads",
+            headers=auth(keys["loader"]),
+            data={"profile": "people-feed"},
+            files={"file": ("a.csv", ONE_ROW, "text/csv")},
+        ),
         404,
         "repository.unknown",
     )
@@ -390,8 +393,17 @@ def test_a_profile_for_another_repository_is_refused(api):  # noqa: F811
         {"content": b"garbage", "headers": {"Content-Type": "multipart/form-data"}},
         {"content": b"garbage", "headers": {"Content-Type": "multipart/form-data; boundary=xyz"}},
     ],
-    ids=["nothing", "json", "no-file", "no-profile", "file-as-text", "empty-profile", "bad-force", "no-boundary",
-         "bad-multipart"],
+    ids=[
+        "nothing",
+        "json",
+        "no-file",
+        "no-profile",
+        "file-as-text",
+        "empty-profile",
+        "bad-force",
+        "no-boundary",
+        "bad-multipart",
+    ],
 )
 def test_a_malformed_load_request_is_a_400_problem(api, kwargs):  # noqa: F811
     client, keys, _ = api
@@ -471,7 +483,7 @@ def test_an_upload_one_byte_over_the_limit_is_413_and_at_the_limit_is_accepted(a
 
 @pytest.mark.parametrize(
     "body",
-    [b"[" * 100_000, b'{"a":' * 100_000, b"hello", b"[]", json.dumps({"type": "FeatureCollection"}).encode()],
+    [b"[" * 5000, b'{"a":' * 1500, b"hello", b"[]", json.dumps({"type": "FeatureCollection"}).encode()],
     ids=["deep-array", "deep-object", "not-json", "array", "no-features"],
 )
 def test_a_geojson_file_that_is_not_a_feature_collection_is_422_unreadable(geo_api, body):
@@ -498,30 +510,35 @@ def test_a_malformed_crs_member_is_not_a_server_error(geo_api, crs):
 
 
 @pytest.mark.parametrize(
-    ("geometry", "codes"),
+    ("geometry", "code"),
     [
-        ({"type": "LineString", "coordinates": [[120.6, 31.3]]}, {"geo.invalid_geometry"}),
-        ({"type": "MultiLineString", "coordinates": [[[120.6, 31.3]]]}, {"geo.invalid_geometry"}),
-        ({"type": "Point", "coordinates": [10**400, 31]}, {"geo.bad_coordinates"}),
-        ({"type": "Point", "coordinates": [True, False]}, {"geo.bad_coordinates"}),
-        ({"type": "Point", "coordinates": []}, {"geo.bad_coordinates"}),
-        ({"type": "Polygon", "coordinates": [[[1, 1], [1, 1], [1, 1], [1, 1]]]}, {"geo.invalid_geometry"}),
-        ({"type": "GeometryCollection", "geometries": []}, {"geo.invalid_geometry"}),
-        ("POINT(120 31)", {"geo.invalid_geometry"}),
+        ({"type": "LineString", "coordinates": [[120.6, 31.3]]}, "geo.invalid_geometry"),
+        ({"type": "MultiLineString", "coordinates": [[[120.6, 31.3]]]}, "geo.invalid_geometry"),
+        ({"type": "Point", "coordinates": [10**400, 31]}, "geo.bad_coordinates"),
+        ({"type": "Point", "coordinates": [True, False]}, "geo.bad_coordinates"),
+        ({"type": "Point", "coordinates": []}, "geo.bad_coordinates"),
+        ({"type": "Polygon", "coordinates": [[[1, 1], [1, 1], [1, 1], [1, 1]]]}, "geo.invalid_geometry"),
+        ({"type": "GeometryCollection", "geometries": []}, "geo.invalid_geometry"),
+        ("POINT(120 31)", "geo.invalid_geometry"),
     ],
-    ids=["line-one-position", "multiline-one-position", "huge-int", "booleans", "empty-point", "degenerate-ring",
-         "collection", "wkt-string"],
+    ids=[
+        "line-one-position",
+        "multiline-one-position",
+        "huge-int",
+        "booleans",
+        "empty-point",
+        "degenerate-ring",
+        "collection",
+        "wkt-string",
+    ],
 )
-def test_a_bad_geometry_is_a_rejected_row_with_a_geo_code(geo_api, geometry, codes):
+def test_a_bad_geometry_is_a_rejected_row_with_a_geo_code(geo_api, geometry, code):
     client, keys, _ = geo_api
     body = feature_collection(feature(GOOD_POINT), feature(geometry, id="g2"))
     response = upload(client, keys["loader"], "a.geojson", body, profile="test-geo")
     assert response.status_code == 201, response.text
     summary = response.json()
-    assert summary["inserted"] == 1 and summary["rejected"] == 1 and set(summary["reject_codes"]) <= codes | {
-        "schema.type",
-        "schema.invalid",
-    }, summary
+    assert (summary["inserted"], summary["reject_codes"]) == (1, {code: 1}), summary
 
 
 def test_nan_coordinates_in_geojson_are_a_rejected_row(geo_api):
@@ -540,6 +557,82 @@ def test_an_unpaired_surrogate_escape_in_a_property_is_not_a_server_error(geo_ap
     body = b'{"type":"FeatureCollection","features":[' + text.encode() + b"]}"
     response = upload(client, keys["loader"], "a.geojson", body, profile="test-geo")
     assert_not_a_server_error(response, allowed=(201, 422))
+
+
+# -- uploads: hostile JSON Lines and XLSX ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def formats_api(api):  # noqa: F811
+    """The ``api`` fixture plus ``test-jsonl`` and ``test-xlsx`` profiles (the POI columns, other formats)."""
+    client, keys, tmp_path = api
+    write_profile(tmp_path / "profiles", "test-jsonl", format="jsonl")
+    write_profile(tmp_path / "profiles", "test-xlsx", format="xlsx")
+    return client, keys, tmp_path
+
+
+GOOD_LINE = {"id": "j1", "name": "好", "division": "320505", "since": "2020-01-01", "lon": "120.58", "lat": "31.33"}
+
+
+@pytest.mark.parametrize(
+    "bad_line",
+    [b"[" * 5000, b'{"a":' * 1500, b'{"id": "j2", "name": "\\ud800", "lon": "120.5", "lat": "31.3"}'],
+    ids=["deep-array", "deep-object", "lone-surrogate"],
+)
+def test_a_hostile_json_line_is_not_a_server_error(formats_api, bad_line):
+    client, keys, _ = formats_api
+    body = json.dumps(GOOD_LINE).encode() + b"\n" + bad_line + b"\n"
+    response = upload(client, keys["loader"], "a.jsonl", body, profile="test-jsonl")
+    assert_not_a_server_error(response, allowed=(201, 422))
+
+
+def xlsx_bytes(sheet_xml=None) -> bytes:
+    """A one-row POI workbook; ``sheet_xml`` rewrites the sheet's XML."""
+    book = openpyxl.Workbook()
+    book.active.append(POI_HEADER.split(","))
+    book.active.append(["x1", "好", None, "320505", "2020-01-01", "120.58", "31.33"])
+    plain = io.BytesIO()
+    book.save(plain)
+    if sheet_xml is None:
+        return plain.getvalue()
+    out = io.BytesIO()
+    with zipfile.ZipFile(plain) as zin, zipfile.ZipFile(out, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            zout.writestr(item, sheet_xml(data) if item.filename == "xl/worksheets/sheet1.xml" else data)
+    return out.getvalue()
+
+
+_ENTITIES = '<!ENTITY e0 "lol">' + "".join(f'<!ENTITY e{i} "{f"&e{i - 1};" * 10}">' for i in range(1, 10))
+
+
+@pytest.mark.parametrize(
+    "sheet_xml",
+    [
+        lambda xml: xml[: len(xml) // 2],
+        lambda xml: xml.replace(b"<sheetData>", b'<sheetData><row r="9"><c r="A9"><v>&nope;</v></c></row>'),
+        lambda xml: (
+            f'<?xml version="1.0"?><!DOCTYPE worksheet [{_ENTITIES}]>'.encode()
+            + xml.replace(b"<t>x1</t>", b"<t>&e9;</t>")
+        ),
+    ],
+    ids=["truncated-sheet", "undefined-entity", "billion-laughs"],
+)
+def test_an_xlsx_with_a_broken_sheet_is_422_unreadable(formats_api, sheet_xml):
+    client, keys, _ = formats_api
+    body = xlsx_bytes(sheet_xml)
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    response = upload(client, keys["loader"], "a.xlsx", body, profile="test-xlsx", content_type=xlsx)
+    assert_problem(response, 422, "file.unreadable")
+
+
+def test_a_well_formed_xlsx_loads_and_a_non_zip_is_422_unreadable(formats_api):
+    client, keys, _ = formats_api
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    response = upload(client, keys["loader"], "a.xlsx", xlsx_bytes(), profile="test-xlsx", content_type=xlsx)
+    assert response.status_code == 201 and response.json()["inserted"] == 1, response.text
+    response = upload(client, keys["loader"], "a.xlsx", b"PK\x03\x04 not a zip", profile="test-xlsx")
+    assert_problem(response, 422, "file.unreadable")
 
 
 # -- database trouble --------------------------------------------------------------------------------------------
@@ -571,9 +664,8 @@ def test_the_unauthenticated_health_check_does_not_reveal_connection_details():
     try:
         response = client.get("/health")
         assert response.status_code == 503 and response.json()["status"] == "degraded"
-        assert not {"secret_user", "secret_pw", "secret_db", "127.0.0.1", "psycopg2"} & set(
-            response.text.replace('"', " ").replace(",", " ").split()
-        ), response.text
+        leaked = [s for s in ("secret_user", "secret_pw", "secret_db", "127.0.0.1", "psycopg2") if s in response.text]
+        assert not leaked, response.text
     finally:
         db.dispose()
 
@@ -598,8 +690,9 @@ def test_concurrent_reads_during_two_loads_of_the_same_file_stay_consistent(api)
         start.wait(timeout=60)
         for i in range(10):
             path = [RECORDS, f"{RECORDS}/{codes[(n * 7 + i) % 120]}", f"{RECORDS}/p1/history", "/repositories"][i % 4]
-            response = local.get(path, params={"limit": 1000} if path == RECORDS else None,
-                                 headers=auth(keys["reader"]))
+            response = local.get(
+                path, params={"limit": 1000} if path == RECORDS else None, headers=auth(keys["reader"])
+            )
             with lock:
                 statuses[response.status_code] += 1
                 if response.status_code >= 500 or (
@@ -631,7 +724,7 @@ def test_concurrent_reads_during_two_loads_of_the_same_file_stay_consistent(api)
     assert len(listed_keys) == len(set(listed_keys)) == 123 and listed["next_cursor"] is None
     assert geo_count(client, keys["reader"]) == 123
     for key in codes[::10]:
-        versions = [v["version"] for v in client.get(f"{RECORDS}/{key}/history", headers=auth(keys["reader"])).json()[
-            "items"
-        ]]
+        versions = [
+            v["version"] for v in client.get(f"{RECORDS}/{key}/history", headers=auth(keys["reader"])).json()["items"]
+        ]
         assert versions == [1], (key, versions)

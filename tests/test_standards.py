@@ -88,3 +88,10 @@ def test_refs_resolve_locally_without_network():
     standard = default_registry().get("geo_feature")
     bad = {"feature_id": "1", "feature_type": "poi", "name": "x", "geometry": {"type": "Circle", "coordinates": []}}
     assert [i.code for i in standard.validate(bad)] == ["schema.enum"]
+
+
+@pytest.mark.parametrize(("repository", "version", "record", "codes"), list(example_cases()))
+def test_the_fast_path_and_the_reference_validator_agree(repository, version, record, codes):
+    standard = default_registry().get(repository, version)
+    reference = not any(True for _ in standard.validator.iter_errors(record))
+    assert standard.fast_validator.is_valid(record) is reference
