@@ -31,4 +31,41 @@ def create_app(
     app.state.registry = registry or default_registry()
     errors.install(app)
     app.include_router(router)
+    app.openapi = lambda: _openapi(app)
     return app
+
+
+PROBLEM_SCHEMA = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details with the stable code (docs/codes.md).",
+    "type": "object",
+    "required": ["type", "title", "status", "code"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+        "instance": {"type": "string"},
+    },
+}
+
+
+def _openapi(app: FastAPI) -> dict:
+    """The OpenAPI document with the problem+json schema, and without FastAPI's unused 422 validation shape
+    (validation errors are 400 ``request.invalid`` here)."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    from fastapi.openapi.utils import get_openapi
+
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            response = operation.get("responses", {}).get("422", {})
+            if "HTTPValidationError" in str(response):
+                del operation["responses"]["422"]
+    for name in ("HTTPValidationError", "ValidationError"):
+        schema["components"]["schemas"].pop(name, None)
+    app.openapi_schema = schema
+    return schema

@@ -35,9 +35,16 @@ err = Console(stderr=True)
 
 
 def _settings():
+    from pydantic import ValidationError
+
     from mdm.settings import get_settings
 
-    return get_settings()
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"MDM_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors())
+        err.print(f"[red]error[/red] request.invalid: bad setting — {problems}")
+        raise typer.Exit(EXIT["usage"]) from None
 
 
 def _database():
@@ -128,7 +135,9 @@ def load(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON summary per file on stdout.")] = False,
     report_dir: Annotated[Path | None, typer.Option(help="Report root (default MDM_REPORT_DIR).")] = None,
     force: Annotated[bool, typer.Option(help="Let a snapshot retire more than the guard allows.")] = False,
-    guard: Annotated[float | None, typer.Option(help="Snapshot guard as a share 0–1 (default 0.05).")] = None,
+    guard: Annotated[
+        float | None, typer.Option(min=0.0, max=1.0, help="Snapshot guard as a share 0–1 (default 0.05).")
+    ] = None,
 ) -> None:
     """Load department files with a source profile: one batch and one transaction per file."""
     from loaders.pipeline import LoadOptions, load_file
@@ -138,6 +147,13 @@ def load(
     try:
         chosen = load_profile(profile, settings.profile_dirs)
     except FileRejected as exc:
+        if as_json:
+            print(
+                json.dumps(
+                    {"status": "rejected", "error": {"code": exc.code, "detail": exc.detail}}, ensure_ascii=False
+                ),
+                flush=True,
+            )
         raise _fail(exc, EXIT["usage"]) from exc
     options = LoadOptions(
         report_root=report_dir or settings.report_dir,
@@ -172,7 +188,12 @@ def load(
                 "status": "rejected",
                 "error": {"code": exc.code, "detail": exc.detail},
             }
-            code = EXIT["guard_refused"] if isinstance(exc, GuardRefused) else EXIT["file_rejected"]
+            if isinstance(exc, GuardRefused):
+                code = EXIT["guard_refused"]
+            elif exc.code.startswith("load.profile"):
+                code = EXIT["usage"]  # the profile is wrong, not the file
+            else:
+                code = EXIT["file_rejected"]
             if not as_json:
                 err.print(f"[red]error[/red] {exc.code}: {exc.detail}")
         except MdmError as exc:
@@ -187,7 +208,9 @@ def load(
 
 @app.command("check")
 def check(
-    fmt: Annotated[str, typer.Argument(metavar="FORMAT", help="cn-resident-id, uscc, org-code, division-code, license-id")],
+    fmt: Annotated[
+        str, typer.Argument(metavar="FORMAT", help="cn-resident-id, uscc, org-code, division-code, license-id")
+    ],
     values: Annotated[list[str], typer.Argument(help="Values to check.")],
 ) -> None:
     """Check identifiers as a load would: one JSON object per value; exit 0 only if all are valid."""
@@ -223,6 +246,39 @@ def codes_import(
     err.print(f"{list_name}: {count} codes imported from {file.name}")
 
 
+def _free_port(host: str, port: int) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            err.print(f"[red]error[/red] cannot listen on {host}:{port}: {exc.strerror}; choose another --port")
+            raise typer.Exit(EXIT["error"]) from None
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List issued keys: prefix, department, role, created, revoked (never the key itself)."""
+    from mdm.keys import list_keys
+
+    for key in list_keys(_database()):
+        print(json.dumps(key, ensure_ascii=False, default=str))
+
+
+@keys_app.command("revoke")
+def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix as `mdm keys list` shows it.")]) -> None:
+    """Revoke a key by its prefix; requests with it then get 401 auth.invalid_key."""
+    from mdm.keys import revoke_key
+
+    try:
+        revoke_key(_database(), prefix)
+    except MdmError as exc:
+        raise _fail(exc, EXIT["usage"]) from exc
+    err.print(f"revoked {prefix}")
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default MDM_HOST).")] = None,
@@ -234,6 +290,7 @@ def serve(
     from api.app import create_app
 
     settings = _settings()
+    _free_port(host or settings.host, port or settings.port)
     uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
 
 
@@ -247,8 +304,10 @@ def demo(
     from api.demo import prepare_demo
 
     settings = _settings()
+    if serve_api:
+        _free_port(host, port)
     key = prepare_demo(settings, console=err)
-    err.print(f"admin key (shown once): [bold]{key}[/bold]")
+    err.print(f"admin key (shown once): [bold]{key}[/bold]", soft_wrap=True)
     print(key, flush=True)
     if serve_api:
         import uvicorn

@@ -38,10 +38,18 @@ def write_samples(directory: Path) -> list[tuple[str, Path]]:
         ("suzhou-divisions.yaml", SAMPLES / "suzhou-divisions.geojson"),
         ("persons.yaml", samples.write_csv(directory / "persons.csv", people)),
         ("entities.yaml", samples.write_csv(directory / "entities.csv", companies)),
-        ("credit.yaml", samples.write_jsonl(directory / "credit.jsonl",
-                                            list(samples.credit_records(COUNTS["credit"], companies, people)))),
-        ("licences.yaml", samples.write_csv(directory / "licences.csv",
-                                            list(samples.licences(COUNTS["licences"], companies, people)))),
+        (
+            "credit.yaml",
+            samples.write_jsonl(
+                directory / "credit.jsonl", list(samples.credit_records(COUNTS["credit"], companies, people))
+            ),
+        ),
+        (
+            "licences.yaml",
+            samples.write_csv(
+                directory / "licences.csv", list(samples.licences(COUNTS["licences"], companies, people))
+            ),
+        ),
     ]
 
 
@@ -49,15 +57,19 @@ def prepare_demo(settings: Settings, *, console: Console | None = None) -> str:
     """Migrate the database, load every sample, and return a new admin key."""
     database = Database(settings.database_url)
     database.ensure_schema()
-    options = LoadOptions(report_root=settings.report_dir, guard=settings.snapshot_guard,
-                          chunk_rows=settings.chunk_rows)
+    options = LoadOptions(
+        report_root=settings.report_dir, guard=settings.snapshot_guard, chunk_rows=settings.chunk_rows
+    )
     for profile_file, data_file in write_samples(Path(settings.report_dir).parent / "demo-data"):
         profile = load_profile(str(SAMPLES / profile_file), [])
         summary = load_file(database, profile, data_file, options=options)
         if console:
-            console.print(f"{profile.repository}: {summary['read']} read, {summary['inserted']} inserted, "
-                          f"{summary['updated']} updated, {summary['unchanged']} unchanged, "
-                          f"{summary['rejected']} rejected, {summary['warnings']} warnings")
+            line = (
+                f"{profile.repository}: {summary['read']} read, {summary['inserted']} inserted, "
+                f"{summary['updated']} updated, {summary['unchanged']} unchanged, "
+                f"{summary['rejected']} rejected, {summary['warnings']} warnings"
+            )
+            console.print(line, soft_wrap=True)
     key = create_key(database, department="demo", role="admin")
     database.dispose()
     return key

@@ -22,7 +22,19 @@ from mdm.db import current_revision
 from mdm.errors import FileRejected, InvalidRequest
 from mdm.spatial import Envelope
 
-router = APIRouter()
+PROBLEM = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+ERRORS = {
+    400: {"description": "request.* — a parameter is missing or malformed", **PROBLEM},
+    401: {"description": "auth.missing_key, auth.invalid_key", **PROBLEM},
+    403: {"description": "auth.forbidden", **PROBLEM},
+    404: {"description": "repository.unknown, record.not_found, load.not_found", **PROBLEM},
+}
+LOAD_ERRORS = {
+    409: {"description": "load.guard_refused (with the load summary under `load`)", **PROBLEM},
+    413: {"description": "file.too_large", **PROBLEM},
+    422: {"description": "file.* — the file was rejected whole (with the load summary under `load`)", **PROBLEM},
+}
+router = APIRouter(responses=ERRORS)
 _LIST_PARAMS = {"limit", "cursor", "include_retired", "contains", "bbox"}
 
 
@@ -60,6 +72,17 @@ def get_standard(caller: CurrentCaller, standard: StandardDep) -> dict[str, Any]
     return standard.describe()
 
 
+def _instant(value: str | None) -> dt.datetime | None:
+    """An ISO 8601 date-time; a '+' that arrived as a space (unencoded in a URL) is put back."""
+    if value is None:
+        return None
+    text = value.strip().replace(" ", "+") if "T" in value else value.strip()
+    try:
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidRequest("request.invalid", f"as_of {value!r} is not an ISO 8601 date-time") from None
+
+
 def _parse_floats(value: str, count: int, name: str) -> list[float]:
     try:
         numbers = [float(p) for p in value.split(",")]
@@ -83,6 +106,9 @@ def list_records(
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat: features intersecting it")] = None,
 ) -> Any:
     """Golden records in key order; other query parameters are exact filters on filterable fields."""
+    repeated = sorted({k for k in request.query_params if len(request.query_params.getlist(k)) > 1})
+    if repeated:
+        raise InvalidRequest("request.invalid", f"give each parameter once: {', '.join(repeated)}")
     filters = {k: v for k, v in request.query_params.items() if k not in _LIST_PARAMS}
     point = tuple(_parse_floats(contains, 2, "contains")) if contains else None
     envelope = Envelope(*_parse_floats(bbox, 4, "bbox")) if bbox else None
@@ -102,11 +128,14 @@ def get_record(
     standard: StandardDep,
     db: DatabaseDep,
     key: str,
-    as_of: Annotated[dt.datetime | None, Query(description="ISO 8601 date-time with zone")] = None,
+    as_of: Annotated[
+        str | None,
+        Query(description="ISO 8601 date-time with zone, e.g. 2024-01-01T00:00:00%2B08:00 (+ encoded) or …Z"),
+    ] = None,
 ) -> Any:
     """One golden record by business key, now or as recorded at ``as_of``."""
     with db.read() as session:
-        view = records.get_record(session, standard.repository, key, as_of=as_of)
+        view = records.get_record(session, standard.repository, key, as_of=_instant(as_of))
     return Record.of(view, project(standard, caller, view.data))
 
 
@@ -130,7 +159,13 @@ def _save_upload(upload: UploadFile, limit: int, directory: Path) -> Path:
     return target
 
 
-@router.post("/repositories/{repository}/loads", status_code=201, response_model=LoadSummary, tags=["loads"])
+@router.post(
+    "/repositories/{repository}/loads",
+    status_code=201,
+    response_model=LoadSummary,
+    tags=["loads"],
+    responses=LOAD_ERRORS,
+)
 def post_load(
     caller: Loader,
     standard: StandardDep,

@@ -25,13 +25,31 @@ from stdnum.cn import ric, uscc
 from standards import checkdigits
 
 SYNTHETIC_ADDRESS_CODE = "990102"
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+    "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国晓岚志强文博雨萱子涵浩然思远欣怡梓轩"
 WORDS = ["星河", "云帆", "汇智", "恒信", "锦程", "博远", "启明", "瑞丰", "新桥", "嘉禾", "拓维", "金鼎"]
-TRADES = [("科技", "I6510"), ("软件", "I6513"), ("建设工程", "E4710"), ("商贸", "F5199"), ("食品", "C1490"),
-          ("物业管理", "K7020"), ("医疗器械", "C3581"), ("咨询", "L7243")]
-DISTRICTS = [("320505", "虎丘区"), ("320506", "吴中区"), ("320507", "相城区"), ("320508", "姑苏区"),
-             ("320509", "吴江区"), ("320581", "常熟市"), ("320583", "昆山市")]
+TRADES = [
+    ("科技", "I6510"),
+    ("软件", "I6513"),
+    ("建设工程", "E4710"),
+    ("商贸", "F5199"),
+    ("食品", "C1490"),
+    ("物业管理", "K7020"),
+    ("医疗器械", "C3581"),
+    ("咨询", "L7243"),
+]
+DISTRICTS = [
+    ("320505", "虎丘区"),
+    ("320506", "吴中区"),
+    ("320507", "相城区"),
+    ("320508", "姑苏区"),
+    ("320509", "吴江区"),
+    ("320581", "常熟市"),
+    ("320583", "昆山市"),
+]
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 AUTHORITY_BODY = "11320500014251003"  # a made-up Suzhou government authority
 AUTHORITY_USCC = AUTHORITY_BODY + uscc.calc_check_digit(AUTHORITY_BODY)
@@ -56,7 +74,7 @@ def persons(count: int, seed: int = 20231101) -> Iterator[dict[str, Any]]:
         if citizen_id in used:
             continue
         used.add(citizen_id)
-        district_code, district = rng.choice(DISTRICTS)
+        _, district = rng.choice(DISTRICTS)
         yield {
             "citizen_id": citizen_id,
             "name": rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2)))),
@@ -111,8 +129,9 @@ def entities(count: int, seed: int = 20231102) -> Iterator[dict[str, Any]]:
         }
 
 
-def credit_records(count: int, companies: list[dict[str, Any]], people: list[dict[str, Any]],
-                   seed: int = 20231103) -> Iterator[dict[str, Any]]:
+def credit_records(
+    count: int, companies: list[dict[str, Any]], people: list[dict[str, Any]], seed: int = 20231103
+) -> Iterator[dict[str, Any]]:
     """``count`` synthetic credit_record rows about the given companies and people (JSON-ready dicts)."""
     rng = random.Random(seed)
     for number in range(1, count + 1):
@@ -122,16 +141,28 @@ def credit_records(count: int, companies: list[dict[str, Any]], people: list[dic
             subject = {"subject_type": "legal_entity", "subject_uscc": company["uscc"], "subject_name": company["name"]}
         else:
             person = rng.choice(people)
-            subject = {"subject_type": "natural_person", "subject_citizen_id": person["citizen_id"],
-                       "subject_name": person["name"]}
+            subject = {
+                "subject_type": "natural_person",
+                "subject_citizen_id": person["citizen_id"],
+                "subject_name": person["name"],
+            }
         kind = "administrative_penalty" if rng.random() < 0.8 else "red_list"
-        record = {"record_id": f"SZ-CR-{decided:%Y}-{number:05d}", "record_type": kind, **subject,
-                  "decision_date": decided.isoformat(), "authority_name": "苏州市示例监督管理局",
-                  "authority_uscc": AUTHORITY_USCC, "status": "active"}
+        record = {
+            "record_id": f"SZ-CR-{decided:%Y}-{number:05d}",
+            "record_type": kind,
+            **subject,
+            "decision_date": decided.isoformat(),
+            "authority_name": "苏州市示例监督管理局",
+            "authority_uscc": AUTHORITY_USCC,
+            "status": "active",
+        }
         if kind == "administrative_penalty":
-            record.update(decision_doc_no=f"苏示罚〔{decided:%Y}〕{number}号", content="未按规定履行示例义务",
-                          penalty_category=rng.choice(("warning_criticism", "fine_confiscation")),
-                          publicity_until=(decided + dt.timedelta(days=365 * 3)).isoformat())
+            record.update(
+                decision_doc_no=f"苏示罚〔{decided:%Y}〕{number}号",
+                content="未按规定履行示例义务",
+                penalty_category=rng.choice(("warning_criticism", "fine_confiscation")),
+                publicity_until=(decided + dt.timedelta(days=365 * 3)).isoformat(),
+            )
             if record["penalty_category"] == "fine_confiscation":
                 record["fine_wan"] = round(rng.uniform(0.05, 20), 4)
         yield record
@@ -143,8 +174,9 @@ def licence_id(type_code: str, issuer: str, number: str, version: str = "001") -
     return f"{body}.{checkdigits.license_check_character(body.replace('.', ''))}"
 
 
-def licences(count: int, companies: list[dict[str, Any]], people: list[dict[str, Any]],
-             seed: int = 20231104) -> Iterator[dict[str, Any]]:
+def licences(
+    count: int, companies: list[dict[str, Any]], people: list[dict[str, Any]], seed: int = 20231104
+) -> Iterator[dict[str, Any]]:
     """``count`` synthetic e_license rows held by the given companies and people."""
     rng = random.Random(seed)
     for number in range(1, count + 1):
@@ -157,11 +189,19 @@ def licences(count: int, companies: list[dict[str, Any]], people: list[dict[str,
             holder = {"holder_name": company["name"], "holder_id_type": "001", "holder_id": company["uscc"]}
         issued = dt.date(2019, 1, 1) + dt.timedelta(days=rng.randrange(1500))
         licence_no = f"3205{number:08d}"
-        record = {"license_id": licence_id(AUTHORITY_USCC + suffix, AUTHORITY_USCC, licence_no),
-                  "license_type_code": AUTHORITY_USCC + suffix, "license_type_name": type_name,
-                  "license_no": licence_no, **holder, "issuer_name": "苏州市示例审批局",
-                  "issuer_uscc": AUTHORITY_USCC, "issued_on": issued.isoformat(), "valid_from": issued.isoformat(),
-                  "jurisdiction_division_code": "320500", "status": "valid"}
+        record = {
+            "license_id": licence_id(AUTHORITY_USCC + suffix, AUTHORITY_USCC, licence_no),
+            "license_type_code": AUTHORITY_USCC + suffix,
+            "license_type_name": type_name,
+            "license_no": licence_no,
+            **holder,
+            "issuer_name": "苏州市示例审批局",
+            "issuer_uscc": AUTHORITY_USCC,
+            "issued_on": issued.isoformat(),
+            "valid_from": issued.isoformat(),
+            "jurisdiction_division_code": "320500",
+            "status": "valid",
+        }
         if suffix == "001":
             record["long_term"] = "true"
         else:

@@ -52,15 +52,32 @@ def main() -> None:
             data = Path(tmp) / "persons.csv"
             started = time.perf_counter()
             samples.write_csv(data, list(samples.persons(args.rows, seed=42)))
-            print(f"generated {args.rows:,} rows ({data.stat().st_size / 1e6:.1f} MB) "
-                  f"in {time.perf_counter() - started:.1f} s", flush=True)
+            print(
+                f"generated {args.rows:,} rows ({data.stat().st_size / 1e6:.1f} MB) "
+                f"in {time.perf_counter() - started:.1f} s",
+                flush=True,
+            )
 
             env = {**os.environ, "MDM_DATABASE_URL": scoped, "MDM_REPORT_DIR": str(Path(tmp) / "loads")}
             subprocess.run([sys.executable, "-m", "api", "db", "upgrade"], env=env, check=True, cwd=ROOT)
             started = time.perf_counter()
             done = subprocess.run(
-                [sys.executable, "-m", "api", "load", "--profile", str(ROOT / "api/demo/persons.yaml"), "--json",
-                 str(data)], env=env, check=True, cwd=ROOT, capture_output=True, text=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "api",
+                    "load",
+                    "--profile",
+                    str(ROOT / "api/demo/persons.yaml"),
+                    "--json",
+                    str(data),
+                ],
+                env=env,
+                check=True,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+            )
             load_seconds = time.perf_counter() - started
             summary = json.loads(done.stdout.splitlines()[-1])
             assert summary["inserted"] == args.rows and summary["rejected"] == 0, summary

@@ -40,8 +40,10 @@ def check_value(fmt: str, value: str, code_lists: CodeListProvider | None = None
     if code:
         result.update(code=code, warnings=warnings)
         return result
-    if fmt == "cn-resident-id" and lists.covers("divisions", normalised[:6]) and not lists.contains(
-        "divisions", normalised[:6]
+    if (
+        fmt == "cn-resident-id"
+        and lists.covers("divisions", normalised[:6])
+        and not lists.contains("divisions", normalised[:6])
     ):
         warnings.append("id.address_unknown")
     if fmt == "division-code" and lists.covers("divisions", normalised) and not lists.contains("divisions", normalised):
@@ -55,8 +57,18 @@ def check_value(fmt: str, value: str, code_lists: CodeListProvider | None = None
 def _license_structure(value: str) -> str | None:
     from standards import default_registry
 
-    problems = default_registry().get("e_license").validate(
-        {"license_id": value, "license_type_code": "x", "holder_name": "x", "holder_id_type": "001",
-         "holder_id": "x", "status": "valid"}
+    problems = (
+        default_registry()
+        .get("e_license")
+        .validate(
+            {
+                "license_id": value,
+                "license_type_code": "x",
+                "holder_name": "x",
+                "holder_id_type": "001",
+                "holder_id": "x",
+                "status": "valid",
+            }
+        )
     )
     return "schema.pattern" if any(p.field == "license_id" for p in problems) else None

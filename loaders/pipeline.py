@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -91,6 +92,29 @@ class RowPreparer:
         cell = cell.strip()
         return None if cell in self.null_tokens else cell
 
+    def source_key(self, row: SourceRow, data: dict[str, Any]) -> str | None:
+        """The row's source key: the profile's ``source_key`` column (NFKC, whitespace removed), else the
+        business key; None when neither can be told (a reject that then protects nothing)."""
+        if self.profile.source_key:
+            cell = row.cells.get(self.profile.source_key) or ""
+            return "".join(unicodedata.normalize("NFKC", cell).split()) or None
+        if self.standard.key_of(data) is not None:
+            return self.standard.key_of(data)
+        parts: dict[str, Any] = {}
+        ctx = Context(date_formats=self.profile.date_formats, timezone=self.timezone)
+        for name in self.standard.business_key:
+            spec = self.profile.fields.get(name)
+            value: Any = spec.value if spec and spec.value is not None else None
+            if spec and spec.column:
+                value = (row.cells.get(spec.column) or "").strip() or None
+                try:
+                    for step in spec.normalise if value else ():
+                        value = NORMALISERS[step](value, ctx)
+                except NormaliseError:
+                    return None
+            parts[name] = value
+        return self.standard.key_of(parts)
+
     def prepare(self, row: SourceRow) -> tuple[StagedRow | None, list[Issue], list[Issue]]:
         """The staged row (None if rejected), its errors and its warnings."""
         errors = [issue(code, column, message) for code, column, message in row.problems]
@@ -129,9 +153,7 @@ class RowPreparer:
         if errors:
             return None, errors, warnings
         warnings.extend(self.standard.warnings(data, code_lists=self.code_lists))
-        source_key = key
-        if self.profile.source_key:
-            source_key = (row.cells.get(self.profile.source_key) or "").strip() or key
+        source_key = self.source_key(row, data)
         source_time = None
         if self.profile.timestamp:
             cell = self._cell(row, self.profile.timestamp, "timestamp", warnings)
@@ -292,9 +314,12 @@ def load_file(
                 started_at=started,
             )
             chunk: list[StagedRow] = []
+            held: list[str] = []  # source keys of rejected rows: what is stored for them stays as it is
 
             def flush() -> None:
                 _warn_unknown_references(session, standard, chunk, report)
+                writer.hold(held)
+                held.clear()
                 result = writer.write_chunk(chunk)
                 for duplicate in result.duplicates:
                     report.reject(
@@ -320,14 +345,17 @@ def load_file(
                 staged, errors, warnings = preparer.prepare(row)
                 report.warn(row.row_no, warnings, source_key=staged.source_key if staged else None)
                 if staged is None:
-                    report.reject(row.row_no, errors, source_key=None, raw=row.cells)
+                    source_key = preparer.source_key(row, {})  # best effort: the key column as supplied
+                    report.reject(row.row_no, errors, source_key=source_key, raw=row.cells)
+                    if source_key:
+                        held.append(source_key)
                 else:
                     chunk.append(staged)
                     if len(chunk) >= options.chunk_rows:
                         flush()
                         if progress:
                             progress(summary["read"], reader.position, reader.size)
-            if chunk:
+            if chunk or held:
                 flush()
             if progress:
                 progress(summary["read"], reader.size, reader.size)
@@ -337,6 +365,8 @@ def load_file(
             if profile.mode == "snapshot" and accepted:
                 summary["retired"] = writer.retire_absent(guard=options.guard, force=options.force)
             summary["golden"] = writer.golden.as_dict()
+            if summary["read"] and report.rejected == summary["read"]:
+                summary["notice"] = {"code": "load.all_rejected", "detail": "every row was rejected; nothing changed"}
             _finish(summary, report, clock, "committed")
             record_batch(session, **_batch_row(summary, profile, started))
         report.write_summary(summary)

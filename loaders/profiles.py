@@ -132,7 +132,7 @@ def load_profile(name_or_path: str, search_dirs: list[Path]) -> Profile:
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise FileRejected("load.profile_invalid", f"cannot read profile {path}: {exc}") from exc
+        raise FileRejected("load.profile_invalid", f"cannot read profile {path.name}: {exc}") from exc
     return parse_profile(document, default_name=path.stem)
 
 

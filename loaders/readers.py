@@ -189,8 +189,9 @@ class JsonLinesReader(Reader):
                     continue
                 geometry = value.pop("geometry", None) if isinstance(value.get("geometry"), dict) else None
                 numeric = {k for k, v in value.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-                yield SourceRow(row_no=number, cells={k: _text(v) for k, v in value.items()}, geometry=geometry,
-                                numeric=numeric)
+                yield SourceRow(
+                    row_no=number, cells={k: _text(v) for k, v in value.items()}, geometry=geometry, numeric=numeric
+                )
         finally:
             self._binary.close()
 

@@ -23,11 +23,13 @@ def register_source_system(session: Session, *, source_system_id: str, name: str
     """Create or rename a source system: one ``INSERT … ON CONFLICT`` so concurrent loads never collide."""
     dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = dialect_insert(SourceSystem).values(id=source_system_id, name=name, updated_at=now)
-    session.execute(statement.on_conflict_do_update(
-        index_elements=[SourceSystem.id],
-        set_={"name": statement.excluded.name, "updated_at": statement.excluded.updated_at},
-        where=SourceSystem.name != statement.excluded.name,
-    ))
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[SourceSystem.id],
+            set_={"name": statement.excluded.name, "updated_at": statement.excluded.updated_at},
+            where=SourceSystem.name != statement.excluded.name,
+        )
+    )
 
 
 def record_batch(session: Session, **fields: Any) -> Batch:

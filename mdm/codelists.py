@@ -83,8 +83,14 @@ def read_entries(path: Path, layout: str = "auto") -> list[Entry]:
             continue
         if layout == "nbs" and code.isdigit() and len(code) in (2, 4):
             code = code.ljust(6, "0")
-        entries.append(Entry(code, (row.get("name") or "").strip(), _date(row.get("valid_from"), f"line {number}"),
-                             _date(row.get("valid_to"), f"line {number}")))
+        entries.append(
+            Entry(
+                code,
+                (row.get("name") or "").strip(),
+                _date(row.get("valid_from"), f"line {number}"),
+                _date(row.get("valid_to"), f"line {number}"),
+            )
+        )
     return entries
 
 
@@ -118,10 +124,19 @@ def import_list(db: Database, list_name: str, path: Path, layout: str = "auto") 
         raise FileRejected("file.empty", f"{path.name} holds no codes")
     with db.write() as session:
         session.execute(delete(CodeListEntry).where(CodeListEntry.list_name == list_name))
-        session.execute(insert(CodeListEntry), [
-            {"list_name": list_name, "code": e.code, "name": e.name, "valid_from": e.valid_from,
-             "valid_to": e.valid_to} for e in entries
-        ])
+        session.execute(
+            insert(CodeListEntry),
+            [
+                {
+                    "list_name": list_name,
+                    "code": e.code,
+                    "name": e.name,
+                    "valid_from": e.valid_from,
+                    "valid_to": e.valid_to,
+                }
+                for e in entries
+            ],
+        )
     return len(entries)
 
 
@@ -141,8 +156,9 @@ class DatabaseCodeLists:
             held: dict[str, list[tuple[dt.date | None, dt.date | None]]] = defaultdict(list)
             with self.db.read() as session:
                 for code, start, end in session.execute(
-                    select(CodeListEntry.code, CodeListEntry.valid_from, CodeListEntry.valid_to)
-                    .where(CodeListEntry.list_name == list_name)
+                    select(CodeListEntry.code, CodeListEntry.valid_from, CodeListEntry.valid_to).where(
+                        CodeListEntry.list_name == list_name
+                    )
                 ):
                     held[code].append((start, end))
             self._lists[list_name] = dict(held)

@@ -68,3 +68,31 @@ def authenticate(db: Database, key: str | None) -> Caller:
     if row is None:
         raise Unauthorised("auth.invalid_key", "the API key is unknown or revoked")
     return Caller(department=row.department, role=row.role, key_prefix=row.prefix)
+
+
+def list_keys(db: Database) -> list[dict[str, object]]:
+    """Every issued key without its secret: prefix, department, role, created_at, revoked_at."""
+    with db.read() as session:
+        rows = session.execute(select(ApiKey).order_by(ApiKey.id)).scalars().all()
+        return [
+            {
+                "prefix": r.prefix,
+                "department": r.department,
+                "role": r.role,
+                "created_at": r.created_at,
+                "revoked_at": r.revoked_at,
+            }
+            for r in rows
+        ]
+
+
+def revoke_key(db: Database, prefix: str) -> None:
+    """Revoke the key with this prefix. Raises :class:`InvalidRequest` (``request.invalid``) unless exactly one
+    active key has it."""
+    with db.write() as session:
+        rows = (
+            session.execute(select(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None))).scalars().all()
+        )
+        if len(rows) != 1:
+            raise InvalidRequest("request.invalid", f"{len(rows)} active keys have the prefix {prefix!r}")
+        rows[0].revoked_at = dt.datetime.now(dt.UTC)

@@ -103,7 +103,7 @@ def existing_keys(session: Session, wanted: dict[str, set[str]]) -> set[tuple[st
         for start in range(0, len(ordered), 5000):
             rows = session.execute(
                 select(GoldenRecord.business_key).where(
-                    GoldenRecord.repository == repository, GoldenRecord.business_key.in_(ordered[start:start + 5000])
+                    GoldenRecord.repository == repository, GoldenRecord.business_key.in_(ordered[start : start + 5000])
                 )
             ).scalars()
             found.update((repository, key) for key in rows)

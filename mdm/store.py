@@ -103,6 +103,7 @@ class BatchWriter:
         self.started_at = started_at
         self.dialect = session.get_bind().dialect.name
         self.golden = GoldenCounts()
+        self.held = 0
         self._lock_repository()
         self._create_staging()
 
@@ -230,6 +231,20 @@ class BatchWriter:
         self.rebuild(touched)
         return result
 
+    def hold(self, source_keys: list[str]) -> None:
+        """Mark the source records of rejected rows as supplied by this batch without changing them, so a
+        snapshot does not retire a record because its new row was bad ("nothing already stored is damaged")."""
+        if not source_keys:
+            return
+        self.session.execute(
+            text(
+                "UPDATE source_records SET seen_batch_id = :b WHERE repository = :r AND source_system_id = :s"
+                " AND source_key IN :keys"
+            ).bindparams(bindparam("keys", expanding=True)),
+            {"b": self.batch_id, "r": self.repository, "s": self.source_system_id, "keys": sorted(set(source_keys))},
+        )
+        self.held += len(set(source_keys))
+
     def _drop_duplicates(self, rows: list[StagedRow], result: ChunkResult) -> list[StagedRow]:
         seen_here: set[str] = set()
         kept: list[StagedRow] = []
@@ -263,8 +278,9 @@ class BatchWriter:
     def retire_absent(self, *, guard: float, force: bool) -> int:
         """Snapshot mode: retire this feed's source records the batch did not supply; returns how many.
 
-        Raises :class:`GuardRefused` (``load.guard_refused``) when more than ``guard`` (a share, 0–1) of the
-        repository's active golden records would retire and ``force`` is false.
+        Raises :class:`GuardRefused` (``load.guard_refused``) when ``force`` is false and more than ``guard``
+        (a share, 0–1) would retire of either the repository's active golden records or the feed's own active
+        source records — the second protects small feeds in a large repository.
         """
         params = {"r": self.repository, "s": self.source_system_id, "f": self.feed, "b": self.batch_id}
         would_retire = self._exec(
@@ -281,14 +297,25 @@ class BatchWriter:
         active = self._exec(
             "SELECT count(*) FROM golden_records WHERE repository = :r AND status = 'active'", params
         ).scalar_one()
-        if active and would_retire / active > guard and not force:
+        feed_retire, feed_active = self._exec(
+            "SELECT count(*) FILTER (WHERE seen_batch_id <> :b), count(*) FROM source_records"
+            " WHERE repository = :r AND source_system_id = :s AND feed = :f AND status = 'active'",
+            params,
+        ).one()
+        refused = None
+        if active and would_retire / active > guard:
+            refused = f"{would_retire} of {active} active {self.repository} records ({would_retire / active:.1%})"
+        elif feed_active and feed_retire / feed_active > guard:
+            refused = f"{feed_retire} of the {feed_active} records this feed supplied ({feed_retire / feed_active:.1%})"
+        if refused and not force:
             raise GuardRefused(
                 "load.guard_refused",
-                f"this snapshot would retire {would_retire} of {active} active {self.repository} records "
-                f"({would_retire / active:.1%}), more than the guard allows ({guard:.1%}); use --force if "
-                "that is intended",
+                f"this snapshot would retire {refused}, more than the guard allows ({guard:.1%}); load it with "
+                "force (CLI --force, API form field force=true) if that is intended",
                 would_retire=would_retire,
                 active=active,
+                feed_would_retire=feed_retire,
+                feed_active=feed_active,
                 guard=guard,
             )
         keys = (

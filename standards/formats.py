@@ -42,7 +42,11 @@ CUSTOM_FORMATS = {
 
 def fast_format_checks() -> dict[str, object]:
     """The custom formats as plain predicates for jsonschema-rs (the fast path of the registry)."""
-    return {name: (lambda check: lambda value: check(value) is None)(check) for name, check in CUSTOM_FORMATS.items()}
+
+    def predicate(check):
+        return lambda value: check(value) is None
+
+    return {name: predicate(check) for name, check in CUSTOM_FORMATS.items()}
 
 
 def format_checker() -> FormatChecker:

@@ -142,11 +142,18 @@ class Standard:
                 found.append(issue(code, rule.name, f"{value} is not in code list {rule.code_list}", value))
         for rule in self.fields.values():
             value = record.get(rule.name)
-            if (self.schema["properties"][rule.name].get("format") == "cn-resident-id" and isinstance(value, str)
-                    and len(value) == 18 and lists.covers("divisions", value[:6])
-                    and not lists.contains("divisions", value[:6], None)):
-                found.append(issue("id.address_unknown", rule.name,
-                                   f"address code {value[:6]} is not in the division list", value))
+            if (
+                self.schema["properties"][rule.name].get("format") == "cn-resident-id"
+                and isinstance(value, str)
+                and len(value) == 18
+                and lists.covers("divisions", value[:6])
+                and not lists.contains("divisions", value[:6], None)
+            ):
+                found.append(
+                    issue(
+                        "id.address_unknown", rule.name, f"address code {value[:6]} is not in the division list", value
+                    )
+                )
         return found
 
     def describe(self) -> dict[str, Any]:
@@ -294,7 +301,10 @@ class Registry:
                 raise _fail(where, f"x-rules must list known rules: {sorted(RULES)}")
             validator = Draft202012Validator(document, registry=refs, format_checker=checker)
             fast = jsonschema_rs.Draft202012Validator(
-                document, formats=fast_formats, validate_formats=True, ignore_unknown_formats=False,
+                document,
+                formats=fast_formats,
+                validate_formats=True,
+                ignore_unknown_formats=False,
                 registry=fast_refs,
             )
             self._standards[(repository, version)] = Standard(
@@ -326,7 +336,6 @@ class Registry:
         if not versions:
             raise KeyError(repository)
         return self._standards[(repository, version or versions[-1])]
-
 
 
 def _version_key(version: str) -> tuple[int, ...]:

@@ -31,8 +31,14 @@ def birth_date_matches_citizen_id(record: dict[str, Any]) -> list[Issue]:
         return []
     inside = checkdigits.resident_id_birth_date(citizen_id)
     if inside != born:
-        return [issue("person.birth_date_mismatch", "birth_date",
-                      f"birth_date {born} differs from {inside} inside the citizen ID number", record["birth_date"])]
+        return [
+            issue(
+                "person.birth_date_mismatch",
+                "birth_date",
+                f"birth_date {born} differs from {inside} inside the citizen ID number",
+                record["birth_date"],
+            )
+        ]
     return []
 
 
@@ -40,8 +46,9 @@ def death_after_birth(record: dict[str, Any]) -> list[Issue]:
     """A death date before the birth date is impossible. Code ``person.death_before_birth``."""
     born, died = _date(record.get("birth_date")), _date(record.get("death_date"))
     if born and died and died < born:
-        return [issue("person.death_before_birth", "death_date", f"death {died} before birth {born}",
-                      record["death_date"])]
+        return [
+            issue("person.death_before_birth", "death_date", f"death {died} before birth {born}", record["death_date"])
+        ]
     return []
 
 
@@ -53,8 +60,9 @@ def _amounts(record: dict[str, Any]):
 
 def amounts_not_negative(record: dict[str, Any]) -> list[Issue]:
     """Amounts in 万元 (fields named ``*_wan``) are never negative. Code ``amount.negative``."""
-    return [issue("amount.negative", name, f"{name} is negative", value)
-            for name, value in _amounts(record) if value < 0]
+    return [
+        issue("amount.negative", name, f"{name} is negative", value) for name, value in _amounts(record) if value < 0
+    ]
 
 
 def amount_precision(record: dict[str, Any]) -> list[Issue]:
@@ -82,8 +90,13 @@ def credit_subject_identified(record: dict[str, Any]) -> list[Issue]:
         "individual_business": not (has_uscc or has_id),
     }.get(kind, False)
     if missing:
-        return [issue("credit.subject_id_missing", "subject_uscc" if kind != "natural_person" else
-                      "subject_citizen_id", f"a {kind} subject needs its identifier")]
+        return [
+            issue(
+                "credit.subject_id_missing",
+                "subject_uscc" if kind != "natural_person" else "subject_citizen_id",
+                f"a {kind} subject needs its identifier",
+            )
+        ]
     return []
 
 
@@ -96,9 +109,14 @@ def license_holder_id_matches_type(record: dict[str, Any]) -> list[Issue]:
     check = {"111": checkdigits.check_resident_id, "001": checkdigits.check_uscc}.get(kind)
     problem = check(holder) if check else None
     if problem:
-        return [issue("license.holder_id_invalid", "holder_id",
-                      f"holder_id is not a valid {'citizen ID number' if kind == '111' else 'USCC'} ({problem})",
-                      holder)]
+        return [
+            issue(
+                "license.holder_id_invalid",
+                "holder_id",
+                f"holder_id is not a valid {'citizen ID number' if kind == '111' else 'USCC'} ({problem})",
+                holder,
+            )
+        ]
     return []
 
 
@@ -107,12 +125,16 @@ def license_validity(record: dict[str, Any]) -> list[Issue]:
     valid_from. Code ``license.validity_conflict``."""
     found = []
     if record.get("long_term") is True and record.get("valid_to"):
-        found.append(issue("license.validity_conflict", "valid_to", "long_term licences have no valid_to",
-                           record["valid_to"]))
+        found.append(
+            issue("license.validity_conflict", "valid_to", "long_term licences have no valid_to", record["valid_to"])
+        )
     start, end = _date(record.get("valid_from")), _date(record.get("valid_to"))
     if start and end and end < start:
-        found.append(issue("license.validity_conflict", "valid_to", f"valid_to {end} before valid_from {start}",
-                           record["valid_to"]))
+        found.append(
+            issue(
+                "license.validity_conflict", "valid_to", f"valid_to {end} before valid_from {start}", record["valid_to"]
+            )
+        )
     return found
 
 

@@ -6,8 +6,13 @@ from mdm.access import mask_value, project
 from mdm.keys import Caller
 from standards import default_registry
 
-PERSON = {"citizen_id": "32050519900307123X", "name": "周晓岚", "phone": "13812345678",
-          "residence_address": "江苏省苏州市姑苏区人民路2号", "household_address": "江苏省苏州市虎丘区狮山街道1号"}
+PERSON = {
+    "citizen_id": "32050519900307123X",
+    "name": "周晓岚",
+    "phone": "13812345678",
+    "residence_address": "江苏省苏州市姑苏区人民路2号",
+    "household_address": "江苏省苏州市虎丘区狮山街道1号",
+}
 
 
 @pytest.mark.parametrize(

@@ -252,3 +252,49 @@ def test_the_openapi_document_describes_the_routes(api):
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/health", "/repositories", "/repositories/{repository}/records/{key}", "/loads/{batch_id}"} <= set(paths)
     assert client.get("/docs").status_code == 200
+
+
+def test_as_of_with_an_unencoded_plus_still_means_the_offset(api):
+    client, keys, _ = api
+    url = "/repositories/geo_feature/records/p1?as_of=2999-01-01T00:00:00+08:00"  # '+' arrives as a space
+    assert client.get(url, headers=auth(keys["reader"])).json()["version"] == 1
+    assert_problem(
+        client.get("/repositories/geo_feature/records/p1", params={"as_of": "yesterday"}, headers=auth(keys["reader"])),
+        400,
+        "request.invalid",
+    )
+
+
+def test_a_repeated_filter_is_refused_rather_than_silently_narrowed(api):
+    client, keys, _ = api
+    response = client.get(
+        "/repositories/geo_feature/records?division_code=320508&division_code=320505", headers=auth(keys["reader"])
+    )
+    assert_problem(response, 400, "request.invalid")
+
+
+def test_401_problems_carry_the_bearer_challenge(api):
+    client, _, _ = api
+    for headers in ({}, {"Authorization": "Bearer nope"}):
+        assert client.get("/repositories", headers=headers).headers["www-authenticate"] == "Bearer"
+
+
+def test_openapi_documents_problem_responses_not_fastapi_validation_errors(api):
+    client, _, _ = api
+    document = client.get("/openapi.json").json()
+    operation = document["paths"]["/repositories/{repository}/loads"]["post"]
+    assert {"400", "401", "409", "413", "422"} <= set(operation["responses"])
+    assert "Problem" in str(operation["responses"]["422"]) and "HTTPValidationError" not in str(document)
+
+
+def test_a_file_whose_every_row_is_rejected_says_so_in_its_summary(api):
+    client, keys, _ = api
+    body = "id,name,level,division,since,lon,lat\np9,,,9X,,,\n"
+    response = client.post(
+        "/repositories/geo_feature/loads",
+        headers=auth(keys["loader"]),
+        data={"profile": "test-poi"},
+        files={"file": ("bad.csv", body.encode(), "text/csv")},
+    )
+    assert response.status_code == 201
+    assert response.json()["notice"]["code"] == "load.all_rejected"

@@ -19,10 +19,12 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from stdnum.cn import ric
 
 from api.app import create_app
 from mdm.db import Database
 from mdm.settings import Settings
+from standards import default_registry
 from standards.codes import CODES
 from tests.helpers import write_profile
 from tests.test_api import api, assert_problem, auth  # noqa: F401  (api is a fixture)
@@ -151,6 +153,64 @@ def test_a_forged_cursor_with_an_unstorable_key_is_not_a_server_error(api, key):
     forged = cursor_for(key, fingerprint_of(first))
     response = client.get(RECORDS, params={"limit": 1, "cursor": forged}, headers=auth(keys["reader"]))
     assert_not_a_server_error(response, allowed=(200, 400))
+
+
+def test_a_cursor_from_another_repository_is_refused(api):  # noqa: F811
+    client, keys, _ = api
+    others = [r for r in default_registry().repositories if r != "geo_feature"]
+    if not others:
+        pytest.skip("only one repository is registered")
+    first = client.get(RECORDS, params={"limit": 1}, headers=auth(keys["reader"])).json()["next_cursor"]
+    response = client.get(
+        f"/repositories/{others[0]}/records", params={"limit": 1, "cursor": first}, headers=auth(keys["reader"])
+    )
+    assert_problem(response, 400, "request.cursor_invalid")
+
+
+PERSON_IDS = sorted(body + ric.calc_check_digit(body + "0") for body in ("99010219800101001", "99010219800101002"))
+
+
+@pytest.fixture
+def person_api(api):  # noqa: F811
+    """The ``api`` fixture plus two synthetic persons (address code 990102 is no real county)."""
+    client, keys, tmp_path = api
+    write_profile(
+        tmp_path / "profiles",
+        "test-person",
+        repository="natural_person",
+        source_system={"id": "test-household", "name": "test household registry"},
+        geometry=None,
+        crs=None,
+        fields={
+            "citizen_id": {"column": "id", "normalise": ["resident_id"]},
+            "name": {"column": "name", "normalise": ["text"]},
+        },
+    )
+    body = "id,name\n" + "".join(f"{pid},张{n}\n" for n, pid in enumerate(PERSON_IDS))
+    response = client.post(
+        "/repositories/natural_person/loads",
+        headers=auth(keys["loader"]),
+        data={"profile": "test-person"},
+        files={"file": ("persons.csv", body.encode(), "text/csv")},
+    )
+    assert response.status_code == 201 and response.json()["inserted"] == 2, response.text
+    return client, keys, tmp_path
+
+
+def test_a_readers_cursor_does_not_reveal_a_masked_business_key(person_api):
+    """citizen_id is sensitive and masked for a reader; the next_cursor must not carry it in clear."""
+    client, keys, _ = person_api
+    page = client.get("/repositories/natural_person/records", params={"limit": 1}, headers=auth(keys["reader"]))
+    body = page.json()
+    assert body["items"][0]["masked"] and body["items"][0]["key"] != PERSON_IDS[0]
+    assert PERSON_IDS[0] not in page.text
+    cursor = body["next_cursor"]
+    decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8", "replace")
+    assert PERSON_IDS[0] not in decoded and PERSON_IDS[0] not in cursor, decoded
+    second = client.get(
+        "/repositories/natural_person/records", params={"limit": 1, "cursor": cursor}, headers=auth(keys["reader"])
+    ).json()
+    assert len(second["items"]) == 1 and second["items"][0]["key"] != body["items"][0]["key"]
 
 
 # -- spatial filters ---------------------------------------------------------------------------------------------

@@ -66,8 +66,13 @@ def test_single_identifiers(check, fmt, value, expected):
 
 def test_a_legacy_15_digit_number_is_upgraded_with_a_warning(check):
     _, [result] = check("cn-resident-id", "110101231101217")
-    assert result == {"value": "110101231101217", "valid": True, "normalised": "11010119231101217X",
-                      "code": None, "warnings": ["id.upgraded"]}
+    assert result == {
+        "value": "110101231101217",
+        "valid": True,
+        "normalised": "11010119231101217X",
+        "code": None,
+        "warnings": ["id.upgraded"],
+    }
 
 
 def test_a_licence_id_with_a_wrong_check_character_is_only_warned(check):

@@ -121,3 +121,49 @@ def test_the_console_script_is_installed():
         [sys.executable, "-m", "api", "--help"], capture_output=True, text=True, cwd=ROOT, check=False
     )
     assert done.returncode == 0 and "load" in done.stdout
+
+
+def test_a_profile_mapping_an_unknown_field_is_a_usage_error(cli, tmp_path):
+    write_profile(tmp_path / "profiles", "bad-fields", fields={"feature_id": {"column": "id"}, "colour": {"value": 1}})
+    result = cli("load", "--profile", "bad-fields", str(csv_file(tmp_path / "a.csv", ROWS)))
+    assert result.exit_code == 2 and "load.profile_invalid" in result.output
+
+
+@pytest.mark.parametrize("guard", ["2", "-1"])
+def test_a_guard_outside_0_to_1_is_a_usage_error(cli, tmp_path, guard):
+    assert (
+        cli("load", "--profile", "test-poi", "--guard", guard, str(csv_file(tmp_path / "a.csv", ROWS))).exit_code == 2
+    )
+
+
+def test_a_bad_setting_is_one_clear_line_not_a_traceback(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("MDM_SNAPSHOT_GUARD", "7")
+    get_settings.cache_clear()
+    result = cli("load", "--profile", "test-poi", str(csv_file(tmp_path / "a.csv", ROWS)))
+    assert result.exit_code == 2 and "MDM_SNAPSHOT_GUARD" in result.output and "Traceback" not in result.output
+
+
+def test_keys_can_be_listed_and_revoked(cli, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    key = cli("keys", "create", "--department", "民政局", "--role", "reader").stdout.strip()
+    [listed] = [json.loads(line) for line in cli("keys", "list").stdout.splitlines()]
+    assert listed["department"] == "民政局" and listed["revoked_at"] is None and key not in json.dumps(listed)
+    client = TestClient(create_app(get_settings()))
+    assert client.get("/repositories", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    assert cli("keys", "revoke", listed["prefix"]).exit_code == 0
+    assert client.get("/repositories", headers={"Authorization": f"Bearer {key}"}).json()["code"] == "auth.invalid_key"
+    assert cli("keys", "revoke", listed["prefix"]).exit_code == 2
+
+
+def test_serve_on_a_busy_port_says_so_and_exits_1(cli):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = cli("serve", "--port", str(port))
+    assert result.exit_code == 1 and "cannot listen" in result.output

@@ -44,8 +44,9 @@ def test_a_standard_csv_with_bad_dates_is_rejected(tmp_path):
 
 def test_a_code_is_in_force_only_within_its_period(sqlite_db, tmp_path):
     path = tmp_path / "industries.csv"
-    path.write_text("code,name,valid_from,valid_to\nI6510,软件开发,2017-10-01,\nI6511,旧码,,2017-10-01\n",
-                    encoding="utf-8")
+    path.write_text(
+        "code,name,valid_from,valid_to\nI6510,软件开发,2017-10-01,\nI6511,旧码,,2017-10-01\n", encoding="utf-8"
+    )
     assert import_list(sqlite_db, "industries", path) == 2
     lists = DatabaseCodeLists(sqlite_db)
     assert lists.contains("industries", "I6510", dt.date(2020, 1, 1))

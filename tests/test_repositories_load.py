@@ -61,24 +61,28 @@ def codes(summary):
 
 
 def test_a_person_loads_and_a_birth_date_disagreeing_with_the_id_is_rejected(db, tmp_path):
-    path = persons_csv(tmp_path / "p.csv", f"{P},周晓岚,2,1990-03-07,13812345678",
-                       "110101202311012176,错日期,1,2023-11-02,")
+    path = persons_csv(
+        tmp_path / "p.csv", f"{P},周晓岚,2,1990-03-07,13812345678", "110101202311012176,错日期,1,2023-11-02,"
+    )
     summary = load(db, PERSONS_T, path, tmp_path)
     assert (summary["inserted"], codes(summary)) == (1, ["person.birth_date_mismatch"])
     assert get(db, "natural_person", P).data["phone"] == "13812345678"
 
 
 def test_full_width_lowercase_and_legacy_citizen_ids_are_normalised_with_the_raw_value_kept(db, tmp_path):
-    path = persons_csv(tmp_path / "p.csv", "３２０５０５１９９００３０７１２３ｘ,周晓岚,2,,", "44011320141005001x,小明,1,,",
-                       "110101231101217,老号,1,,")
+    full_width = "３２０５０５１９９００３０７１２３ｘ,周晓岚,2,,"
+    path = persons_csv(tmp_path / "p.csv", full_width, "44011320141005001x,小明,1,,", "110101231101217,老号,1,,")
     summary = load(db, PERSONS_T, path, tmp_path)
     assert (summary["inserted"], summary["rejected"]) == (3, 0)
     assert summary["warning_codes"] == {"id.upgraded": 1}
     assert get(db, "natural_person", "11010119231101217X").data["name"] == "老号"
     with db.read() as session:
         raw = {r.business_key: r.raw["citizen_id"] for r in session.execute(sa.select(SourceRecord)).scalars()}
-    assert raw == {P: "３２０５０５１９９００３０７１２３ｘ", "44011320141005001X": "44011320141005001x",
-                   "11010119231101217X": "110101231101217"}
+    assert raw == {
+        P: "３２０５０５１９９００３０７１２３ｘ",
+        "44011320141005001X": "44011320141005001x",
+        "11010119231101217X": "110101231101217",
+    }
 
 
 def test_an_id_that_went_through_excel_in_a_csv_is_rejected(db, tmp_path):
@@ -114,12 +118,31 @@ def test_code_columns_keep_their_leading_zeros(db, tmp_path):
 
 def test_credit_records_from_json_lines_with_negative_amounts_rejected_and_unknown_subjects_warned(db, tmp_path):
     rows = [
-        {"record_id": "CR-1", "record_type": "administrative_penalty", "subject_type": "legal_entity",
-         "subject_uscc": U, "subject_name": "苏州示例科技有限公司", "penalty_category": "2", "fine_wan": 0.5},
-        {"record_id": "CR-2", "record_type": "administrative_penalty", "subject_type": "legal_entity",
-         "subject_uscc": U, "subject_name": "苏州示例科技有限公司", "fine_wan": -3},
-        {"record_id": "CR-3", "record_type": "administrative_penalty", "subject_type": "legal_entity",
-         "subject_uscc": U, "subject_name": "x", "fine_wan": 1.12345678},
+        {
+            "record_id": "CR-1",
+            "record_type": "administrative_penalty",
+            "subject_type": "legal_entity",
+            "subject_uscc": U,
+            "subject_name": "苏州示例科技有限公司",
+            "penalty_category": "2",
+            "fine_wan": 0.5,
+        },
+        {
+            "record_id": "CR-2",
+            "record_type": "administrative_penalty",
+            "subject_type": "legal_entity",
+            "subject_uscc": U,
+            "subject_name": "苏州示例科技有限公司",
+            "fine_wan": -3,
+        },
+        {
+            "record_id": "CR-3",
+            "record_type": "administrative_penalty",
+            "subject_type": "legal_entity",
+            "subject_uscc": U,
+            "subject_name": "x",
+            "fine_wan": 1.12345678,
+        },
     ]
     path = tmp_path / "c.jsonl"
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
@@ -132,20 +155,31 @@ def test_credit_records_from_json_lines_with_negative_amounts_rejected_and_unkno
 def test_a_reference_to_a_loaded_record_is_not_warned(db, tmp_path):
     (tmp_path / "e.csv").write_text(f"uscc,name\n{U},苏州示例科技有限公司\n", encoding="utf-8")
     load(db, ENTITIES_T, tmp_path / "e.csv", tmp_path)
-    row = {"record_id": "CR-1", "record_type": "red_list", "subject_type": "legal_entity", "subject_uscc": U,
-           "subject_name": "苏州示例科技有限公司"}
+    row = {
+        "record_id": "CR-1",
+        "record_type": "red_list",
+        "subject_type": "legal_entity",
+        "subject_uscc": U,
+        "subject_name": "苏州示例科技有限公司",
+    }
     (tmp_path / "c.jsonl").write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
     assert load(db, CREDIT, tmp_path / "c.jsonl", tmp_path)["warnings"] == 0
 
 
 def test_a_licence_whose_holder_id_fails_its_own_format_is_rejected(db, tmp_path):
     path = tmp_path / "l.csv"
-    path.write_text("\n".join([
-        LICENCE_HEADER,
-        f"{LID},{A}001,苏州示例科技有限公司,001,{U},valid,是,",
-        f"{LID[:-1]}5,{A}001,周晓岚,111,{U},valid,,2030-01-01",
-        f"{LID[:-1]}6,{A}001,长期又到期,001,{U},valid,true,2030-01-01",
-    ]) + "\n", encoding="utf-8")
+    path.write_text(
+        "\n".join(
+            [
+                LICENCE_HEADER,
+                f"{LID},{A}001,苏州示例科技有限公司,001,{U},valid,是,",
+                f"{LID[:-1]}5,{A}001,周晓岚,111,{U},valid,,2030-01-01",
+                f"{LID[:-1]}6,{A}001,长期又到期,001,{U},valid,true,2030-01-01",
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     summary = load(db, LICENCES_T, path, tmp_path)
     assert codes(summary) == ["license.holder_id_invalid", "license.validity_conflict"]
     assert summary["inserted"] == 1 and get(db, "e_license", LID).data["long_term"] is True
@@ -179,8 +213,10 @@ def test_two_processes_loading_the_same_keys_at_once_make_one_record_per_key(db,
             schema = conn.exec_driver_sql("SELECT current_schema()").scalar()
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(2) as pool:
-        results = [pool.apply_async(_load_in_process, (url, schema, str(tmp_path / name), str(tmp_path / "r")))
-                   for name in ("a.csv", "b.csv")]
+        results = [
+            pool.apply_async(_load_in_process, (url, schema, str(tmp_path / name), str(tmp_path / "r")))
+            for name in ("a.csv", "b.csv")
+        ]
         rejected = [r.get(timeout=120) for r in results]
     assert rejected == [0, 0]
     with db.read() as session:

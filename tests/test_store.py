@@ -160,3 +160,25 @@ def test_a_file_rejected_whole_leaves_the_store_untouched(db, tmp_path):
         load(db, profile(), broken, tmp_path)
     assert caught.value.code == "file.missing_columns"
     assert count(db, GoldenRecord) == 3 and count(db, RecordVersion) == 3
+
+
+def test_a_rejected_row_in_a_snapshot_keeps_its_stored_record_instead_of_retiring_it(db, tmp_path):
+    snap = profile(mode="snapshot")
+    load(db, snap, csv_file(tmp_path / "a.csv", ROWS), tmp_path)
+    broken = [ROWS[0], ROWS[1].replace("拙政园", ""), ROWS[2]]  # a required name missing in p2's new row
+    summary = load(db, snap, csv_file(tmp_path / "b.csv", broken), tmp_path)
+    assert (summary["rejected"], summary["retired"], summary["golden"]["retired"]) == (1, 0, 0)
+    assert read_jsonl(summary["rejects_path"])[0]["source_key"] == "p2"
+    with db.read() as session:
+        kept = records.get_record(session, "geo_feature", "p2")
+    assert (kept.status, kept.version, kept.data["name"]) == ("active", 1, "拙政园")
+
+
+def test_the_guard_protects_a_small_feed_in_a_large_repository(db, tmp_path):
+    big = profile("big-feed")
+    load(db, big, csv_file(tmp_path / "big.csv", [f"b{i},大{i},,,,," for i in range(100)]), tmp_path)
+    small = profile("small-feed", mode="snapshot")
+    load(db, small, csv_file(tmp_path / "s1.csv", ROWS), tmp_path)
+    with pytest.raises(GuardRefused) as caught:  # 2 of 103 records is under 5 %, but 2 of the feed's 3 is not
+        load(db, small, csv_file(tmp_path / "s2.csv", ROWS[:1]), tmp_path)
+    assert caught.value.extra["feed_would_retire"] == 2
