@@ -7,7 +7,7 @@
 #   scripts/services.sh env                              print the `export ...` lines the tests read
 #                                                        (use: eval "$(scripts/services.sh env)")
 #
-# Fixed choices (see DESIGN.md section 8):
+# Fixed choices (the project design, "Running it"):
 #   PostgreSQL 15 + PostGIS 3 from apt, in a DEDICATED cluster "15/mdm" on 127.0.0.1:5433, created with
 #     --locale C.UTF-8 --encoding UTF8 (C.UTF-8 ships with Debian's libc; nothing to generate). The distro's
 #     "15/main" cluster (port 5432, locale depends on how apt was run) is left alone, so the port never varies.
