@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from api import errors
 from api.routes import router
 from mdm.db import Database
+from mdm.search import SearchBackend, backend_for
 from mdm.settings import Settings, get_settings
 from standards import default_registry
 from standards.registry import Registry
@@ -21,7 +22,11 @@ problem+json documents with a stable `code` (see docs/codes.md).
 
 
 def create_app(
-    settings: Settings | None = None, *, db: Database | None = None, registry: Registry | None = None
+    settings: Settings | None = None,
+    *,
+    db: Database | None = None,
+    registry: Registry | None = None,
+    search: SearchBackend | None = None,
 ) -> FastAPI:
     """Build the app. ``db`` and ``registry`` default to the settings' database and the shipped standards."""
     settings = settings or get_settings()
@@ -29,6 +34,7 @@ def create_app(
     app.state.settings = settings
     app.state.db = db or Database(settings.database_url)
     app.state.registry = registry or default_registry()
+    app.state.search = search or backend_for(settings, app.state.db)
     errors.install(app)
     app.include_router(router)
     app.openapi = lambda: _openapi(app)

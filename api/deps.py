@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from mdm.db import Database
 from mdm.errors import Forbidden, NotFound
 from mdm.keys import Caller, authenticate
+from mdm.search import SearchBackend
 from mdm.settings import Settings
 from standards import Standard
 from standards.registry import Registry
@@ -26,7 +27,12 @@ def get_registry(request: Request) -> Registry:
     return request.app.state.registry
 
 
+def get_search(request: Request) -> SearchBackend:
+    return request.app.state.search
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+SearchDep = Annotated[SearchBackend, Depends(get_search)]
 DatabaseDep = Annotated[Database, Depends(get_db)]
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 

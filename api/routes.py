@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import shutil
 import tempfile
 from pathlib import Path
@@ -11,8 +12,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 
-from api.deps import CurrentCaller, DatabaseDep, Loader, RegistryDep, SettingsDep, StandardDep
-from api.schemas import Health, History, LoadSummary, Record, RecordList, RepositoryInfo, RepositoryList
+from api.deps import CurrentCaller, DatabaseDep, Loader, RegistryDep, SearchDep, SettingsDep, StandardDep
+from api.schemas import (
+    Health,
+    History,
+    LoadSummary,
+    LookupRequest,
+    LookupResult,
+    Record,
+    RecordList,
+    RepositoryInfo,
+    RepositoryList,
+    SearchHitOut,
+    SearchResults,
+)
 from loaders.pipeline import LoadOptions, load_file
 from loaders.profiles import load_profile
 from mdm import records
@@ -20,6 +33,8 @@ from mdm.access import project
 from mdm.batches import get_batch
 from mdm.db import current_revision
 from mdm.errors import FileRejected, InvalidRequest
+from mdm.search import SearchQuery, indexer
+from mdm.search.base import MAX_SEARCH_LIMIT
 from mdm.spatial import Envelope
 
 PROBLEM = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
@@ -36,11 +51,12 @@ LOAD_ERRORS = {
 }
 router = APIRouter(responses=ERRORS)
 _LIST_PARAMS = {"limit", "cursor", "include_retired", "contains", "bbox"}
+_SEARCH_PARAMS = {"q", "mode", "near", "bbox", "limit", "cursor"}
 
 
 @router.get("/health", response_model=Health, tags=["service"])
-def health(db: DatabaseDep) -> Any:
-    """Service and database status (no key needed)."""
+def health(db: DatabaseDep, backend: SearchDep) -> Any:
+    """Service, database and search status, with index failures (no key needed)."""
     try:
         db.ensure_schema()
         revision = current_revision(db.engine)
@@ -48,7 +64,17 @@ def health(db: DatabaseDep) -> Any:
         return JSONResponse(
             {"status": "degraded", "database": {"status": "unavailable", "error": str(exc)[:300]}}, status_code=503
         )
-    return {"status": "ok", "database": {"status": "ok", "dialect": db.dialect, "revision": revision}}
+    search = {"backend": backend.name, "status": "ok"}
+    if backend.name == "elasticsearch":
+        search.update(backend.health())
+        search["pending"] = indexer.pending(db)
+        search["failures"] = indexer.failures(db)
+    status = "ok" if search["status"] == "ok" and not search.get("failures", {}).get("count") else "degraded"
+    return {
+        "status": status,
+        "database": {"status": "ok", "dialect": db.dialect, "revision": revision},
+        "search": search,
+    }
 
 
 @router.get("/repositories", response_model=RepositoryList, tags=["repositories"])
@@ -83,12 +109,28 @@ def _instant(value: str | None) -> dt.datetime | None:
         raise InvalidRequest("request.invalid", f"as_of {value!r} is not an ISO 8601 date-time") from None
 
 
+def _filters(request: Request, known: set[str]) -> dict[str, str]:
+    repeated = sorted({k for k in request.query_params if len(request.query_params.getlist(k)) > 1})
+    if repeated:
+        raise InvalidRequest("request.invalid", f"give each parameter once: {', '.join(repeated)}")
+    return {k: v for k, v in request.query_params.items() if k not in known}
+
+
+def _envelope(bbox: str | None) -> Envelope | None:
+    if not bbox:
+        return None
+    envelope = Envelope(*_parse_floats(bbox, 4, "bbox"))
+    if envelope.min_x > envelope.max_x or envelope.min_y > envelope.max_y:
+        raise InvalidRequest("request.invalid", "bbox must be minlon,minlat,maxlon,maxlat")
+    return envelope
+
+
 def _parse_floats(value: str, count: int, name: str) -> list[float]:
     try:
         numbers = [float(p) for p in value.split(",")]
     except ValueError:
         numbers = []
-    if len(numbers) != count:
+    if len(numbers) != count or not all(math.isfinite(n) for n in numbers):
         raise InvalidRequest("request.invalid", f"{name} needs {count} comma-separated numbers")
     return numbers
 
@@ -106,20 +148,66 @@ def list_records(
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat: features intersecting it")] = None,
 ) -> Any:
     """Golden records in key order; other query parameters are exact filters on filterable fields."""
-    repeated = sorted({k for k in request.query_params if len(request.query_params.getlist(k)) > 1})
-    if repeated:
-        raise InvalidRequest("request.invalid", f"give each parameter once: {', '.join(repeated)}")
-    filters = {k: v for k, v in request.query_params.items() if k not in _LIST_PARAMS}
+    filters = _filters(request, _LIST_PARAMS)
     point = tuple(_parse_floats(contains, 2, "contains")) if contains else None
-    envelope = Envelope(*_parse_floats(bbox, 4, "bbox")) if bbox else None
-    if envelope and (envelope.min_x > envelope.max_x or envelope.min_y > envelope.max_y):
-        raise InvalidRequest("request.invalid", "bbox must be minlon,minlat,maxlon,maxlat")
+    envelope = _envelope(bbox)
     query = records.ListQuery(
         filters=filters, limit=limit, cursor=cursor, include_retired=include_retired, contains=point, bbox=envelope
     )
     with db.read() as session:
         items, next_cursor = records.list_records(session, standard, query)
     return {"items": [Record.of(v, project(standard, caller, v.data)) for v in items], "next_cursor": next_cursor}
+
+
+@router.get("/repositories/{repository}/search", response_model=SearchResults, tags=["search"])
+def search(
+    request: Request,
+    caller: CurrentCaller,
+    standard: StandardDep,
+    db: DatabaseDep,
+    backend: SearchDep,
+    q: Annotated[str | None, Query(description="Text: names, addresses, codes; pinyin and initials for names")] = None,
+    mode: Annotated[str, Query(description="exact (the text as typed) or fuzzy (two-character pieces)")] = "exact",
+    near: Annotated[str | None, Query(description="lon,lat,radius_m (EPSG:4490): nearest first")] = None,
+    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat: envelope intersects")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_SEARCH_LIMIT)] = 20,
+    cursor: str | None = None,
+) -> Any:
+    """Search active records; other query parameters are exact filters. Hits are masked like reads."""
+    filters = _filters(request, _SEARCH_PARAMS)
+    point = _parse_floats(near, 3, "near") if near else None
+    query = SearchQuery(
+        q=q,
+        mode=mode,
+        filters=filters,
+        near=tuple(point) if point else None,
+        bbox=_envelope(bbox),
+        limit=limit,
+        cursor=cursor,
+    )
+    page = backend.search(standard, query)
+    with db.read() as session:
+        views = records.get_many(session, standard.repository, [h.key for h in page.hits])
+    items = []
+    for hit in page.hits:
+        view = views.get(hit.key)
+        if view is None or view.status != "active":  # the index is behind the database: the database wins
+            continue
+        record = Record.of(view, project(standard, caller, view.data))
+        items.append(SearchHitOut(**record.model_dump(), score=hit.score, distance_m=hit.distance_m))
+    return {"items": items, "next_cursor": page.next_cursor}
+
+
+@router.post("/repositories/{repository}/lookup", response_model=LookupResult, tags=["records"])
+def lookup(caller: CurrentCaller, standard: StandardDep, db: DatabaseDep, body: LookupRequest) -> Any:
+    """Records for up to 1,000 business keys at once (any status), and the keys not found."""
+    keys = list(dict.fromkeys(body.keys))
+    with db.read() as session:
+        views = records.get_many(session, standard.repository, keys)
+    return {
+        "items": [Record.of(views[k], project(standard, caller, views[k].data)) for k in keys if k in views],
+        "not_found": [k for k in keys if k not in views],
+    }
 
 
 @router.get("/repositories/{repository}/records/{key}", response_model=Record, tags=["records"])
@@ -172,6 +260,7 @@ def post_load(
     db: DatabaseDep,
     registry: RegistryDep,
     settings: SettingsDep,
+    backend: SearchDep,
     file: Annotated[UploadFile, File(description="The department file")],
     profile: Annotated[str, Form(description="Name of a source profile on the server")],
     force: Annotated[bool, Form(description="Let a snapshot retire more than the guard allows")] = False,
@@ -191,6 +280,8 @@ def post_load(
         path = _save_upload(file, settings.max_upload_bytes, Path(tmp))
         summary = load_file(db, chosen, path, options=options, registry=registry, file_name=path.name)
         shutil.rmtree(tmp, ignore_errors=True)
+    if backend.name == "elasticsearch":
+        summary["index"] = indexer.drain(db, backend, registry, batch_id=summary["batch_id"]).as_dict()
     return summary
 
 

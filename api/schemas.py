@@ -67,6 +67,7 @@ class RepositoryList(BaseModel):
 class Health(BaseModel):
     status: str
     database: dict[str, Any]
+    search: dict[str, Any] | None = None
 
 
 class LoadSummary(BaseModel):
@@ -86,3 +87,22 @@ class LoadSummary(BaseModel):
     rejected: int = Field(description="Rows rejected.")
     warnings: int
     rejects_path: str | None = None
+
+
+class SearchHitOut(Record):
+    score: float = Field(description="Relevance: higher is better (the scale depends on the backend).")
+    distance_m: float | None = Field(None, description="Metres from the `near` point to the representative point.")
+
+
+class SearchResults(BaseModel):
+    items: list[SearchHitOut]
+    next_cursor: str | None
+
+
+class LookupRequest(BaseModel):
+    keys: list[str] = Field(min_length=1, max_length=1000, description="Business keys, at most 1,000.")
+
+
+class LookupResult(BaseModel):
+    items: list[Record]
+    not_found: list[str]

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -138,6 +139,9 @@ class GoldenRecord(Base):
     min_y: Mapped[float | None] = mapped_column(Float)
     max_x: Mapped[float | None] = mapped_column(Float)
     max_y: Mapped[float | None] = mapped_column(Float)
+    search_text: Mapped[str | None] = mapped_column(Text)
+    rep_x: Mapped[float | None] = mapped_column(Float)
+    rep_y: Mapped[float | None] = mapped_column(Float)
 
 
 class RecordVersion(Base):

@@ -79,6 +79,19 @@ def get_record(session: Session, repository: str, key: str, *, as_of: dt.datetim
     return _view(row)
 
 
+def get_many(session: Session, repository: str, keys: list[str]) -> dict[str, RecordView]:
+    """The golden records of ``keys`` that exist (any status), by key."""
+    found: dict[str, RecordView] = {}
+    for start in range(0, len(keys), 1000):
+        rows = session.execute(
+            select(GoldenRecord).where(
+                GoldenRecord.repository == repository, GoldenRecord.business_key.in_(keys[start : start + 1000])
+            )
+        ).scalars()
+        found.update((r.business_key, _view(r)) for r in rows)
+    return found
+
+
 def history(session: Session, repository: str, key: str) -> list[RecordView]:
     """Every version of ``key``, oldest first. Raises :class:`NotFound` (``record.not_found``)."""
     rows = (

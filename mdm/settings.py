@@ -41,6 +41,14 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `mdm serve` binds.")
     port: int = Field(8000, ge=1, le=65535, description="Port `mdm serve` binds.")
     elasticsearch_url: str | None = Field(None, description="Elasticsearch URL; unset means the sql search backend.")
+    es_index_prefix: str = Field(
+        "mdm",
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,40}$",
+        description="Prefix of index and alias names: <prefix>-<repository>.",
+    )
+    search_max_candidates: int = Field(
+        10_000, ge=100, description="sql search backend: the most candidate records one query ranks."
+    )
 
     @property
     def profile_dirs(self) -> list[Path]:

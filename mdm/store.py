@@ -34,10 +34,24 @@ from mdm.consolidation import Consolidated, SourceView, consolidate
 from mdm.db import canonical_json
 from mdm.errors import GuardRefused
 from mdm.models import JsonDoc, UtcDateTime
+from mdm.search import text as search_text
 from standards import Standard
 
 _SOURCE_STAGE_COLUMNS = ("row_no", "source_key", "business_key", "raw", "data", "source_time")
-_GOLDEN_STAGE_COLUMNS = ("business_key", "status", "data", "provenance", "geom", "min_x", "min_y", "max_x", "max_y")
+_GOLDEN_STAGE_COLUMNS = (
+    "business_key",
+    "status",
+    "data",
+    "provenance",
+    "geom",
+    "min_x",
+    "min_y",
+    "max_x",
+    "max_y",
+    "search_text",
+    "rep_x",
+    "rep_y",
+)
 
 
 @dataclass
@@ -123,8 +137,8 @@ class BatchWriter:
             )
             self._exec(
                 "CREATE TEMP TABLE IF NOT EXISTS stage_golden (business_key text, status text, data jsonb,"
-                " provenance jsonb, geom text, min_x float8, min_y float8, max_x float8, max_y float8)"
-                " ON COMMIT DROP"
+                " provenance jsonb, geom text, min_x float8, min_y float8, max_x float8, max_y float8,"
+                " search_text text, rep_x float8, rep_y float8) ON COMMIT DROP"
             )
         else:
             self._exec(
@@ -133,7 +147,8 @@ class BatchWriter:
             )
             self._exec(
                 "CREATE TEMP TABLE IF NOT EXISTS stage_golden (business_key TEXT, status TEXT, data TEXT,"
-                " provenance TEXT, geom BLOB, min_x REAL, min_y REAL, max_x REAL, max_y REAL)"
+                " provenance TEXT, geom BLOB, min_x REAL, min_y REAL, max_x REAL, max_y REAL, search_text TEXT,"
+                " rep_x REAL, rep_y REAL)"
             )
 
     def _exec(self, sql: str, params: dict[str, Any] | None = None):
@@ -390,14 +405,18 @@ class BatchWriter:
         if changed:
             self._write_golden(changed)
 
-    def _geometry_columns(self, data: dict[str, Any]) -> tuple:
+    def _derived_columns(self, data: dict[str, Any]) -> tuple:
+        """geom, envelope, search_text and representative point of a golden record's data."""
+        found = search_text.document(self.standard, data)
+        point = found.point or (None, None)
+        text_ = "\n".join(found.lines())
         name = self.standard.geometry_field
         value = data.get(name) if name else None
         if not value:
-            return (None, None, None, None, None)
+            return (None, None, None, None, None, text_, *point)
         geometry = spatial.geometry_from_geojson(value)
         geometry = shapely.set_srid(geometry, spatial.SRID)
-        return (spatial.storage_value(geometry, self.dialect), *geometry.bounds)
+        return (spatial.storage_value(geometry, self.dialect), *geometry.bounds, text_, *point)
 
     def _write_golden(self, changed: list[tuple[str, Consolidated]]) -> None:
         now = _utc_now()
@@ -410,7 +429,7 @@ class BatchWriter:
                     golden.status,
                     canonical_json(golden.data),
                     canonical_json(golden.provenance),
-                    *self._geometry_columns(golden.data),
+                    *self._derived_columns(golden.data),
                 )
                 for key, golden in changed
             ],
@@ -420,15 +439,16 @@ class BatchWriter:
         self._exec(
             f"""
             INSERT INTO golden_records (repository, business_key, version, status, data, provenance, recorded_at,
-                batch_id, geom, min_x, min_y, max_x, max_y)
+                batch_id, geom, min_x, min_y, max_x, max_y, search_text, rep_x, rep_y)
             SELECT :r, s.business_key, 1, s.status, s.data, s.provenance, :now, :b, {geom},
-                s.min_x, s.min_y, s.max_x, s.max_y
+                s.min_x, s.min_y, s.max_x, s.max_y, s.search_text, s.rep_x, s.rep_y
             FROM stage_golden s WHERE true
             ON CONFLICT (repository, business_key) DO UPDATE SET
                 version = golden_records.version + 1, status = excluded.status, data = excluded.data,
                 provenance = excluded.provenance, recorded_at = excluded.recorded_at,
                 batch_id = excluded.batch_id, geom = excluded.geom, min_x = excluded.min_x,
-                min_y = excluded.min_y, max_x = excluded.max_x, max_y = excluded.max_y
+                min_y = excluded.min_y, max_x = excluded.max_x, max_y = excluded.max_y,
+                search_text = excluded.search_text, rep_x = excluded.rep_x, rep_y = excluded.rep_y
             """,
             params,
         )

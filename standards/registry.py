@@ -51,6 +51,7 @@ _PROPERTY_ANNOTATIONS = {
     "x-ref",
     "x-filter",
     "x-labels",
+    "x-pinyin",
 }
 
 
@@ -76,6 +77,7 @@ class FieldRule:
     code_list: str | None
     ref: tuple[str, ...]
     labels: dict[str, str] = field(default_factory=dict)
+    pinyin: bool = False
 
 
 @dataclass
@@ -238,6 +240,7 @@ def _field_rules(where: str, schema: dict[str, Any]) -> dict[str, FieldRule]:
             code_list=code_list,
             ref=ref,
             labels=labels,
+            pinyin=prop.get("x-pinyin", False) is True,
         )
     return rules
 

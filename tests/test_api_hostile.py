@@ -1,8 +1,8 @@
 """Hostile input against the HTTP API, on each backend.
 
 Every error must be an RFC 9457 problem+json document whose ``code`` is published in docs/codes.md, with a
-sensible status: never a 500, never a stack trace. Tests named "…is not a server error" or "…is refused" fail
-while the defect they reproduce is present; the others pin behaviour that already holds.
+sensible status: never a 500, never a stack trace, never a hang. Some tests reproduce defects and fail until
+they are fixed; the others pin behaviour that already holds. Most run on both backends through ``api``.
 """
 
 from __future__ import annotations

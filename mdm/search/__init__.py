@@ -1,0 +1,31 @@
+"""Search: one interface, two backends (DESIGN §3 "Search backends").
+
+* ``sql`` (the default): SQLite FTS5 with the trigram tokenizer, or PostgreSQL ``pg_trgm``, over the golden
+  records' ``search_text``; queries shorter than three characters fall back to a substring scan, so they stay
+  correct, only slower.
+* ``elasticsearch`` (when ``MDM_ELASTICSEARCH_URL`` is set): one index per repository behind an alias, kept in
+  step through the outbox by :mod:`mdm.search.indexer`.
+
+Both answer :class:`~mdm.search.base.SearchQuery` with keys and scores; the caller reads the records from the
+database and masks them exactly as for reads.
+"""
+
+from __future__ import annotations
+
+from mdm.db import Database
+from mdm.search.base import SearchBackend, SearchHit, SearchPage, SearchQuery
+from mdm.settings import Settings
+
+
+def backend_for(settings: Settings, db: Database) -> SearchBackend:
+    """The configured backend: Elasticsearch when ``MDM_ELASTICSEARCH_URL`` is set, else the sql backend."""
+    if settings.elasticsearch_url:
+        from mdm.search.elastic import ElasticBackend
+
+        return ElasticBackend(settings.elasticsearch_url, prefix=settings.es_index_prefix)
+    from mdm.search.sql import SqlBackend
+
+    return SqlBackend(db, max_candidates=settings.search_max_candidates)
+
+
+__all__ = ["SearchBackend", "SearchHit", "SearchPage", "SearchQuery", "backend_for"]

@@ -1,0 +1,125 @@
+"""The search interface shared by the backends: the query, the hits, cursors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from mdm.errors import InvalidRequest
+from mdm.spatial import Envelope
+from standards import Standard
+
+MAX_SEARCH_LIMIT = 100
+EARTH_RADIUS_M = 6_371_008.8  # mean radius (IUGG), metres
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """A search. ``q`` free text; ``mode`` ``exact`` (the text must occur as typed, after NFKC and lower case)
+    or ``fuzzy`` (any two-character piece may match, ranked by how many do); ``filters`` exact values of
+    filterable fields; ``near`` (lon, lat, radius in metres, EPSG:4490) on the representative point; ``bbox``
+    on the envelope (intersects)."""
+
+    q: str | None = None
+    mode: str = "exact"
+    filters: dict[str, str] = field(default_factory=dict)
+    near: tuple[float, float, float] | None = None
+    bbox: Envelope | None = None
+    limit: int = 20
+    cursor: str | None = None
+
+    def fingerprint(self) -> str:
+        body = json.dumps(
+            [
+                self.q,
+                self.mode,
+                sorted(self.filters.items()),
+                self.near,
+                self.bbox and [self.bbox.min_x, self.bbox.min_y, self.bbox.max_x, self.bbox.max_y],
+            ]
+        )
+        return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+    def check(self, standard: Standard) -> None:
+        """Raise ``request.invalid`` / ``request.filter_unknown`` for a query the repository cannot answer."""
+        if self.mode not in ("exact", "fuzzy"):
+            raise InvalidRequest("request.invalid", "mode must be exact or fuzzy")
+        if not 1 <= self.limit <= MAX_SEARCH_LIMIT:
+            raise InvalidRequest("request.invalid", f"limit must be between 1 and {MAX_SEARCH_LIMIT}")
+        unknown = sorted(set(self.filters) - set(standard.filterable))
+        if unknown:
+            raise InvalidRequest(
+                "request.filter_unknown",
+                f"cannot filter {standard.repository} on "
+                f"{', '.join(unknown)}; filterable: {', '.join(standard.filterable)}",
+            )
+        if (self.near or self.bbox) and not standard.geometry_field:
+            raise InvalidRequest("request.invalid", f"{standard.repository} has no geometry to search near")
+        if self.near and not (0 < self.near[2] <= 1_000_000):
+            raise InvalidRequest("request.invalid", "near radius must be between 0 and 1,000,000 metres")
+        if self.q is not None and not self.q.strip():
+            raise InvalidRequest("request.invalid", "q must not be blank")
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    key: str
+    score: float
+    distance_m: float | None = None
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    hits: list[SearchHit]
+    next_cursor: str | None
+
+
+class SearchBackend(Protocol):
+    name: str
+
+    def search(self, standard: Standard, query: SearchQuery) -> SearchPage:
+        """Keys of active records matching ``query``, best first (nearest first with ``near``)."""
+
+
+def encode_cursor(after: Any, query: SearchQuery) -> str:
+    raw = json.dumps({"a": after, "q": query.fingerprint()}, ensure_ascii=False).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(query: SearchQuery) -> Any:
+    """The position a cursor holds, or None without one. ``request.cursor_invalid`` for a bad or foreign one."""
+    if not query.cursor:
+        return None
+    try:
+        body = json.loads(base64.urlsafe_b64decode(query.cursor + "=" * (-len(query.cursor) % 4)))
+        after, fingerprint = body["a"], body["q"]
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise InvalidRequest("request.cursor_invalid", "the cursor is malformed") from exc
+    if fingerprint != query.fingerprint():
+        raise InvalidRequest("request.cursor_invalid", "the cursor belongs to another query")
+    return after
+
+
+def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Great-circle (haversine) distance in metres between two EPSG:4490 points."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    d_phi, d_lambda = phi2 - phi1, math.radians(lon2 - lon1)
+    h = math.sin(d_phi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(d_lambda / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+def shingles(text: str) -> list[str]:
+    """Two-character pieces of ``text`` (the text itself when shorter), without repeats, in order."""
+    if len(text) < 2:
+        return [text]
+    seen: list[str] = []
+    for i in range(len(text) - 1):
+        piece = text[i : i + 2]
+        if piece.strip() and piece not in seen:
+            seen.append(piece)
+    return seen or [text]

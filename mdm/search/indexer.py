@@ -1,0 +1,231 @@
+"""Keeping Elasticsearch in step with the store (DESIGN §3 "Search sync").
+
+* :func:`drain` reads pending outbox rows, writes the current golden records they name with their version as
+  the external version (an older write arriving late is skipped and counted as stale), and marks the rows done;
+  a record that fails keeps its outbox row pending with ``attempts`` and ``last_error`` (shown in ``/health``
+  and the load summary); if Elasticsearch cannot be reached the rows stay pending and the next drain catches up.
+* :func:`reindex` builds a fresh index from the database and swaps the alias, with no gap in service.
+* :func:`check` compares database and index: counts, versions, retired records.
+
+The database is the source of truth; the index can always be rebuilt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from mdm.db import Database
+from mdm.models import GoldenRecord, OutboxEntry
+from mdm.search.elastic import ElasticBackend, SearchUnavailable, to_document
+from standards import Standard
+from standards.registry import Registry
+
+
+@dataclass
+class DrainResult:
+    """What one drain did, in outbox rows."""
+
+    indexed: int = 0
+    stale: int = 0
+    failed: int = 0
+    pending: int = 0
+    unavailable: str | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _documents(db: Database, standard: Standard, keys: list[str]) -> list[tuple[str, int, dict[str, Any]]]:
+    with db.read() as session:
+        rows = session.execute(
+            select(GoldenRecord.business_key, GoldenRecord.version, GoldenRecord.status, GoldenRecord.data).where(
+                GoldenRecord.repository == standard.repository, GoldenRecord.business_key.in_(keys)
+            )
+        ).all()
+    return [(key, version, to_document(standard, key, version, status, data)) for key, version, status, data in rows]
+
+
+def drain(
+    db: Database, backend: ElasticBackend, registry: Registry, *, batch_id: str | None = None, chunk: int = 1000
+) -> DrainResult:
+    """Index every pending outbox row (only those of ``batch_id`` when given) once; returns the counts."""
+    result = DrainResult()
+    last_id = 0
+    while True:
+        with db.read() as session:
+            stmt = (
+                select(OutboxEntry.id, OutboxEntry.repository, OutboxEntry.business_key)
+                .where(OutboxEntry.processed_at.is_(None), OutboxEntry.id > last_id)
+                .order_by(OutboxEntry.id)
+                .limit(chunk)
+            )
+            if batch_id:
+                stmt = stmt.where(OutboxEntry.batch_id == batch_id)
+            rows = session.execute(stmt).all()
+        if not rows:
+            break
+        last_id = rows[-1].id
+        by_repository: dict[str, dict[str, list[int]]] = {}
+        for row in rows:
+            by_repository.setdefault(row.repository, {}).setdefault(row.business_key, []).append(row.id)
+        done: list[int] = []
+        failed: dict[int, str] = {}
+        try:
+            for repository, keys in by_repository.items():
+                standard = registry.get(repository)
+                outcome = backend.index_documents(standard, _documents(db, standard, sorted(keys)))
+                for key in outcome.indexed:
+                    done += keys[key]
+                    result.indexed += len(keys[key])
+                for key in outcome.stale:
+                    done += keys[key]
+                    result.stale += len(keys[key])
+                for key, error in outcome.failed.items():
+                    for outbox_id in keys.get(key, []):
+                        failed[outbox_id] = error
+                    result.errors[f"{repository}/{key}"] = error
+        except SearchUnavailable as exc:
+            result.unavailable = str(exc)[:500]
+            failed.update({row.id: f"unavailable: {exc}"[:2000] for row in rows if row.id not in done})
+        _mark(db, done, failed)
+        result.failed += len(failed)
+        if result.unavailable:
+            break
+    result.pending = pending(db, batch_id=batch_id)
+    return result
+
+
+def _mark(db: Database, done: list[int], failed: dict[int, str]) -> None:
+    now = dt.datetime.now(dt.UTC)
+    with db.write() as session:
+        for start in range(0, len(done), 1000):
+            session.execute(
+                update(OutboxEntry)
+                .where(OutboxEntry.id.in_(done[start : start + 1000]))
+                .values(processed_at=now, last_error=None)
+            )
+        for outbox_id, error in failed.items():
+            session.execute(
+                update(OutboxEntry)
+                .where(OutboxEntry.id == outbox_id)
+                .values(attempts=OutboxEntry.attempts + 1, last_error=error[:2000])
+            )
+
+
+def pending(db: Database, *, batch_id: str | None = None) -> int:
+    """Outbox rows not yet indexed."""
+    with db.read() as session:
+        stmt = select(func.count()).select_from(OutboxEntry).where(OutboxEntry.processed_at.is_(None))
+        if batch_id:
+            stmt = stmt.where(OutboxEntry.batch_id == batch_id)
+        return session.execute(stmt).scalar_one()
+
+
+def failures(db: Database, limit: int = 10) -> dict[str, Any]:
+    """Pending outbox rows that failed at least once: how many, and the latest errors."""
+    with db.read() as session:
+        count = session.execute(
+            select(func.count())
+            .select_from(OutboxEntry)
+            .where(OutboxEntry.processed_at.is_(None), OutboxEntry.attempts > 0)
+        ).scalar_one()
+        latest = session.execute(
+            select(OutboxEntry.repository, OutboxEntry.business_key, OutboxEntry.version, OutboxEntry.last_error)
+            .where(OutboxEntry.processed_at.is_(None), OutboxEntry.attempts > 0)
+            .order_by(OutboxEntry.id.desc())
+            .limit(limit)
+        ).all()
+    return {"count": count, "latest": [{"repository": r, "key": k, "version": v, "error": e} for r, k, v, e in latest]}
+
+
+def reindex(db: Database, backend: ElasticBackend, standard: Standard, *, chunk: int = 2000) -> dict[str, Any]:
+    """Build a fresh index of ``standard``'s repository from the database and swap the alias to it.
+
+    Changes recorded while it runs are written again after the swap (external versions make that idempotent),
+    so nothing is lost and searches see the old index until the new one is complete.
+    """
+    started = dt.datetime.now(dt.UTC)
+    index = backend.create_index(standard)
+    totals = {"indexed": 0, "stale": 0, "failed": 0}
+    last = 0
+    while True:
+        with db.read() as session:
+            rows = session.execute(
+                select(
+                    GoldenRecord.id,
+                    GoldenRecord.business_key,
+                    GoldenRecord.version,
+                    GoldenRecord.status,
+                    GoldenRecord.data,
+                )
+                .where(GoldenRecord.repository == standard.repository, GoldenRecord.id > last)
+                .order_by(GoldenRecord.id)
+                .limit(chunk)
+            ).all()
+        if not rows:
+            break
+        last = rows[-1].id
+        outcome = backend.index_documents(
+            standard,
+            (
+                (r.business_key, r.version, to_document(standard, r.business_key, r.version, r.status, r.data))
+                for r in rows
+            ),
+            index=index,
+        )
+        totals["indexed"] += len(outcome.indexed)
+        totals["stale"] += len(outcome.stale)
+        totals["failed"] += len(outcome.failed)
+    backend.client.indices.refresh(index=index)
+    left = backend.swap_alias(standard, index)
+    with db.read() as session:
+        late = (
+            session.execute(
+                select(GoldenRecord.business_key).where(
+                    GoldenRecord.repository == standard.repository, GoldenRecord.recorded_at >= started
+                )
+            )
+            .scalars()
+            .all()
+        )
+    if late:
+        backend.index_documents(standard, _documents(db, standard, list(late)))
+    return {"repository": standard.repository, "index": index, "replaced": left, **totals, "caught_up": len(late)}
+
+
+def check(db: Database, backend: ElasticBackend, standard: Standard, *, sample: int = 20) -> dict[str, Any]:
+    """Drift between the database and the index of one repository: missing, extra, stale, status mismatch."""
+    with db.read() as session:
+        stored = {
+            key: (version, status)
+            for key, version, status in session.execute(
+                select(GoldenRecord.business_key, GoldenRecord.version, GoldenRecord.status).where(
+                    GoldenRecord.repository == standard.repository
+                )
+            )
+        }
+    indexed = {key: (version, status) for key, version, status in backend.scan(standard.repository)}
+    missing = sorted(set(stored) - set(indexed))
+    extra = sorted(set(indexed) - set(stored))
+    stale = sorted(k for k in set(stored) & set(indexed) if indexed[k][0] < stored[k][0])
+    ahead = sorted(k for k in set(stored) & set(indexed) if indexed[k][0] > stored[k][0])
+    status = sorted(
+        k for k in set(stored) & set(indexed) if indexed[k][0] == stored[k][0] and indexed[k][1] != stored[k][1]
+    )
+    drift = bool(missing or extra or stale or ahead or status)
+    return {
+        "repository": standard.repository,
+        "drift": drift,
+        "database": {"records": len(stored), "retired": sum(1 for v in stored.values() if v[1] == "retired")},
+        "index": {"documents": len(indexed), "retired": sum(1 for v in indexed.values() if v[1] == "retired")},
+        "missing": {"count": len(missing), "sample": missing[:sample]},
+        "extra": {"count": len(extra), "sample": extra[:sample]},
+        "stale": {"count": len(stale), "sample": stale[:sample]},
+        "ahead": {"count": len(ahead), "sample": ahead[:sample]},
+        "status_mismatch": {"count": len(status), "sample": status[:sample]},
+    }

@@ -1,0 +1,93 @@
+"""What search sees of a record, built from the standard's ``x-search`` and ``x-pinyin`` annotations.
+
+Text is NFKC-normalised and lower-cased before indexing and before querying, so full-width and half-width
+brackets, digits and letters meet (``（苏州）`` = ``(苏州)``). Names marked ``x-pinyin`` also get their full
+pinyin and pinyin initials (pypinyin's default reading; Chinese characters only), so ``zhouxiaolan`` and ``zxl``
+find 周晓岚. Shared by both search backends.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+import shapely
+from pypinyin import lazy_pinyin
+
+from mdm import spatial
+from standards import Standard
+
+_SPACE = re.compile(r"\s+")
+
+
+def normalise(text: str) -> str:
+    """Search form of a text: NFKC, lower case, whitespace runs as one space, trimmed."""
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip().lower()
+
+
+def pinyin(text: str) -> tuple[str, str]:
+    """(full pinyin, initials) of the Chinese characters of ``text``, e.g. 周晓岚 → ('zhouxiaolan', 'zxl')."""
+    syllables = lazy_pinyin(text, errors="ignore")
+    return "".join(syllables).lower(), "".join(s[0] for s in syllables if s).lower()
+
+
+def _values(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value if v not in (None, "")]
+    if value in (None, "") or isinstance(value, dict):
+        return []
+    return [str(value)]
+
+
+@dataclass(frozen=True)
+class SearchDocument:
+    """A record as search needs it: per-field normalised texts and keywords, pinyin keys, point and envelope."""
+
+    texts: dict[str, list[str]]
+    keywords: dict[str, list[str]]
+    pinyin: dict[str, list[str]]
+    initials: dict[str, list[str]]
+    point: tuple[float, float] | None
+    envelope: tuple[float, float, float, float] | None
+
+    def lines(self) -> list[str]:
+        """Every searchable string, one per line: the SQL backend's ``search_text``."""
+        out: list[str] = []
+        for group in (self.texts, self.keywords, self.pinyin, self.initials):
+            for values in group.values():
+                out.extend(values)
+        return out
+
+
+def document(standard: Standard, data: dict[str, Any]) -> SearchDocument:
+    """The search document of one record under ``standard``."""
+    texts: dict[str, list[str]] = {}
+    keywords: dict[str, list[str]] = {}
+    full: dict[str, list[str]] = {}
+    initials: dict[str, list[str]] = {}
+    for rule in standard.fields.values():
+        values = _values(data.get(rule.name))
+        if not values or rule.search == "none":
+            continue
+        if rule.search == "text":
+            texts[rule.name] = [normalise(v) for v in values]
+        else:
+            keywords[rule.name] = [normalise(v) for v in values]
+        if rule.pinyin:
+            keys = [pinyin(v) for v in values]
+            full[rule.name] = [k[0] for k in keys if k[0]]
+            initials[rule.name] = [k[1] for k in keys if k[1]]
+    point = envelope = None
+    if standard.geometry_field and data.get(standard.geometry_field):
+        geometry = spatial.geometry_from_geojson(data[standard.geometry_field])
+        representative = geometry if geometry.geom_type == "Point" else geometry.point_on_surface()
+        point = (representative.x, representative.y)
+        envelope = tuple(shapely.bounds(geometry).tolist())
+    return SearchDocument(texts, keywords, full, initials, point, envelope)
+
+
+def search_text(standard: Standard, data: dict[str, Any]) -> str:
+    """The SQL backend's search column: every searchable string, newline-separated."""
+    return "\n".join(document(standard, data).lines())
