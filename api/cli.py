@@ -26,10 +26,14 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 profiles_app = typer.Typer(help="Source profiles.", no_args_is_help=True)
 codes_app = typer.Typer(help="Code lists (代码表).", no_args_is_help=True)
+indexer_app = typer.Typer(help="The outbox indexer (Elasticsearch).", no_args_is_help=True)
+search_app = typer.Typer(help="Search index maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(codes_app, name="codes")
+app.add_typer(indexer_app, name="indexer")
+app.add_typer(search_app, name="search")
 
 err = Console(stderr=True)
 
@@ -99,6 +103,17 @@ def profiles_list() -> None:
         print(name)
 
 
+def _drain_batch(database, settings, batch_id: str) -> dict:
+    """Index the batch's changes before the command exits; a failure is reported, never fatal (the load has
+    committed; `mdm indexer run` catches up)."""
+    from mdm.search import indexer
+    from mdm.search.elastic import ElasticBackend
+    from standards import default_registry
+
+    backend = ElasticBackend(settings.elasticsearch_url, prefix=settings.es_index_prefix)
+    return indexer.drain(database, backend, default_registry(), batch_id=batch_id).as_dict()
+
+
 def _print_summary(summary: dict) -> None:
     table = Table(title=f"{summary['file']} → {summary['repository']} ({summary['status']})", show_header=False)
     for key in (
@@ -124,6 +139,14 @@ def _print_summary(summary: dict) -> None:
         table.add_row("rejects", summary["rejects_path"])
     if summary.get("error"):
         table.add_row("error", f"{summary['error']['code']}: {summary['error']['detail']}")
+    if summary.get("index"):
+        index = summary["index"]
+        text = (
+            f"{index['indexed']} indexed, {index['stale']} stale, {index['failed']} failed, {index['pending']} pending"
+        )
+        if index.get("unavailable"):
+            text += " (Elasticsearch unavailable; `mdm indexer run` will catch up)"
+        table.add_row("search index", text)
     table.add_row("seconds", str(summary.get("seconds")))
     err.print(table)
 
@@ -181,6 +204,8 @@ def load(
                     bar.update(task, completed=done, total=total, rows=rows)
 
                 summary = load_file(database, chosen, path, options=options, progress=tick)
+            if settings.elasticsearch_url:
+                summary["index"] = _drain_batch(database, settings, summary["batch_id"])
             code = EXIT["all_rejected"] if summary["read"] and summary["rejected"] == summary["read"] else 0
         except (FileRejected, GuardRefused) as exc:
             summary = exc.extra.get("summary") or {
@@ -277,6 +302,78 @@ def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix as 
     except MdmError as exc:
         raise _fail(exc, EXIT["usage"]) from exc
     err.print(f"revoked {prefix}")
+
+
+def _elastic():
+    from mdm.search.elastic import ElasticBackend
+
+    settings = _settings()
+    if not settings.elasticsearch_url:
+        err.print("[red]error[/red] request.invalid: MDM_ELASTICSEARCH_URL is not set (the sql backend needs no index)")
+        raise typer.Exit(EXIT["usage"])
+    return ElasticBackend(settings.elasticsearch_url, prefix=settings.es_index_prefix)
+
+
+def _repositories(repository: str | None) -> list:
+    from standards import default_registry
+
+    registry = default_registry()
+    if repository is None:
+        return [registry.get(r) for r in registry.repositories]
+    try:
+        return [registry.get(repository)]
+    except KeyError:
+        err.print(f"[red]error[/red] repository.unknown: {repository}; one of {', '.join(registry.repositories)}")
+        raise typer.Exit(EXIT["usage"]) from None
+
+
+@indexer_app.command("run")
+def indexer_run(
+    once: Annotated[bool, typer.Option(help="Drain what is pending and exit.")] = False,
+    interval: Annotated[float, typer.Option(min=0.1, help="Seconds between drains.")] = 2.0,
+) -> None:
+    """Keep draining the outbox into Elasticsearch (Ctrl-C to stop)."""
+    import time
+
+    from mdm.search import indexer
+    from standards import default_registry
+
+    backend, database = _elastic(), _database()
+    while True:
+        result = indexer.drain(database, backend, default_registry())
+        if result.indexed or result.stale or result.failed or once:
+            print(json.dumps(result.as_dict(), ensure_ascii=False), flush=True)
+        if once:
+            raise typer.Exit(0 if not result.failed else EXIT["error"])
+        time.sleep(interval)
+
+
+@app.command("reindex")
+def reindex(
+    repository: Annotated[str | None, typer.Option(help="One repository (default: all).")] = None,
+) -> None:
+    """Build fresh indices from the database and swap the aliases, with no gap in service."""
+    from mdm.search import indexer
+
+    backend, database = _elastic(), _database()
+    for standard in _repositories(repository):
+        print(json.dumps(indexer.reindex(database, backend, standard), ensure_ascii=False), flush=True)
+
+
+@search_app.command("check")
+def search_check(
+    repository: Annotated[str | None, typer.Option(help="One repository (default: all).")] = None,
+) -> None:
+    """Compare database and index (counts, versions, retired records); exit 1 when they drift."""
+    from mdm.search import indexer
+
+    backend, database = _elastic(), _database()
+    drift = False
+    for standard in _repositories(repository):
+        report = indexer.check(database, backend, standard)
+        drift = drift or report["drift"]
+        print(json.dumps(report, ensure_ascii=False), flush=True)
+    raise typer.Exit(EXIT["error"] if drift else 0)
 
 
 @app.command("serve")

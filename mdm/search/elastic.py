@@ -156,7 +156,9 @@ class ElasticBackend:
 
     def drop(self, repository: str) -> None:
         """Delete every index of the repository (tests, and starting over)."""
-        self.client.indices.delete(index=f"{self.alias(repository)}-*", ignore_unavailable=True)
+        names = list(self.client.indices.get(index=f"{self.alias(repository)}-*", allow_no_indices=True))
+        for name in names:  # wildcard deletes are refused (action.destructive_requires_name)
+            self.client.indices.delete(index=name, ignore_unavailable=True)
 
     def refresh(self, repository: str) -> None:
         self.client.indices.refresh(index=self.alias(repository), ignore_unavailable=True)
@@ -282,6 +284,7 @@ class ElasticBackend:
                 fuzzy.append({"match": {f"{rule.name}.bigram": {"query": needle}}})
             elif rule.search == "keyword":
                 exact.append({"term": {rule.name: {"value": needle, "boost": 4}}})
+                exact.append({"prefix": {rule.name: {"value": needle}}})  # codes: 3205 finds 320505…
             if rule.pinyin:
                 exact.append({"term": {f"{rule.name}__pinyin": {"value": needle, "boost": 3}}})
                 exact.append({"term": {f"{rule.name}__initials": {"value": needle, "boost": 2}}})
