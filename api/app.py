@@ -12,6 +12,26 @@ from mdm.settings import Settings, get_settings
 from standards import default_registry
 from standards.registry import Registry
 
+
+class HeadAsGet:
+    """Answer HEAD wherever GET is answered (RFC 9110 §9.3.2): run the GET, send its headers, drop its body."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
 DESCRIPTION = """
 Base-information resource service: one standards-governed, consolidated copy of the city's base information
 (natural persons, legal entities, geographic data, credit information, electronic licences), served on demand.
@@ -36,6 +56,7 @@ def create_app(
     app.state.registry = registry or default_registry()
     app.state.search = search or backend_for(settings, app.state.db)
     errors.install(app)
+    app.add_middleware(HeadAsGet)
     app.include_router(router)
     app.openapi = lambda: _openapi(app)
     return app

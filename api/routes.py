@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
+import re
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from api.deps import CurrentCaller, DatabaseDep, Loader, RegistryDep, SearchDep, SettingsDep, StandardDep
+from api.deps import (
+    CurrentCaller,
+    DatabaseDep,
+    Loader,
+    RegistryDep,
+    SearchDep,
+    SettingsDep,
+    StandardDep,
+    reject_unstorable,
+)
 from api.schemas import (
     Health,
     History,
@@ -49,7 +61,9 @@ LOAD_ERRORS = {
     413: {"description": "file.too_large", **PROBLEM},
     422: {"description": "file.* — the file was rejected whole (with the load summary under `load`)", **PROBLEM},
 }
-router = APIRouter(responses=ERRORS)
+log = logging.getLogger("mdm.api")
+router = APIRouter(responses=ERRORS, dependencies=[Depends(reject_unstorable)])
+_PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 _LIST_PARAMS = {"limit", "cursor", "include_retired", "contains", "bbox"}
 _SEARCH_PARAMS = {"q", "mode", "near", "bbox", "limit", "cursor"}
 
@@ -60,10 +74,9 @@ def health(db: DatabaseDep, backend: SearchDep) -> Any:
     try:
         db.ensure_schema()
         revision = current_revision(db.engine)
-    except Exception as exc:
-        return JSONResponse(
-            {"status": "degraded", "database": {"status": "unavailable", "error": str(exc)[:300]}}, status_code=503
-        )
+    except Exception:
+        log.exception("health check: database unavailable")
+        return JSONResponse({"status": "degraded", "database": {"status": "unavailable"}}, status_code=503)
     search = {"backend": backend.name, "status": "ok"}
     if backend.name == "elasticsearch":
         search.update(backend.health())
@@ -104,8 +117,11 @@ def _instant(value: str | None) -> dt.datetime | None:
         return None
     text = value.strip().replace(" ", "+") if "T" in value else value.strip()
     try:
-        return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if moment.tzinfo is not None:
+            moment.astimezone(dt.UTC)  # years 1 and 9999 with an offset fall off the calendar in UTC
+        return moment
+    except (ValueError, OverflowError):
         raise InvalidRequest("request.invalid", f"as_of {value!r} is not an ISO 8601 date-time") from None
 
 
@@ -235,8 +251,12 @@ def get_history(caller: CurrentCaller, standard: StandardDep, db: DatabaseDep, k
     return {"items": [Record.of(v, project(standard, caller, v.data)) for v in views]}
 
 
+_SAFE_NAME = re.compile(r"[^\w.\-]+")
+
+
 def _save_upload(upload: UploadFile, limit: int, directory: Path) -> Path:
-    target = directory / Path(upload.filename or "upload").name
+    name = _SAFE_NAME.sub("_", Path(upload.filename or "").name).strip("._")[-100:] or "upload"
+    target = directory / name
     written = 0
     with target.open("wb") as out:
         while chunk := upload.file.read(1 << 20):
@@ -254,7 +274,8 @@ def _save_upload(upload: UploadFile, limit: int, directory: Path) -> Path:
     tags=["loads"],
     responses=LOAD_ERRORS,
 )
-def post_load(
+async def post_load(
+    request: Request,
     caller: Loader,
     standard: StandardDep,
     db: DatabaseDep,
@@ -266,8 +287,22 @@ def post_load(
     force: Annotated[bool, Form(description="Let a snapshot retire more than the guard allows")] = False,
 ) -> Any:
     """Load a file synchronously with a named source profile; 201 with the load summary."""
-    if "/" in profile or "\\" in profile or profile.startswith("."):
-        raise InvalidRequest("request.invalid", "profile must be a profile name, not a path")
+    form = await request.form()
+    if len(form.getlist("file")) != 1 or len(form.getlist("profile")) != 1:
+        raise InvalidRequest("request.invalid", "send exactly one file part and one profile field")
+    return await run_in_threadpool(
+        _load_upload, request, standard, db, registry, settings, backend, file, profile, force
+    )
+
+
+def _load_upload(request, standard, db, registry, settings, backend, file, profile, force) -> Any:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > settings.max_upload_bytes + 1_048_576:  # room for the form fields
+        raise FileRejected(
+            "file.too_large", f"the upload exceeds {settings.max_upload_bytes} bytes", limit=settings.max_upload_bytes
+        )
+    if not _PROFILE_NAME.fullmatch(profile):
+        raise InvalidRequest("request.invalid", "profile must be a profile name (letters, digits, . _ -), not a path")
     chosen = load_profile(profile, settings.profile_dirs)
     if chosen.repository != standard.repository:
         raise InvalidRequest(

@@ -47,6 +47,15 @@ def _positions(coordinates: Any, depth: int):
         yield from _positions(part, depth - 1)
 
 
+def _number(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        return False
+
+
 _DEPTH = {"Point": 0, "MultiPoint": 1, "LineString": 1, "MultiLineString": 2, "Polygon": 2, "MultiPolygon": 3}
 
 
@@ -56,11 +65,7 @@ def _check_structure(value: dict[str, Any]) -> None:
         raise GeometryProblem("geo.invalid_geometry", f"unsupported geometry type {kind!r}")
     coordinates = value.get("coordinates")
     for position in _positions(coordinates, _DEPTH[kind]):
-        if (
-            not isinstance(position, list)
-            or len(position) < 2
-            or not all(isinstance(c, (int, float)) and math.isfinite(c) for c in position)
-        ):
+        if not isinstance(position, list) or not 2 <= len(position) <= 3 or not all(_number(c) for c in position):
             raise GeometryProblem("geo.bad_coordinates", f"bad position {position!r}")
     rings = []
     if kind == "Polygon":
@@ -110,7 +115,10 @@ def prepare(value: dict[str, Any], *, crs: str | None, latlon: bool, repair: boo
     if crs is None:
         raise GeometryProblem("geo.crs_missing", "coordinates without a declared CRS")
     _check_structure(value)
-    geometry = shape(value)
+    try:
+        geometry = shape(value)
+    except (ValueError, TypeError, shapely.errors.GEOSException) as exc:  # e.g. a LineString of one position
+        raise GeometryProblem("geo.invalid_geometry", f"not a usable geometry: {exc}") from exc
     repaired = None
     if not geometry.is_valid:
         reason = shapely.is_valid_reason(geometry)

@@ -59,6 +59,19 @@ class Reader:
         raise NotImplementedError
 
 
+def _checked(row: SourceRow) -> SourceRow:
+    """Turn cells no store can keep (an unpaired surrogate from a JSON escape) into a row problem."""
+    for column, cell in row.cells.items():
+        if cell is None:
+            continue
+        try:
+            cell.encode("utf-8")
+        except UnicodeEncodeError:
+            row.problems.append(("row.bad_value", column, "an unpaired surrogate (a broken \\u escape)"))
+            row.cells[column] = cell.encode("utf-8", "backslashreplace").decode("utf-8")
+    return row
+
+
 def _text(value: Any) -> str | None:
     """A JSON value as cell text: strings as they are, numbers in their JSON spelling, null as None."""
     if value is None:
@@ -74,8 +87,11 @@ class CsvReader(Reader):
     def __init__(self, path: Path, *, encoding: str = "auto", delimiter: str = ",") -> None:
         super().__init__(path, encoding=encoding)
         self.delimiter = delimiter
-        with path.open(encoding=self.encoding, newline="") as fh:
-            header = next(csv.reader(fh, delimiter=delimiter), None)
+        try:
+            with path.open(encoding=self.encoding, newline="") as fh:
+                header = next(csv.reader(fh, delimiter=delimiter), None)
+        except csv.Error as exc:  # e.g. a header longer than the field size limit
+            raise FileRejected("file.unreadable", f"{path.name}: the header cannot be read ({exc})") from exc
         if not header:
             raise FileRejected("file.empty", f"{path.name} has no header row")
         self.header = [h.strip() for h in header]
@@ -121,14 +137,16 @@ class GeoJsonReader(Reader):
         try:
             with path.open(encoding=self.encoding) as fh:
                 self.document = json.load(fh)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise FileRejected("file.unreadable", f"{path.name} is not JSON: {exc}") from exc
         if not isinstance(self.document, dict) or self.document.get("type") != "FeatureCollection":
             raise FileRejected("file.unreadable", f"{path.name} is not a GeoJSON FeatureCollection")
         features = self.document.get("features")
         if not isinstance(features, list):
             raise FileRejected("file.unreadable", f"{path.name} has no features array")
-        name = ((self.document.get("crs") or {}).get("properties") or {}).get("name")
+        crs = self.document.get("crs")
+        properties = crs.get("properties") if isinstance(crs, dict) else None
+        name = properties.get("name") if isinstance(properties, dict) else None
         if isinstance(name, str) and "EPSG" in name.upper():
             self.crs = "EPSG:" + name.rsplit(":", 1)[-1]
         elif isinstance(name, str) and name.upper().endswith("CRS84"):
@@ -140,7 +158,9 @@ class GeoJsonReader(Reader):
             return
         present: set[str] = set()
         for feature in features[:100]:
-            present |= set((feature or {}).get("properties") or {})
+            properties = feature.get("properties") if isinstance(feature, dict) else None
+            if isinstance(properties, dict):
+                present |= set(properties)
         missing = sorted(needed - present)
         if missing:
             raise FileRejected(
@@ -161,8 +181,16 @@ class GeoJsonReader(Reader):
                 yield row
                 continue
             properties = feature.get("properties") or {}
-            cells = {k: _text(v) for k, v in properties.items()}
-            yield SourceRow(row_no=number, cells=cells, geometry=feature.get("geometry"))
+            if not isinstance(properties, dict):
+                row = SourceRow(row_no=number, cells={})
+                row.problems.append(("row.bad_value", "", "properties must be a JSON object"))
+                yield row
+                continue
+            yield _checked(
+                SourceRow(
+                    row_no=number, cells={k: _text(v) for k, v in properties.items()}, geometry=feature.get("geometry")
+                )
+            )
 
 
 class JsonLinesReader(Reader):
@@ -177,9 +205,9 @@ class JsonLinesReader(Reader):
                     continue
                 try:
                     value = json.loads(line)
-                except json.JSONDecodeError as exc:
+                except (json.JSONDecodeError, RecursionError) as exc:
                     row = SourceRow(row_no=number, cells={})
-                    row.problems.append(("row.bad_value", "", f"not JSON: {exc.msg}"))
+                    row.problems.append(("row.bad_value", "", f"not usable JSON: {getattr(exc, 'msg', exc)}"))
                     yield row
                     continue
                 if not isinstance(value, dict):
@@ -189,8 +217,10 @@ class JsonLinesReader(Reader):
                     continue
                 geometry = value.pop("geometry", None) if isinstance(value.get("geometry"), dict) else None
                 numeric = {k for k, v in value.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-                yield SourceRow(
-                    row_no=number, cells={k: _text(v) for k, v in value.items()}, geometry=geometry, numeric=numeric
+                yield _checked(
+                    SourceRow(
+                        row_no=number, cells={k: _text(v) for k, v in value.items()}, geometry=geometry, numeric=numeric
+                    )
                 )
         finally:
             self._binary.close()
@@ -219,8 +249,11 @@ class XlsxReader(Reader):
             raise FileRejected("file.unreadable", f"{path.name} is not a readable XLSX workbook: {exc}") from exc
         if sheet is not None and sheet not in self._book.sheetnames:
             raise FileRejected("file.unreadable", f"{path.name} has no sheet {sheet!r}")
-        self._sheet = self._book[sheet] if sheet else self._book.worksheets[0]
-        first = next(self._sheet.iter_rows(max_row=1, values_only=True), None)
+        try:
+            self._sheet = self._book[sheet] if sheet else self._book.worksheets[0]
+            first = next(self._sheet.iter_rows(max_row=1, values_only=True), None)
+        except Exception as exc:
+            raise FileRejected("file.unreadable", f"{path.name}: the sheet cannot be read ({exc})") from exc
         if not first or all(v is None for v in first):
             raise FileRejected("file.empty", f"{path.name} has no header row")
         self.header = ["" if v is None else str(v).strip() for v in first]
@@ -250,19 +283,26 @@ class XlsxReader(Reader):
 
     def rows(self) -> Iterator[SourceRow]:
         try:
-            for number, values in enumerate(self._sheet.iter_rows(min_row=2, values_only=True), start=2):
-                if values is None or all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
-                    continue
-                cells: dict[str, str | None] = {}
-                numeric: set[str] = set()
-                for column, value in zip(self.header, values, strict=False):
-                    text, is_number = self._cell(value)
-                    cells[column] = text
-                    if is_number:
-                        numeric.add(column)
-                yield SourceRow(row_no=number, cells=cells, numeric=numeric)
+            yield from self._rows()
+        except FileRejected:
+            raise
+        except Exception as exc:  # a truncated or malformed sheet surfaces only while streaming
+            raise FileRejected("file.unreadable", f"{self.path.name}: the sheet cannot be read ({exc})") from exc
         finally:
             self._book.close()
+
+    def _rows(self) -> Iterator[SourceRow]:
+        for number, values in enumerate(self._sheet.iter_rows(min_row=2, values_only=True), start=2):
+            if values is None or all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+                continue
+            cells: dict[str, str | None] = {}
+            numeric: set[str] = set()
+            for column, value in zip(self.header, values, strict=False):
+                text, is_number = self._cell(value)
+                cells[column] = text
+                if is_number:
+                    numeric.add(column)
+            yield SourceRow(row_no=number, cells=cells, numeric=numeric)
 
 
 def open_reader(

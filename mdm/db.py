@@ -17,6 +17,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mdm.errors import MdmError
@@ -102,10 +103,8 @@ class Database:
             if not self._ready:
                 try:
                     upgrade(self.engine)
-                except Exception as exc:
-                    if "could not connect" in str(exc) or "Connection refused" in str(exc):
-                        raise MdmError("database.unavailable", f"cannot reach the database: {exc}") from exc
-                    raise
+                except (OperationalError, InterfaceError) as exc:
+                    raise MdmError("database.unavailable", "cannot reach the database") from exc
                 self._ready = True
 
     @contextlib.contextmanager

@@ -144,9 +144,10 @@ class ListQuery:
     contains: tuple[float, float] | None = None
     bbox: spatial.Envelope | None = None
 
-    def fingerprint(self) -> str:
+    def fingerprint(self, repository: str = "") -> str:
         body = json.dumps(
             [
+                repository,
                 sorted(self.filters.items()),
                 self.include_retired,
                 self.contains,
@@ -157,25 +158,27 @@ class ListQuery:
         return hashlib.sha256(body.encode()).hexdigest()[:16]
 
 
-def encode_cursor(last_key: str, query: ListQuery) -> str:
-    raw = json.dumps({"k": last_key, "q": query.fingerprint()}, ensure_ascii=False).encode()
+def encode_cursor(last_id: int, query: ListQuery, repository: str) -> str:
+    """An opaque cursor: the last record's internal id (never its business key, which may be masked) and a
+    fingerprint of the query and repository."""
+    raw = json.dumps({"i": last_id, "q": query.fingerprint(repository)}).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, query: ListQuery) -> str:
-    """The last key a cursor points after. Raises ``request.cursor_invalid`` for a bad or foreign cursor."""
+def decode_cursor(cursor: str, query: ListQuery, repository: str) -> int:
+    """The internal id a cursor points after. Raises ``request.cursor_invalid`` for a bad or foreign cursor."""
     try:
         body = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        key, fingerprint = body["k"], body["q"]
+        last_id, fingerprint = body["i"], body["q"]
     except (ValueError, KeyError, TypeError, binascii.Error) as exc:
         raise InvalidRequest("request.cursor_invalid", "the cursor is malformed") from exc
-    if fingerprint != query.fingerprint() or not isinstance(key, str):
+    if fingerprint != query.fingerprint(repository) or not isinstance(last_id, int) or isinstance(last_id, bool):
         raise InvalidRequest("request.cursor_invalid", "the cursor belongs to another query")
-    return key
+    return last_id
 
 
 def list_records(session: Session, standard: Standard, query: ListQuery) -> tuple[list[RecordView], str | None]:
-    """Golden records matching ``query`` in business-key order, and the cursor of the next page (or None).
+    """Golden records matching ``query`` in the order they were first recorded, and the next page's cursor.
 
     Raises ``request.filter_unknown`` for a filter on a field the standard does not mark ``x-filter``,
     ``request.invalid`` for a spatial filter on a repository without geometry or a bad limit.
@@ -202,13 +205,13 @@ def list_records(session: Session, standard: Standard, query: ListQuery) -> tupl
         stmt = stmt.where(spatial.contains_point(table, *query.contains, dialect))
     if query.bbox:
         stmt = stmt.where(spatial.intersects_envelope(table, query.bbox, dialect))
-    after = decode_cursor(query.cursor, query) if query.cursor else None
+    after = decode_cursor(query.cursor, query, standard.repository) if query.cursor else None
     refine = spatial.needs_refinement(dialect) and (query.contains or query.bbox)
     items: list[GoldenRecord] = []
     while len(items) <= query.limit:
-        page = stmt.order_by(GoldenRecord.business_key).limit(query.limit + 1)
+        page = stmt.order_by(GoldenRecord.id).limit(query.limit + 1)
         if after is not None:
-            page = page.where(GoldenRecord.business_key > after)
+            page = page.where(GoldenRecord.id > after)
         rows = session.execute(page).scalars().all()
         if not rows:
             break
@@ -218,12 +221,12 @@ def list_records(session: Session, standard: Standard, query: ListQuery) -> tupl
             items.append(row)
             if len(items) > query.limit:
                 break
-        after = rows[-1].business_key
+        after = rows[-1].id
         if len(rows) <= query.limit:
             break
     has_more = len(items) > query.limit
     items = items[: query.limit]
-    next_cursor = encode_cursor(items[-1].business_key, query) if has_more and items else None
+    next_cursor = encode_cursor(items[-1].id, query, standard.repository) if has_more and items else None
     return [_view(r) for r in items], next_cursor
 
 

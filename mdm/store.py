@@ -124,7 +124,8 @@ class BatchWriter:
     def _lock_repository(self) -> None:
         if self.dialect == "postgresql":
             self._exec(
-                "SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))", {"name": f"mdm.load.{self.repository}"}
+                "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || :name, 0))",
+                {"name": f"mdm.load.{self.repository}"},
             )
 
     # -- staging -------------------------------------------------------------------------------------------

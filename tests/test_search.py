@@ -93,7 +93,7 @@ def env(request, tmp_path):
     db_gen = _make_db("postgres" if kind == "sql-postgres" else "sqlite", tmp_path, request)
     db = next(db_gen)
     if kind == "elasticsearch":
-        if not ES_URL or not ElasticBackend(ES_URL).health()["status"] == "ok":
+        if not ES_URL or ElasticBackend(ES_URL).health()["status"] != "ok":
             missing(f"Elasticsearch at MDM_TEST_ELASTICSEARCH_URL={ES_URL!r}")
         backend = ElasticBackend(ES_URL, prefix=f"t{uuid.uuid4().hex[:10]}")
     else:

@@ -33,9 +33,10 @@ class SearchQuery:
     limit: int = 20
     cursor: str | None = None
 
-    def fingerprint(self) -> str:
+    def fingerprint(self, repository: str = "") -> str:
         body = json.dumps(
             [
+                repository,
                 self.q,
                 self.mode,
                 sorted(self.filters.items()),
@@ -86,12 +87,13 @@ class SearchBackend(Protocol):
         """Keys of active records matching ``query``, best first (nearest first with ``near``)."""
 
 
-def encode_cursor(after: Any, query: SearchQuery) -> str:
-    raw = json.dumps({"a": after, "q": query.fingerprint()}, ensure_ascii=False).encode()
+def encode_cursor(after: Any, query: SearchQuery, repository: str) -> str:
+    """An opaque cursor: a backend position that never holds a business key, and the query's fingerprint."""
+    raw = json.dumps({"a": after, "q": query.fingerprint(repository)}, ensure_ascii=False).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(query: SearchQuery) -> Any:
+def decode_cursor(query: SearchQuery, repository: str) -> Any:
     """The position a cursor holds, or None without one. ``request.cursor_invalid`` for a bad or foreign one."""
     if not query.cursor:
         return None
@@ -100,7 +102,7 @@ def decode_cursor(query: SearchQuery) -> Any:
         after, fingerprint = body["a"], body["q"]
     except (ValueError, KeyError, TypeError, binascii.Error) as exc:
         raise InvalidRequest("request.cursor_invalid", "the cursor is malformed") from exc
-    if fingerprint != query.fingerprint():
+    if fingerprint != query.fingerprint(repository):
         raise InvalidRequest("request.cursor_invalid", "the cursor belongs to another query")
     return after
 

@@ -68,6 +68,7 @@ def mapping(standard: Standard) -> dict[str, Any]:
         "mdm_key": {"type": "keyword"},
         "mdm_status": {"type": "keyword"},
         "mdm_version": {"type": "long"},
+        "mdm_seq": {"type": "long"},
     }
     if standard.geometry_field:
         properties["mdm_point"] = {"type": "geo_point"}
@@ -88,10 +89,13 @@ def mapping(standard: Standard) -> dict[str, Any]:
     return {"dynamic": "strict", "properties": properties}
 
 
-def to_document(standard: Standard, key: str, version: int, status: str, data: dict[str, Any]) -> dict[str, Any]:
-    """The index document of one golden record: only what search needs (masking happens at response time)."""
+def to_document(
+    standard: Standard, key: str, version: int, status: str, data: dict[str, Any], *, seq: int
+) -> dict[str, Any]:
+    """The index document of one golden record: only what search needs (masking happens at response time).
+    ``seq`` is the record's internal id: the sort's tie-breaker, so cursors never carry a business key."""
     found = document(standard, data)
-    body: dict[str, Any] = {"mdm_key": key, "mdm_status": status, "mdm_version": version}
+    body: dict[str, Any] = {"mdm_key": key, "mdm_status": status, "mdm_version": version, "mdm_seq": seq}
     for group in (found.texts, found.keywords):
         body.update(group)
     for name, values in found.pinyin.items():
@@ -242,11 +246,11 @@ class ElasticBackend:
                         "distance_type": "arc",
                     }
                 },
-                {"mdm_key": "asc"},
+                {"mdm_seq": "asc"},
             ]
         else:
-            sort = [{"_score": "desc"}, {"mdm_key": "asc"}]
-        after = decode_cursor(query)
+            sort = [{"_score": "desc"}, {"mdm_seq": "asc"}]
+        after = decode_cursor(query, standard.repository)
         try:
             response = self.client.search(
                 index=alias,
@@ -272,7 +276,9 @@ class ElasticBackend:
             for h in raw[: query.limit]
         ]
         more = len(raw) > query.limit
-        return SearchPage(hits, encode_cursor(raw[query.limit - 1]["sort"], query) if more else None)
+        return SearchPage(
+            hits, encode_cursor(raw[query.limit - 1]["sort"], query, standard.repository) if more else None
+        )
 
     def _text_clauses(self, standard: Standard, needle: str, mode: str) -> dict[str, Any]:
         exact: list[dict[str, Any]] = []

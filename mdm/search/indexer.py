@@ -43,11 +43,14 @@ class DrainResult:
 def _documents(db: Database, standard: Standard, keys: list[str]) -> list[tuple[str, int, dict[str, Any]]]:
     with db.read() as session:
         rows = session.execute(
-            select(GoldenRecord.business_key, GoldenRecord.version, GoldenRecord.status, GoldenRecord.data).where(
-                GoldenRecord.repository == standard.repository, GoldenRecord.business_key.in_(keys)
-            )
+            select(
+                GoldenRecord.id, GoldenRecord.business_key, GoldenRecord.version, GoldenRecord.status, GoldenRecord.data
+            ).where(GoldenRecord.repository == standard.repository, GoldenRecord.business_key.in_(keys))
         ).all()
-    return [(key, version, to_document(standard, key, version, status, data)) for key, version, status, data in rows]
+    return [
+        (r.business_key, r.version, to_document(standard, r.business_key, r.version, r.status, r.data, seq=r.id))
+        for r in rows
+    ]
 
 
 def drain(
@@ -173,7 +176,11 @@ def reindex(db: Database, backend: ElasticBackend, standard: Standard, *, chunk:
         outcome = backend.index_documents(
             standard,
             (
-                (r.business_key, r.version, to_document(standard, r.business_key, r.version, r.status, r.data))
+                (
+                    r.business_key,
+                    r.version,
+                    to_document(standard, r.business_key, r.version, r.status, r.data, seq=r.id),
+                )
                 for r in rows
             ),
             index=index,

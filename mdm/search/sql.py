@@ -83,12 +83,12 @@ class SqlBackend:
             hits.sort(key=lambda h: (h.distance_m, h.key))
         else:
             hits.sort(key=lambda h: (-h.score, h.key))
-        offset = decode_cursor(query) or 0
+        offset = decode_cursor(query, standard.repository) or 0
         if not isinstance(offset, int) or offset < 0:
             raise InvalidRequest("request.cursor_invalid", "the cursor is malformed")
         page = hits[offset : offset + query.limit]
         more = offset + query.limit < len(hits)
-        return SearchPage(page, encode_cursor(offset + query.limit, query) if more else None)
+        return SearchPage(page, encode_cursor(offset + query.limit, query, standard.repository) if more else None)
 
 
 def _score(body: str, needle: str | None, pieces: list[str]) -> float:
