@@ -176,7 +176,10 @@ class ElasticBackend:
         a version conflict is a stale write (counted, not failed); 429s are retried with backoff by the bulk
         helper; anything else is a failure for that key. Raises :class:`SearchUnavailable` if the node cannot
         be reached."""
-        target = index or self.ensure_index(standard)
+        try:
+            target = index or self.ensure_index(standard)
+        except (TransportError, ConnectionError) as exc:
+            raise SearchUnavailable(str(exc)) from exc
         actions = (
             {
                 "_op_type": "index",
