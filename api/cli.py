@@ -215,7 +215,7 @@ def load(
             }
             if isinstance(exc, GuardRefused):
                 code = EXIT["guard_refused"]
-            elif exc.code.startswith("load.profile"):
+            elif exc.code in ("load.profile_unknown", "load.profile_invalid"):
                 code = EXIT["usage"]  # the profile is wrong, not the file
             else:
                 code = EXIT["file_rejected"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from mdm.access import Projection
 from mdm.records import RecordView
@@ -101,6 +101,14 @@ class SearchResults(BaseModel):
 
 class LookupRequest(BaseModel):
     keys: list[str] = Field(min_length=1, max_length=1000, description="Business keys, at most 1,000.")
+
+    @field_validator("keys")
+    @classmethod
+    def _storable(cls, keys: list[str]) -> list[str]:
+        for key in keys:
+            if "\x00" in key or not key.encode("utf-8", "surrogatepass").decode("utf-8", "ignore") == key:
+                raise ValueError("a key holds a NUL character or an unpaired surrogate")
+        return keys
 
 
 class LookupResult(BaseModel):
