@@ -65,6 +65,6 @@ def consolidate(sources: Iterable[SourceView]) -> Consolidated:
             provenance[name] = {
                 "source": source.source_system_id,
                 "batch_id": source.batch_id,
-                "recorded_at": source.source_time.isoformat(),
+                "recorded_at": source.source_time.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
             }
     return Consolidated(data=dict(sorted(data.items())), provenance=dict(sorted(provenance.items())), status=status)

@@ -36,7 +36,7 @@ def test_recency_breaks_a_priority_tie():
     assert golden.provenance["name"] == {
         "source": "b",
         "batch_id": "b-b",
-        "recorded_at": (T0 + dt.timedelta(hours=1)).isoformat(),
+        "recorded_at": "2024-01-01T01:00:00Z",
     }
 
 
