@@ -155,3 +155,43 @@ def test_after_the_public_data_load_the_index_has_no_drift(es, public_data, tmp_
     hits = es.search(GEO, SearchQuery(q="姑苏区")).hits
     assert [h.key for h in hits][:1] == ["320508"]
     db.dispose()
+
+
+def test_a_cli_load_drains_its_batch_and_health_shows_index_failures(es, tmp_path, monkeypatch):
+    import json
+
+    from fastapi.testclient import TestClient
+    from typer.testing import CliRunner
+
+    from api.app import create_app
+    from api.cli import app
+    from mdm.settings import get_settings
+
+    monkeypatch.setenv("MDM_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("MDM_REPORT_DIR", str(tmp_path / "loads"))
+    monkeypatch.setenv("MDM_ELASTICSEARCH_URL", ES_URL)
+    monkeypatch.setenv("MDM_ES_INDEX_PREFIX", es.prefix)
+    get_settings.cache_clear()
+    try:
+        path, _ = people_file(tmp_path / "a.csv", 20)
+        result = CliRunner().invoke(app, ["load", "--profile", str(SAMPLES / "persons.yaml"), "--json", str(path)])
+        summary = json.loads(result.stdout.splitlines()[-1])
+        assert result.exit_code == 0 and summary["index"]["indexed"] == 20 and summary["index"]["pending"] == 0
+        health = TestClient(create_app(get_settings())).get("/health").json()
+        assert health["search"] | {"cluster": None} == {
+            "backend": "elasticsearch",
+            "status": "ok",
+            "cluster": None,
+            "pending": 0,
+            "failures": {"count": 0, "latest": []},
+        }
+        monkeypatch.setenv("MDM_ELASTICSEARCH_URL", "http://127.0.0.1:9")  # nothing listens there
+        get_settings.cache_clear()
+        more, _ = people_file(tmp_path / "b.csv", 25)
+        result = CliRunner().invoke(app, ["load", "--profile", str(SAMPLES / "persons.yaml"), "--json", str(more)])
+        summary = json.loads(result.stdout.splitlines()[-1])
+        assert result.exit_code == 0 and summary["index"]["unavailable"] and summary["index"]["pending"] == 5
+        health = TestClient(create_app(get_settings())).get("/health").json()
+        assert health["status"] == "degraded" and health["search"]["failures"]["count"] == 5
+    finally:
+        get_settings.cache_clear()

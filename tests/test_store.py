@@ -182,3 +182,20 @@ def test_the_guard_protects_a_small_feed_in_a_large_repository(db, tmp_path):
     with pytest.raises(GuardRefused) as caught:  # 2 of 103 records is under 5 %, but 2 of the feed's 3 is not
         load(db, small, csv_file(tmp_path / "s2.csv", ROWS[:1]), tmp_path)
     assert caught.value.extra["feed_would_retire"] == 2
+
+
+def test_recency_uses_the_sources_own_timestamp_when_the_profile_maps_one(db, tmp_path):
+    header = "id,name,level,division,since,lon,lat,changed"
+    a = profile("feed-a", source_system={"id": "src-a", "name": "a"}, timestamp="changed")
+    b = profile("feed-b", source_system={"id": "src-b", "name": "b"}, timestamp="changed")
+    # b is loaded last, but a's own timestamp is the more recent: a's name survives.
+    load(db, a, csv_file(tmp_path / "a.csv", ["p1,新名称,,,,,,2024-06-01T10:00:00"], header=header), tmp_path)
+    load(db, b, csv_file(tmp_path / "b.csv", ["p1,旧名称,,,,,,2023-01-01"], header=header), tmp_path)
+    with db.read() as session:
+        record = records.get_record(session, "geo_feature", "p1")
+    assert record.data["name"] == "新名称"
+    assert record.provenance["name"] == {
+        "source": "src-a",
+        "batch_id": record.provenance["name"]["batch_id"],
+        "recorded_at": "2024-06-01T02:00:00Z",
+    }  # +08:00 by the profile's zone
