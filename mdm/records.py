@@ -177,6 +177,20 @@ def decode_cursor(cursor: str, query: ListQuery, repository: str) -> int:
     return last_id
 
 
+def check_filters(standard: Standard, filters: dict[str, str], *, spatial: bool) -> None:
+    """Raise ``request.filter_unknown`` for a filter on a field not marked ``x-filter``, and ``request.invalid``
+    for a spatial filter on a repository without geometry. Shared by lists and search."""
+    unknown = sorted(set(filters) - set(standard.filterable))
+    if unknown:
+        raise InvalidRequest(
+            "request.filter_unknown",
+            f"cannot filter {standard.repository} on {', '.join(unknown)}; filterable: "
+            f"{', '.join(standard.filterable)}",
+        )
+    if spatial and not standard.geometry_field:
+        raise InvalidRequest("request.invalid", f"{standard.repository} has no geometry to filter on")
+
+
 def list_records(session: Session, standard: Standard, query: ListQuery) -> tuple[list[RecordView], str | None]:
     """Golden records matching ``query`` in the order they were first recorded, and the next page's cursor.
 
@@ -185,15 +199,7 @@ def list_records(session: Session, standard: Standard, query: ListQuery) -> tupl
     """
     if not 1 <= query.limit <= MAX_LIMIT:
         raise InvalidRequest("request.invalid", f"limit must be between 1 and {MAX_LIMIT}")
-    unknown = sorted(set(query.filters) - set(standard.filterable))
-    if unknown:
-        raise InvalidRequest(
-            "request.filter_unknown",
-            f"cannot filter {standard.repository} on {', '.join(unknown)}; filterable: "
-            f"{', '.join(standard.filterable)}",
-        )
-    if (query.contains or query.bbox) and not standard.geometry_field:
-        raise InvalidRequest("request.invalid", f"{standard.repository} has no geometry to filter on")
+    check_filters(standard, query.filters, spatial=bool(query.contains or query.bbox))
     dialect = session.get_bind().dialect.name
     table = GoldenRecord.__table__
     stmt = select(GoldenRecord).where(GoldenRecord.repository == standard.repository)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from mdm.errors import InvalidRequest
+from mdm.records import check_filters
 from mdm.spatial import Envelope
 from standards import Standard
 
@@ -52,15 +53,7 @@ class SearchQuery:
             raise InvalidRequest("request.invalid", "mode must be exact or fuzzy")
         if not 1 <= self.limit <= MAX_SEARCH_LIMIT:
             raise InvalidRequest("request.invalid", f"limit must be between 1 and {MAX_SEARCH_LIMIT}")
-        unknown = sorted(set(self.filters) - set(standard.filterable))
-        if unknown:
-            raise InvalidRequest(
-                "request.filter_unknown",
-                f"cannot filter {standard.repository} on "
-                f"{', '.join(unknown)}; filterable: {', '.join(standard.filterable)}",
-            )
-        if (self.near or self.bbox) and not standard.geometry_field:
-            raise InvalidRequest("request.invalid", f"{standard.repository} has no geometry to search near")
+        check_filters(standard, self.filters, spatial=bool(self.near or self.bbox))
         if self.near and not (0 < self.near[2] <= 1_000_000):
             raise InvalidRequest("request.invalid", "near radius must be between 0 and 1,000,000 metres")
         if self.q is not None and not self.q.strip():
