@@ -77,7 +77,8 @@ class RowPreparer:
         self.code_lists = code_lists
         self.null_tokens = set(profile.null_tokens)
         self.timezone = _tz(profile.timezone)
-        self.crs = reader.crs or profile.crs or ("EPSG:4326" if profile.format == "geojson" else None)
+        rfc7946 = profile.format in ("geojson", "topojson")  # lon/lat WGS 84 unless declared
+        self.crs = reader.crs or profile.crs or ("EPSG:4326" if rfc7946 else None)
         self._field_columns = {name: spec.column for name, spec in profile.fields.items() if spec.column}
 
     def _cell(self, row: SourceRow, column: str, field: str, warnings: list[Issue]) -> str | None:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from mdm.errors import FileRejected
 
-FORMATS = ("csv", "geojson", "jsonl", "xlsx")
+FORMATS = ("csv", "geojson", "topojson", "jsonl", "xlsx")
 
 
 class FieldSpec(BaseModel):
@@ -68,10 +68,10 @@ class Profile(BaseModel):
     repository: str
     source_system: SourceSystemSpec
     priority: int = Field(50, ge=0, le=1000, description="Survivorship: the higher wins.")
-    format: Literal["csv", "geojson", "jsonl", "xlsx"]
+    format: Literal["csv", "geojson", "topojson", "jsonl", "xlsx"]
     encoding: str = "auto"
     delimiter: str = ","
-    sheet: str | None = None
+    sheet: str | None = Field(None, description="XLSX: the sheet; TopoJSON: the object (default: the first).")
     mode: Literal["snapshot", "delta"] = "delta"
     source_key: str | None = Field(None, description="Column holding the source's own key; default: business key.")
     timestamp: str | None = Field(None, description="Column holding the source's own change time.")

@@ -193,6 +193,99 @@ class GeoJsonReader(Reader):
             )
 
 
+class TopoJsonReader(Reader):
+    """One object of a TopoJSON topology (a GeometryCollection) as rows: properties become cells, each
+    geometry is rebuilt as GeoJSON from the shared arcs (delta-decoded and scaled when the topology is quantised).
+    ``object_name`` picks the object (the first one when None). Coordinates are taken as RFC 7946 lon/lat unless
+    the profile declares a CRS."""
+
+    def __init__(self, path: Path, *, encoding: str = "auto", object_name: str | None = None) -> None:
+        super().__init__(path, encoding=encoding)
+        try:
+            with path.open(encoding=self.encoding) as fh:
+                topology = json.load(fh)
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+            raise FileRejected("file.unreadable", f"{path.name} is not JSON: {exc}") from exc
+        objects = topology.get("objects") if isinstance(topology, dict) else None
+        if topology.get("type") != "Topology" or not isinstance(objects, dict) or not objects:
+            raise FileRejected("file.unreadable", f"{path.name} is not a TopoJSON topology with objects")
+        name = object_name or next(iter(objects))
+        if name not in objects:
+            raise FileRejected("file.unreadable", f"{path.name} has no object {name!r}; it has {', '.join(objects)}")
+        self.object = objects[name]
+        self.arcs = self._decode_arcs(topology.get("arcs") or [], topology.get("transform"))
+
+    @staticmethod
+    def _decode_arcs(arcs: list, transform: dict | None) -> list[list[list[float]]]:
+        scale = translate = None
+        if isinstance(transform, dict):
+            scale, translate = transform.get("scale"), transform.get("translate")
+        decoded = []
+        for arc in arcs:
+            points, x, y = [], 0, 0
+            for position in arc:
+                if scale and translate:
+                    x, y = x + position[0], y + position[1]
+                    points.append([x * scale[0] + translate[0], y * scale[1] + translate[1]])
+                else:
+                    points.append([position[0], position[1]])
+            decoded.append(points)
+        return decoded
+
+    def _line(self, indices: list[int]) -> list[list[float]]:
+        line: list[list[float]] = []
+        for index in indices:
+            arc = self.arcs[index] if index >= 0 else list(reversed(self.arcs[~index]))
+            line.extend(arc if not line else arc[1:])
+        return line
+
+    def _geometry(self, geometry: dict[str, Any]) -> dict[str, Any] | None:
+        kind, arcs = geometry.get("type"), geometry.get("arcs")
+        if kind == "Polygon":
+            return {"type": kind, "coordinates": [self._line(ring) for ring in arcs]}
+        if kind == "MultiPolygon":
+            return {"type": kind, "coordinates": [[self._line(ring) for ring in polygon] for polygon in arcs]}
+        if kind == "LineString":
+            return {"type": kind, "coordinates": self._line(arcs)}
+        if kind == "MultiLineString":
+            return {"type": kind, "coordinates": [self._line(line) for line in arcs]}
+        if kind in ("Point", "MultiPoint"):
+            return {"type": kind, "coordinates": geometry.get("coordinates")}
+        return None
+
+    @property
+    def position(self) -> int:
+        return self.size
+
+    def check_columns(self, needed: set[str]) -> None:
+        present: set[str] = set()
+        for geometry in (self.object.get("geometries") or [])[:100]:
+            if isinstance(geometry, dict) and isinstance(geometry.get("properties"), dict):
+                present |= set(geometry["properties"])
+        missing = sorted(needed - present)
+        if missing:
+            raise FileRejected(
+                "file.missing_columns", f"{self.path.name}: no geometry has {', '.join(missing)}", missing=missing
+            )
+
+    def rows(self) -> Iterator[SourceRow]:
+        for number, geometry in enumerate(self.object.get("geometries") or [], start=1):
+            if not isinstance(geometry, dict) or not isinstance(geometry.get("properties") or {}, dict):
+                row = SourceRow(row_no=number, cells={})
+                row.problems.append(("row.bad_value", "", "not a TopoJSON geometry object"))
+                yield row
+                continue
+            try:
+                shape = self._geometry(geometry)
+            except (IndexError, TypeError, KeyError) as exc:
+                row = SourceRow(row_no=number, cells={})
+                row.problems.append(("geo.invalid_geometry", "", f"arcs cannot be resolved: {exc}"))
+                yield row
+                continue
+            cells = {k: _text(v) for k, v in (geometry.get("properties") or {}).items()}
+            yield _checked(SourceRow(row_no=number, cells=cells, geometry=shape))
+
+
 class JsonLinesReader(Reader):
     """JSON Lines: one JSON object per line; its members become cells (numbers keep their JSON spelling)."""
 
@@ -308,7 +401,8 @@ class XlsxReader(Reader):
 def open_reader(
     path: Path, *, format: str, encoding: str = "auto", delimiter: str = ",", sheet: str | None = None
 ) -> Reader:
-    """The reader for ``format`` (``csv``, ``geojson``, ``jsonl``, ``xlsx``) over ``path``."""
+    """The reader for ``format`` (``csv``, ``geojson``, ``topojson``, ``jsonl``, ``xlsx``) over ``path``;
+    ``sheet`` names the XLSX sheet or the TopoJSON object."""
     if not path.is_file():
         raise FileRejected("file.unreadable", f"no such file: {path}")
     if format == "csv":
@@ -319,4 +413,6 @@ def open_reader(
         return JsonLinesReader(path, encoding=encoding)
     if format == "xlsx":
         return XlsxReader(path, sheet=sheet)
+    if format == "topojson":
+        return TopoJsonReader(path, encoding=encoding, object_name=sheet)
     raise FileRejected("file.unreadable", f"format {format!r} is not supported")

@@ -9,9 +9,11 @@ from loaders.profiles import find_profile, load_profile
 from mdm import records
 from mdm.db import Database
 from mdm.errors import FileRejected
+from standards import default_registry
 from tests.helpers import csv_file, load, profile, read_jsonl, write_profile
 
 HEADER = "id,name,level,division,since,lon,lat"
+GEO_STANDARD = default_registry().get("geo_feature")
 
 
 @pytest.fixture
@@ -226,3 +228,41 @@ def test_the_shipped_example_profiles_all_parse(tmp_path):
     assert {"nbs2023-provinces", "nbs2023-cities", "nbs2023-areas", "nbs2023-streets", "cn-provinces"} <= set(names)
     for name in names:
         load_profile(name, dirs)
+
+
+def test_a_quantised_topojson_object_is_rebuilt_with_shared_and_reversed_arcs(sqlite_db, tmp_path):
+    # Two unit squares sharing the edge x=1: arc 0 is the shared edge, used forwards by one and reversed by the
+    # other; the topology is quantised (delta-encoded) with scale 0.5 and translate (120, 31).
+    topology = {
+        "type": "Topology",
+        "transform": {"scale": [0.5, 0.5], "translate": [120, 31]},
+        "arcs": [[[2, 0], [0, 2]], [[2, 2], [-2, 0], [0, -2], [2, 0]], [[2, 0], [2, 0], [0, 2], [-2, 0]]],
+        "objects": {
+            "parcels": {
+                "type": "GeometryCollection",
+                "geometries": [
+                    {"type": "Polygon", "arcs": [[0, 1]], "properties": {"id": "west", "name": "西块"}},
+                    {"type": "Polygon", "arcs": [[2, -1]], "properties": {"id": "east", "name": "东块"}},
+                ],
+            }
+        },
+    }
+    path = tmp_path / "parcels.topojson"
+    path.write_text(json.dumps(topology), encoding="utf-8")
+    prof = profile(
+        "parcels-topo",
+        format="topojson",
+        sheet="parcels",
+        crs=None,
+        source_key="id",
+        geometry={"source": "feature", "field": "geometry"},
+        fields={"feature_id": {"column": "id"}, "name": {"column": "name"}, "feature_type": {"value": "parcel"}},
+    )
+    summary = load(sqlite_db, prof, path, tmp_path)
+    assert (summary["inserted"], summary["rejected"]) == (2, 0)
+    assert get(sqlite_db, "west").data["geometry"]["coordinates"] == [
+        [[121.0, 31.0], [121.0, 32.0], [120.0, 32.0], [120.0, 31.0], [121.0, 31.0]]
+    ]
+    with sqlite_db.read() as session:
+        found, _ = records.list_records(session, GEO_STANDARD, records.ListQuery(filters={}, contains=(121.5, 31.5)))
+    assert [r.key for r in found] == ["east"]

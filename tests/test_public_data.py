@@ -98,3 +98,19 @@ def test_the_point_in_suzhou_lies_in_jiangsu(loaded):
     assert [r.key for r in found] == ["320000"]
     assert jiangsu.data["name"] == "江苏省" and jiangsu.provenance["name"]["source"] == "nbs-divisions"
     assert jiangsu.provenance["geometry"]["source"] == "cn-atlas"
+
+
+def test_prefecture_boundaries_from_topojson_add_suzhou_around_the_same_point(loaded, tmp_path):
+    db, _, _, _, public = loaded
+    summary = load_file(
+        db,
+        load_profile("cn-prefectures", Settings().profile_dirs),
+        public / "cn-prefectures.topojson",
+        options=LoadOptions(report_root=tmp_path),
+    )
+    assert (summary["read"], summary["rejected"]) == (372, 0)
+    with db.read() as session:
+        found, _ = records.list_records(session, GEO, records.ListQuery(filters={}, contains=(120.62, 31.30)))
+        suzhou = records.get_record(session, "geo_feature", "320500")
+    assert sorted(r.key for r in found) == ["320000", "320500"]
+    assert suzhou.data["level"] == "prefecture" and suzhou.provenance["geometry"]["source"] == "cn-atlas"
