@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import ijson
+
 from loaders.encoding import detect_encoding
 from mdm.errors import FileRejected
 
@@ -125,8 +127,44 @@ class CsvReader(Reader):
             self._binary.close()
 
 
+class _Utf8Bytes(io.RawIOBase):
+    """A binary UTF-8 view of a text file in another encoding (for ijson, which parses bytes)."""
+
+    def __init__(self, text: io.TextIOBase) -> None:
+        self.text = text
+        self.pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while len(self.pending) < len(buffer):
+            chunk = self.text.read(65536)
+            if not chunk:
+                break
+            self.pending += chunk.encode("utf-8")
+        size = min(len(buffer), len(self.pending))
+        buffer[:size], self.pending = self.pending[:size], self.pending[size:]
+        return size
+
+    def close(self) -> None:
+        self.text.close()
+        super().close()
+
+
+def _utf8(path: Path, encoding: str):
+    """``path`` opened as UTF-8 bytes without a BOM, whatever its (detected) encoding."""
+    if encoding == "utf-8-sig":
+        fh = path.open("rb")
+        if fh.read(3) != b"\xef\xbb\xbf":
+            fh.seek(0)
+        return fh
+    return io.BufferedReader(_Utf8Bytes(path.open(encoding=encoding)))
+
+
 class GeoJsonReader(Reader):
-    """A GeoJSON FeatureCollection. Properties become cells; geometry stays a GeoJSON object.
+    """A GeoJSON FeatureCollection, streamed with ijson: features are read one at a time, so memory stays
+    constant however large the file. Properties become cells; geometry stays a GeoJSON object.
 
     A legacy ``crs`` member (``urn:ogc:def:crs:EPSG::4490``) is honoured; without one, RFC 7946 applies:
     WGS 84 longitude/latitude.
@@ -134,35 +172,33 @@ class GeoJsonReader(Reader):
 
     def __init__(self, path: Path, *, encoding: str = "auto") -> None:
         super().__init__(path, encoding=encoding)
+        kind, has_features, crs_name = None, False, None
+        self._columns: set[str] = set()
         try:
-            with path.open(encoding=self.encoding) as fh:
-                self.document = json.load(fh)
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+            with _utf8(path, self.encoding) as fh:
+                for prefix, event, value in ijson.parse(fh):
+                    if prefix == "type" and event == "string":
+                        kind = value
+                    elif prefix == "features" and event == "start_array":
+                        has_features = True
+                    elif prefix == "crs.properties.name" and event == "string":
+                        crs_name = value
+                    elif prefix == "features.item.properties" and event == "map_key":
+                        self._columns.add(value)
+        except (ijson.JSONError, UnicodeDecodeError, RecursionError, ValueError) as exc:
             raise FileRejected("file.unreadable", f"{path.name} is not JSON: {exc}") from exc
-        if not isinstance(self.document, dict) or self.document.get("type") != "FeatureCollection":
+        if kind != "FeatureCollection":
             raise FileRejected("file.unreadable", f"{path.name} is not a GeoJSON FeatureCollection")
-        features = self.document.get("features")
-        if not isinstance(features, list):
+        if not has_features:
             raise FileRejected("file.unreadable", f"{path.name} has no features array")
-        crs = self.document.get("crs")
-        properties = crs.get("properties") if isinstance(crs, dict) else None
-        name = properties.get("name") if isinstance(properties, dict) else None
-        if isinstance(name, str) and "EPSG" in name.upper():
-            self.crs = "EPSG:" + name.rsplit(":", 1)[-1]
-        elif isinstance(name, str) and name.upper().endswith("CRS84"):
+        if isinstance(crs_name, str) and "EPSG" in crs_name.upper():
+            self.crs = "EPSG:" + crs_name.rsplit(":", 1)[-1]
+        elif isinstance(crs_name, str) and crs_name.upper().endswith("CRS84"):
             self.crs = "EPSG:4326"
 
     def check_columns(self, needed: set[str]) -> None:
-        features = self.document["features"]
-        if not features:
-            return
-        present: set[str] = set()
-        for feature in features[:100]:
-            properties = feature.get("properties") if isinstance(feature, dict) else None
-            if isinstance(properties, dict):
-                present |= set(properties)
-        missing = sorted(needed - present)
-        if missing:
+        missing = sorted(needed - self._columns)
+        if missing and self._columns:
             raise FileRejected(
                 "file.missing_columns",
                 f"{self.path.name}: no feature has the propert(ies) {', '.join(missing)}",
@@ -174,23 +210,27 @@ class GeoJsonReader(Reader):
         return self.size
 
     def rows(self) -> Iterator[SourceRow]:
-        for number, feature in enumerate(self.document["features"], start=1):
-            if not isinstance(feature, dict) or feature.get("type") != "Feature":
-                row = SourceRow(row_no=number, cells={})
-                row.problems.append(("row.bad_value", "", "not a GeoJSON Feature"))
-                yield row
-                continue
-            properties = feature.get("properties") or {}
-            if not isinstance(properties, dict):
-                row = SourceRow(row_no=number, cells={})
-                row.problems.append(("row.bad_value", "", "properties must be a JSON object"))
-                yield row
-                continue
-            yield _checked(
-                SourceRow(
-                    row_no=number, cells={k: _text(v) for k, v in properties.items()}, geometry=feature.get("geometry")
-                )
-            )
+        try:
+            yield from self._features()
+        except (ijson.JSONError, ValueError, OverflowError) as exc:  # e.g. a number beyond the parser's range
+            raise FileRejected("file.unreadable", f"{self.path.name}: {exc}") from exc
+
+    def _features(self) -> Iterator[SourceRow]:
+        with _utf8(self.path, self.encoding) as fh:
+            for number, feature in enumerate(ijson.items(fh, "features.item", use_float=True), start=1):
+                if not isinstance(feature, dict) or feature.get("type") != "Feature":
+                    row = SourceRow(row_no=number, cells={})
+                    row.problems.append(("row.bad_value", "", "not a GeoJSON Feature"))
+                    yield row
+                    continue
+                properties = feature.get("properties") or {}
+                if not isinstance(properties, dict):
+                    row = SourceRow(row_no=number, cells={})
+                    row.problems.append(("row.bad_value", "", "properties must be a JSON object"))
+                    yield row
+                    continue
+                cells = {k: _text(v) for k, v in properties.items()}
+                yield _checked(SourceRow(row_no=number, cells=cells, geometry=feature.get("geometry")))
 
 
 class TopoJsonReader(Reader):
