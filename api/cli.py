@@ -21,7 +21,12 @@ from mdm.errors import FileRejected, GuardRefused, MdmError
 
 EXIT = {"ok": 0, "error": 1, "usage": 2, "file_rejected": 3, "guard_refused": 4, "all_rejected": 5}
 
-app = typer.Typer(help="Base-information resource service.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Base-information resource service.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,  # domain errors print one line (main); a real bug keeps its plain traceback
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 profiles_app = typer.Typer(help="Source profiles.", no_args_is_help=True)

@@ -28,6 +28,8 @@ _STATUS: list[tuple[type[errors.MdmError], int]] = [
 _CODE_STATUS = {
     "file.too_large": 413,
     "database.unavailable": 503,
+    "search.unavailable": 503,
+    "database.extension_missing": 503,
     "load.profile_unknown": 400,
     "load.profile_invalid": 400,
 }

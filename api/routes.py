@@ -138,7 +138,14 @@ def _envelope(bbox: str | None) -> Envelope | None:
     envelope = Envelope(*_parse_floats(bbox, 4, "bbox"))
     if envelope.min_x > envelope.max_x or envelope.min_y > envelope.max_y:
         raise InvalidRequest("request.invalid", "bbox must be minlon,minlat,maxlon,maxlat")
+    _in_range(envelope.min_x, envelope.min_y, "bbox")
+    _in_range(envelope.max_x, envelope.max_y, "bbox")
     return envelope
+
+
+def _in_range(lon: float, lat: float, name: str) -> None:
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise InvalidRequest("request.invalid", f"{name} needs longitude in -180…180 and latitude in -90…90")
 
 
 def _parse_floats(value: str, count: int, name: str) -> list[float]:
@@ -166,6 +173,8 @@ def list_records(
     """Golden records in key order; other query parameters are exact filters on filterable fields."""
     filters = _filters(request, _LIST_PARAMS)
     point = tuple(_parse_floats(contains, 2, "contains")) if contains else None
+    if point:
+        _in_range(*point, "contains")
     envelope = _envelope(bbox)
     query = records.ListQuery(
         filters=filters, limit=limit, cursor=cursor, include_retired=include_retired, contains=point, bbox=envelope

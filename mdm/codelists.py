@@ -103,7 +103,11 @@ def _mca(text: str) -> list[Entry]:
         year, code = int(row[0]), row[1].strip()
         years[code].add(year)
         names[code] = row[2].strip()
+    if not years:
+        raise FileRejected("file.unreadable", "no year,code,name rows: is this the civil-affairs layout?")
     last = max(y for ys in years.values() for y in ys)
+    if not 1949 <= min(y for ys in years.values() for y in ys) <= last <= 9999:
+        raise FileRejected("file.unreadable", "the first column does not hold years: is this the civil-affairs layout?")
     entries = []
     for code, present in sorted(years.items()):
         run: list[int] = []

@@ -17,7 +17,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mdm.errors import MdmError
@@ -105,6 +105,14 @@ class Database:
                     upgrade(self.engine)
                 except (OperationalError, InterfaceError) as exc:
                     raise MdmError("database.unavailable", "cannot reach the database") from exc
+                except ProgrammingError as exc:
+                    if "extension" in str(exc):
+                        raise MdmError(
+                            "database.extension_missing",
+                            "PostGIS and pg_trgm must be in the database before the first migration; as a superuser "
+                            "run CREATE EXTENSION postgis; CREATE EXTENSION pg_trgm; (scripts/services.sh does this)",
+                        ) from exc
+                    raise
                 self._ready = True
 
     @contextlib.contextmanager

@@ -172,7 +172,12 @@ def decode_cursor(cursor: str, query: ListQuery, repository: str) -> int:
         last_id, fingerprint = body["i"], body["q"]
     except (ValueError, KeyError, TypeError, binascii.Error) as exc:
         raise InvalidRequest("request.cursor_invalid", "the cursor is malformed") from exc
-    if fingerprint != query.fingerprint(repository) or not isinstance(last_id, int) or isinstance(last_id, bool):
+    if (
+        fingerprint != query.fingerprint(repository)
+        or not isinstance(last_id, int)
+        or isinstance(last_id, bool)
+        or not 0 <= last_id < 2**63
+    ):
         raise InvalidRequest("request.cursor_invalid", "the cursor belongs to another query")
     return last_id
 

@@ -97,6 +97,10 @@ _TABLE: tuple[Code, ...] = (
     Code("request.cursor_invalid", "error", "The pagination cursor is malformed or belongs to another query."),
     Code("server.error", "error", "An unexpected error; the server log has the details."),
     Code("database.unavailable", "error", "The database cannot be reached."),
+    Code(
+        "database.extension_missing", "error", "PostGIS (or pg_trgm) is not in the database; a superuser must add it."
+    ),
+    Code("search.unavailable", "error", "The search index (Elasticsearch) cannot be reached; try again later."),
 )
 
 CODES: dict[str, Code] = {c.slug: c for c in _TABLE}

@@ -16,6 +16,7 @@ from mdm.spatial import Envelope
 from standards import Standard
 
 MAX_SEARCH_LIMIT = 100
+MAX_QUERY_LENGTH = 100
 EARTH_RADIUS_M = 6_371_008.8  # mean radius (IUGG), metres
 
 
@@ -56,8 +57,12 @@ class SearchQuery:
         check_filters(standard, self.filters, spatial=bool(self.near or self.bbox))
         if self.near and not (0 < self.near[2] <= 1_000_000):
             raise InvalidRequest("request.invalid", "near radius must be between 0 and 1,000,000 metres")
+        if self.near and not (-180 <= self.near[0] <= 180 and -90 <= self.near[1] <= 90):
+            raise InvalidRequest("request.invalid", "near needs longitude in -180…180 and latitude in -90…90")
         if self.q is not None and not self.q.strip():
             raise InvalidRequest("request.invalid", "q must not be blank")
+        if self.q is not None and len(self.q) > MAX_QUERY_LENGTH:
+            raise InvalidRequest("request.invalid", f"q is longer than {MAX_QUERY_LENGTH} characters")
 
 
 @dataclass(frozen=True)

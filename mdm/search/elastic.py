@@ -18,6 +18,7 @@ from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
 
+from mdm.errors import InvalidRequest, MdmError
 from mdm.search.base import SearchHit, SearchPage, SearchQuery, decode_cursor, encode_cursor
 from mdm.search.text import document, normalise
 from standards import Standard
@@ -44,8 +45,11 @@ SETTINGS = {
 KEYWORD = {"type": "keyword", "normalizer": "mdm_lower", "ignore_above": 2048}
 
 
-class SearchUnavailable(Exception):
-    """Elasticsearch cannot be reached or refused the request as a whole."""
+class SearchUnavailable(MdmError):
+    """Elasticsearch cannot be reached or refused the request as a whole (``search.unavailable``)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("search.unavailable", detail)
 
 
 @dataclass
@@ -102,8 +106,12 @@ def to_document(
         body[f"{name}__pinyin"] = values
     for name, values in found.initials.items():
         body[f"{name}__initials"] = values
-    for rule in _indexed_fields(standard):  # filterable fields without x-search still need their values
-        if rule.name not in body and data.get(rule.name) not in (None, ""):
+    for rule in _indexed_fields(standard):  # filterable (and sensitive key) fields still need their exact values
+        if (
+            rule.name not in body
+            and data.get(rule.name) not in (None, "")
+            and (rule.filterable or rule.name in standard.business_key)
+        ):
             body[rule.name] = normalise(str(data[rule.name]))
     if found.point:
         body["mdm_point"] = {"lon": found.point[0], "lat": found.point[1]}
@@ -254,6 +262,12 @@ class ElasticBackend:
         else:
             sort = [{"_score": "desc"}, {"mdm_seq": "asc"}]
         after = decode_cursor(query, standard.repository)
+        if after is not None and not (
+            isinstance(after, list)
+            and len(after) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in after)
+        ):
+            raise InvalidRequest("request.cursor_invalid", "the cursor is malformed")
         try:
             response = self.client.search(
                 index=alias,
@@ -287,6 +301,10 @@ class ElasticBackend:
         exact: list[dict[str, Any]] = []
         fuzzy: list[dict[str, Any]] = []
         for rule in _indexed_fields(standard):
+            if rule.sensitivity == "sensitive":  # only the whole business key, never a part (see mdm.search.text)
+                if rule.name in standard.business_key:
+                    exact.append({"term": {rule.name: {"value": needle, "boost": 5}}})
+                continue
             if rule.search == "text":
                 exact.append({"match_phrase": {rule.name: {"query": needle, "boost": 2}}})
                 exact.append({"term": {f"{rule.name}.raw": {"value": needle, "boost": 4}}})
@@ -295,8 +313,11 @@ class ElasticBackend:
                 exact.append({"term": {rule.name: {"value": needle, "boost": 4}}})
                 exact.append({"prefix": {rule.name: {"value": needle}}})  # codes: 3205 finds 320505…
             if rule.pinyin:
-                exact.append({"term": {f"{rule.name}__pinyin": {"value": needle, "boost": 3}}})
-                exact.append({"term": {f"{rule.name}__initials": {"value": needle, "boost": 2}}})
+                squeezed = needle.replace(" ", "")
+                exact.append({"term": {f"{rule.name}__pinyin": {"value": squeezed, "boost": 3}}})
+                exact.append({"term": {f"{rule.name}__initials": {"value": squeezed, "boost": 2}}})
+                exact.append({"prefix": {f"{rule.name}__pinyin": {"value": squeezed}}})  # zhou finds zhouxiaolan
+                exact.append({"prefix": {f"{rule.name}__initials": {"value": squeezed}}})
         should = exact + (fuzzy if mode == "fuzzy" else [])
         return {"should": should, "minimum_should_match": 1}
 
@@ -312,6 +333,10 @@ class ElasticBackend:
             ):
                 source = hit["_source"]
                 yield source["mdm_key"], int(source["mdm_version"]), source["mdm_status"]
+        except (TransportError, ConnectionError) as exc:
+            if isinstance(exc, NotFoundError):
+                return
+            raise SearchUnavailable(str(exc)) from exc
         except NotFoundError:
             return
 

@@ -58,6 +58,7 @@ def drain(
 ) -> DrainResult:
     """Index every pending outbox row (only those of ``batch_id`` when given) once; returns the counts."""
     result = DrainResult()
+    touched: set[str] = set()
     last_id = 0
     while True:
         with db.read() as session:
@@ -76,6 +77,7 @@ def drain(
         by_repository: dict[str, dict[str, list[int]]] = {}
         for row in rows:
             by_repository.setdefault(row.repository, {}).setdefault(row.business_key, []).append(row.id)
+            touched.add(row.repository)
         done: list[int] = []
         failed: dict[int, str] = {}
         try:
@@ -99,6 +101,9 @@ def drain(
         result.failed += len(failed)
         if result.unavailable:
             break
+    if batch_id and not result.unavailable:  # a load's own drain: its changes are searchable when it returns
+        for repository in touched:
+            backend.refresh(repository)
     result.pending = pending(db, batch_id=batch_id)
     return result
 

@@ -9,6 +9,7 @@ both databases.
 from __future__ import annotations
 
 import math
+import unicodedata
 
 from sqlalchemy import bindparam, or_, select, text
 
@@ -62,11 +63,12 @@ class SqlBackend:
         needle = normalise(query.q) if query.q else None
         pieces: list[str] = []
         if needle:
+            whole_key = G.business_key == unicodedata.normalize("NFKC", query.q).strip().upper()
             if query.mode == "exact":
-                stmt = stmt.where(self._contains(needle))
+                stmt = stmt.where(or_(self._contains(needle), whole_key))
             else:
                 pieces = shingles(needle)
-                stmt = stmt.where(or_(*[self._contains(p) for p in pieces]))
+                stmt = stmt.where(or_(whole_key, *[self._contains(p) for p in pieces]))
         with self.db.read() as session:
             rows = session.execute(stmt.order_by(G.business_key).limit(self.max_candidates)).all()
         hits: list[SearchHit] = []
@@ -78,7 +80,12 @@ class SqlBackend:
                 distance = distance_m(query.near[0], query.near[1], x, y)
                 if distance > query.near[2]:
                     continue
-            hits.append(SearchHit(key, _score(body or "", needle, pieces), distance))
+            score = (
+                5.0
+                if query.q and key == unicodedata.normalize("NFKC", query.q).strip().upper()
+                else _score(body or "", needle, pieces)
+            )
+            hits.append(SearchHit(key, score, distance))
         if query.near:
             hits.sort(key=lambda h: (h.distance_m, h.key))
         else:

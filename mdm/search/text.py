@@ -1,5 +1,9 @@
 """What search sees of a record, built from the standard's ``x-search`` and ``x-pinyin`` annotations.
 
+Fields marked ``sensitive`` are left out: were they searchable in part, a caller shown ``100****7234`` could
+find the hidden digits by trying prefixes. A sensitive business key (a citizen ID number) is found only when
+the whole key is given, which discloses nothing a key lookup would not.
+
 Text is NFKC-normalised and lower-cased before indexing and before querying, so full-width and half-width
 brackets, digits and letters meet (``（苏州）`` = ``(苏州)``). Names marked ``x-pinyin`` also get their full
 pinyin and pinyin initials (pypinyin's default reading; Chinese characters only), so ``zhouxiaolan`` and ``zxl``
@@ -69,8 +73,8 @@ def document(standard: Standard, data: dict[str, Any]) -> SearchDocument:
     initials: dict[str, list[str]] = {}
     for rule in standard.fields.values():
         values = _values(data.get(rule.name))
-        if not values or rule.search == "none":
-            continue
+        if not values or rule.search == "none" or rule.sensitivity == "sensitive":
+            continue  # sensitive values are never matched in part: a reader could rebuild what masking hides
         if rule.search == "text":
             texts[rule.name] = [normalise(v) for v in values]
         else:
