@@ -195,3 +195,30 @@ def test_a_cli_load_drains_its_batch_and_health_shows_index_failures(es, tmp_pat
         assert health["status"] == "degraded" and health["search"]["failures"]["count"] == 5
     finally:
         get_settings.cache_clear()
+
+
+def test_mdm_indexer_run_once_drains_everything_pending(es, tmp_path, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from api.cli import app
+    from mdm.settings import get_settings
+
+    db = Database(f"sqlite:///{tmp_path / 'cli.db'}")
+    path, _ = people_file(tmp_path / "a.csv", 12)
+    load(db, path, tmp_path)  # loaded without Elasticsearch configured: 12 outbox rows pending
+    assert pending(db) == 12
+    monkeypatch.setenv("MDM_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("MDM_ELASTICSEARCH_URL", ES_URL)
+    monkeypatch.setenv("MDM_ES_INDEX_PREFIX", es.prefix)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["indexer", "run", "--once"])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout.splitlines()[-1])["indexed"] == 12 and pending(db) == 0
+        checked = CliRunner().invoke(app, ["search", "check", "--repository", "natural_person"])
+        assert checked.exit_code == 0 and json.loads(checked.stdout)["drift"] is False
+    finally:
+        get_settings.cache_clear()
+        db.dispose()

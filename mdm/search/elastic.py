@@ -173,7 +173,12 @@ class ElasticBackend:
             self.client.indices.delete(index=name, ignore_unavailable=True)
 
     def refresh(self, repository: str) -> None:
-        self.client.indices.refresh(index=self.alias(repository), ignore_unavailable=True)
+        """Make everything written to the repository's index searchable now."""
+        try:
+            self.client.indices.refresh(index=self.alias(repository), ignore_unavailable=True)
+        except (TransportError, ConnectionError) as exc:
+            if not isinstance(exc, NotFoundError):
+                raise SearchUnavailable(str(exc)) from exc
 
     # -- writes --------------------------------------------------------------------------------------------
 

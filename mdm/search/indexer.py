@@ -221,6 +221,7 @@ def check(db: Database, backend: ElasticBackend, standard: Standard, *, sample: 
                 )
             )
         }
+    backend.refresh(standard.repository)  # compare with everything written so far, not only what is searchable
     indexed = {key: (version, status) for key, version, status in backend.scan(standard.repository)}
     missing = sorted(set(stored) - set(indexed))
     extra = sorted(set(indexed) - set(stored))
