@@ -220,7 +220,7 @@ def search(
             continue
         record = Record.of(view, project(standard, caller, view.data))
         items.append(SearchHitOut(**record.model_dump(), score=hit.score, distance_m=hit.distance_m))
-    return {"items": items, "next_cursor": page.next_cursor}
+    return {"items": items, "next_cursor": page.next_cursor, "complete": page.complete}
 
 
 @router.post("/repositories/{repository}/lookup", response_model=LookupResult, tags=["records"])

@@ -97,6 +97,9 @@ class SearchHitOut(Record):
 class SearchResults(BaseModel):
     items: list[SearchHitOut]
     next_cursor: str | None
+    complete: bool = Field(
+        True, description="False when only the first MDM_SEARCH_MAX_CANDIDATES matches were ranked (sql backend)."
+    )
 
 
 class LookupRequest(BaseModel):

@@ -289,3 +289,13 @@ def test_out_of_range_places_and_overlong_text_are_refused(people):
     for query in ({"near": (200.0, 31.0, 100.0)}, {"near": (120.0, 95.0, 100.0)}, {"q": "苏州" * 51}):
         with pytest.raises(InvalidRequest):
             people.search("geo_feature" if "near" in query else "natural_person", **query)
+
+
+def test_a_search_that_hit_the_sql_candidate_cap_says_it_is_incomplete(people):
+    from mdm.search.sql import SqlBackend
+
+    full = people.search("natural_person", q="周")
+    assert full.complete and len(full.hits) == 3
+    if isinstance(people.backend, SqlBackend):
+        capped = SqlBackend(people.db, max_candidates=2).search(REGISTRY.get("natural_person"), SearchQuery(q="周"))
+        assert not capped.complete and len(capped.hits) == 2

@@ -74,8 +74,12 @@ class SearchHit:
 
 @dataclass(frozen=True)
 class SearchPage:
+    """One page of hits. ``complete`` is false when the backend ranked only part of the matches (the sql
+    backend's candidate cap), so later pages may miss some."""
+
     hits: list[SearchHit]
     next_cursor: str | None
+    complete: bool = True
 
 
 class SearchBackend(Protocol):

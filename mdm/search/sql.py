@@ -95,7 +95,8 @@ class SqlBackend:
             raise InvalidRequest("request.cursor_invalid", "the cursor is malformed")
         page = hits[offset : offset + query.limit]
         more = offset + query.limit < len(hits)
-        return SearchPage(page, encode_cursor(offset + query.limit, query, standard.repository) if more else None)
+        cursor = encode_cursor(offset + query.limit, query, standard.repository) if more else None
+        return SearchPage(page, cursor, complete=len(rows) < self.max_candidates)
 
 
 def _score(body: str, needle: str | None, pieces: list[str]) -> float:
