@@ -22,8 +22,9 @@ from loaders import geometry as geo
 from loaders.encoding import report_name
 from loaders.normalise import NORMALISERS, Context, NormaliseError, strip_unstorable, timestamp
 from loaders.profiles import Profile
-from loaders.readers import Reader, SourceRow, open_reader
+from loaders.readers import open_reader
 from loaders.report import LoadReport
+from loaders.rows import Reader, SourceRow
 from mdm.batches import new_batch_id, record_batch, record_failed_batch, register_source_system
 from mdm.codelists import DatabaseCodeLists
 from mdm.db import Database

@@ -1,0 +1,90 @@
+"""What every reader yields and shares: a row of text cells with its number, and the reader's interface.
+
+Every cell is text (``str``) or ``None``; nothing guesses types, so codes keep their leading zeros. A reader
+raises :class:`mdm.errors.FileRejected` for a file that cannot be read at all (``file.unreadable``,
+``file.missing_columns``, ``file.empty``); row-level trouble is the pipeline's business.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loaders.encoding import detect_encoding
+from mdm.errors import FileRejected
+
+
+@dataclass
+class SourceRow:
+    """One row: its number in the file (CSV: the line as a spreadsheet shows it, header = 1; GeoJSON: the
+    feature's position, from 1; JSON Lines: the line), its cells, and for spatial formats its geometry."""
+
+    row_no: int
+    cells: dict[str, str | None]
+    geometry: dict[str, Any] | None = None
+    problems: list[tuple[str, str, str]] = field(default_factory=list)  # (code, column, message)
+    numeric: set[str] = field(default_factory=set)  # columns whose value arrived as a number, not text
+
+
+class Reader:
+    """Base of the readers: ``encoding`` (as detected), ``size`` in bytes, ``position`` read so far."""
+
+    def __init__(self, path: Path, *, encoding: str = "auto") -> None:
+        self.path = path
+        try:
+            self.size = path.stat().st_size
+        except OSError as exc:
+            raise FileRejected("file.unreadable", f"cannot open {path}: {exc}") from exc
+        self.encoding = detect_encoding(path, encoding)
+        self._binary: io.BufferedReader | None = None
+        self.crs: str | None = None  # a CRS the file itself declares
+
+    @property
+    def position(self) -> int:
+        if self._binary is None or self._binary.closed:
+            return self.size
+        return self._binary.tell()
+
+    def present_columns(self) -> set[str] | None:
+        """The columns (properties) the file has, or None where the format cannot tell before reading."""
+        return None
+
+    def check_columns(self, needed: set[str]) -> None:
+        """Raise ``file.missing_columns`` if a column the profile maps is absent from the file."""
+        present = self.present_columns()
+        missing = sorted(needed - present) if present else []
+        if missing:
+            raise FileRejected(
+                "file.missing_columns",
+                f"{self.path.name} lacks column(s) {', '.join(missing)}; it has: {', '.join(sorted(present))}",
+                missing=missing,
+            )
+
+    def rows(self) -> Iterator[SourceRow]:
+        raise NotImplementedError
+
+
+def checked(row: SourceRow) -> SourceRow:
+    """Turn cells no store can keep (an unpaired surrogate from a JSON escape) into a row problem."""
+    for column, cell in row.cells.items():
+        if cell is None:
+            continue
+        try:
+            cell.encode("utf-8")
+        except UnicodeEncodeError:
+            row.problems.append(("row.bad_value", column, "an unpaired surrogate (a broken \\u escape)"))
+            row.cells[column] = cell.encode("utf-8", "backslashreplace").decode("utf-8")
+    return row
+
+
+def cell_text(value: Any) -> str | None:
+    """A JSON value as cell text: strings as they are, numbers in their JSON spelling, null as None."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
