@@ -108,17 +108,6 @@ def profiles_list() -> None:
         print(name)
 
 
-def _drain_batch(database, settings, batch_id: str) -> dict:
-    """Index the batch's changes before the command exits; a failure is reported, never fatal (the load has
-    committed; `mdm indexer run` catches up)."""
-    from mdm.search import indexer
-    from mdm.search.elastic import ElasticBackend
-    from standards import default_registry
-
-    backend = ElasticBackend(settings.elasticsearch_url, prefix=settings.es_index_prefix)
-    return indexer.drain(database, backend, default_registry(), batch_id=batch_id).as_dict()
-
-
 def _print_summary(summary: dict) -> None:
     table = Table(title=f"{summary['file']} → {summary['repository']} ({summary['status']})", show_header=False)
     for key in (
@@ -170,6 +159,7 @@ def load(
     """Load department files with a source profile: one batch and one transaction per file."""
     from loaders.pipeline import LoadOptions, load_file
     from loaders.profiles import load_profile
+    from mdm.search import backend_for
 
     settings = _settings()
     try:
@@ -190,6 +180,7 @@ def load(
         chunk_rows=settings.chunk_rows,
     )
     database = _database()
+    search = backend_for(settings, database)
     worst = EXIT["ok"]
     for path in files:
         try:
@@ -208,9 +199,7 @@ def load(
                 def tick(rows: int, done: int, total: int, task=task, bar=bar) -> None:
                     bar.update(task, completed=done, total=total, rows=rows)
 
-                summary = load_file(database, chosen, path, options=options, progress=tick)
-            if settings.elasticsearch_url:
-                summary["index"] = _drain_batch(database, settings, summary["batch_id"])
+                summary = load_file(database, chosen, path, options=options, progress=tick, search=search)
             code = EXIT["all_rejected"] if summary["read"] and summary["rejected"] == summary["read"] else 0
         except (FileRejected, GuardRefused) as exc:
             summary = exc.extra.get("summary") or {

@@ -45,7 +45,7 @@ from mdm.access import project
 from mdm.batches import get_batch
 from mdm.db import current_revision
 from mdm.errors import FileRejected, InvalidRequest
-from mdm.search import SearchQuery, indexer
+from mdm.search import SearchQuery, indexer, search_records
 from mdm.search.base import MAX_SEARCH_LIMIT
 from mdm.spatial import Envelope
 
@@ -210,16 +210,15 @@ def search(
         limit=limit,
         cursor=cursor,
     )
-    page = backend.search(standard, query)
-    with db.read() as session:
-        views = records.get_many(session, standard.repository, [h.key for h in page.hits])
-    items = []
-    for hit in page.hits:
-        view = views.get(hit.key)
-        if view is None or view.status != "active":  # the index is behind the database: the database wins
-            continue
-        record = Record.of(view, project(standard, caller, view.data))
-        items.append(SearchHitOut(**record.model_dump(), score=hit.score, distance_m=hit.distance_m))
+    found, page = search_records(db, backend, standard, query)
+    items = [
+        SearchHitOut(
+            **Record.of(view, project(standard, caller, view.data)).model_dump(),
+            score=hit.score,
+            distance_m=hit.distance_m,
+        )
+        for hit, view in found
+    ]
     return {"items": items, "next_cursor": page.next_cursor, "complete": page.complete}
 
 
@@ -322,10 +321,8 @@ def _load_upload(request, standard, db, registry, settings, backend, file, profi
     )
     with tempfile.TemporaryDirectory(prefix="mdm-upload-") as tmp:
         path = _save_upload(file, settings.max_upload_bytes, Path(tmp))
-        summary = load_file(db, chosen, path, options=options, registry=registry, file_name=path.name)
+        summary = load_file(db, chosen, path, options=options, registry=registry, file_name=path.name, search=backend)
         shutil.rmtree(tmp, ignore_errors=True)
-    if backend.name == "elasticsearch":
-        summary["index"] = indexer.drain(db, backend, registry, batch_id=summary["batch_id"]).as_dict()
     return summary
 
 

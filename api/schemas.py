@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from mdm.access import Projection
+from mdm.db import storable
 from mdm.records import RecordView
 
 
@@ -108,9 +109,8 @@ class LookupRequest(BaseModel):
     @field_validator("keys")
     @classmethod
     def _storable(cls, keys: list[str]) -> list[str]:
-        for key in keys:
-            if "\x00" in key or not key.encode("utf-8", "surrogatepass").decode("utf-8", "ignore") == key:
-                raise ValueError("a key holds a NUL character or an unpaired surrogate")
+        if not all(storable(key) for key in keys):
+            raise ValueError("a key holds a NUL character or an unpaired surrogate")
         return keys
 
 

@@ -30,6 +30,8 @@ from mdm.codelists import DatabaseCodeLists
 from mdm.db import Database
 from mdm.errors import FileRejected, GuardRefused, MdmError
 from mdm.records import existing_keys
+from mdm.search import SearchBackend
+from mdm.search.indexer import drain
 from mdm.store import BatchWriter, StagedRow
 from standards import Standard, default_registry
 from standards.codelists import CodeListProvider
@@ -277,11 +279,14 @@ def load_file(
     registry: Registry | None = None,
     progress: Progress | None = None,
     file_name: str | None = None,
+    search: SearchBackend | None = None,
 ) -> dict[str, Any]:
     """Load one file as one batch and return its summary (also written to ``<report_root>/<batch_id>/``).
 
     The summary holds ``batch_id, status, read, inserted, updated, unchanged, retired, rejected`` (rows),
     ``warnings``, counts by code, ``golden`` (created/changed/retired/versions), ``encoding``, ``rejects_path``.
+    With an index-backed ``search`` backend (Elasticsearch), the batch's changes are indexed before this
+    returns, with the outcome under ``index``.
     Raises :class:`FileRejected` or :class:`GuardRefused` (the summary is in ``exc.extra["summary"]``).
     """
     registry = registry or default_registry()
@@ -371,6 +376,10 @@ def load_file(
                 summary["notice"] = {"code": "load.all_rejected", "detail": "every row was rejected; nothing changed"}
             _finish(summary, report, clock, "committed")
             record_batch(session, **_batch_row(summary, profile, started))
+        if search is not None and getattr(search, "indexed", False):
+            # the batch's changes reach the index before the load returns; a failure is reported, never fatal:
+            # the load has committed and `mdm indexer run` catches up
+            summary["index"] = drain(db, search, registry, batch_id=batch_id).as_dict()
         report.write_summary(summary)
         return summary
     except MdmError as exc:

@@ -35,6 +35,18 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 _lock = threading.Lock()
 
 
+def storable(text: str) -> bool:
+    """True if the store can keep and compare ``text``: no NUL (PostgreSQL refuses it) and no unpaired
+    surrogate (not encodable as UTF-8)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def make_engine(url: str, **kwargs) -> Engine:
     """An engine for ``url``. SQLite: creates the file's directory, WAL, foreign keys, 30 s busy timeout."""
     parsed = make_url(url)

@@ -19,7 +19,8 @@ python3 -m pip install -q --disable-pip-version-check -e ".[dev]" 2>&1 | grep -v
 if [ -z "${MDM_TEST_DATABASE_URL:-}" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     log "starting services with scripts/services.sh"
-    eval "$(bash scripts/services.sh start)"
+    service_env=$(bash scripts/services.sh start)  # a failing start stops this script here (set -e)
+    eval "$service_env"
   elif command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
     log "starting services with docker compose"
     docker compose up -d --wait db elasticsearch

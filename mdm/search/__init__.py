@@ -12,9 +12,24 @@ database and masks them exactly as for reads.
 
 from __future__ import annotations
 
+from mdm import records
 from mdm.db import Database
+from mdm.records import RecordView
 from mdm.search.base import SearchBackend, SearchHit, SearchPage, SearchQuery
 from mdm.settings import Settings
+from standards import Standard
+
+
+def search_records(
+    db: Database, backend: SearchBackend, standard: Standard, query: SearchQuery
+) -> tuple[list[tuple[SearchHit, RecordView]], SearchPage]:
+    """Search, then read the hits' records from the database, the source of truth: a hit whose record is
+    gone or no longer active (the index is behind) is dropped. Returns (hit, record) pairs in rank order."""
+    page = backend.search(standard, query)
+    with db.read() as session:
+        views = records.get_many(session, standard.repository, [h.key for h in page.hits])
+    found = [(hit, views[hit.key]) for hit in page.hits if hit.key in views and views[hit.key].status == "active"]
+    return found, page
 
 
 def backend_for(settings: Settings, db: Database) -> SearchBackend:
@@ -28,4 +43,4 @@ def backend_for(settings: Settings, db: Database) -> SearchBackend:
     return SqlBackend(db, max_candidates=settings.search_max_candidates)
 
 
-__all__ = ["SearchBackend", "SearchHit", "SearchPage", "SearchQuery", "backend_for"]
+__all__ = ["SearchBackend", "SearchHit", "SearchPage", "SearchQuery", "backend_for", "search_records"]

@@ -84,6 +84,7 @@ class SearchPage:
 
 class SearchBackend(Protocol):
     name: str
+    indexed: bool  # True when an index must be kept in step through the outbox
 
     def search(self, standard: Standard, query: SearchQuery) -> SearchPage:
         """Keys of active records matching ``query``, best first (nearest first with ``near``)."""

@@ -121,6 +121,7 @@ def to_document(
 
 class ElasticBackend:
     name = "elasticsearch"
+    indexed = True  # kept in step through the outbox
 
     def __init__(self, url: str, *, prefix: str = "mdm", timeout: float = 10.0, client: Elasticsearch | None = None):
         self.url = url

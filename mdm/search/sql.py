@@ -29,6 +29,7 @@ def _like(value: str) -> str:
 
 class SqlBackend:
     name = "sql"
+    indexed = False  # reads the golden records themselves: nothing to sync
 
     def __init__(self, db: Database, *, max_candidates: int = 10_000) -> None:
         self.db = db
@@ -61,9 +62,10 @@ class SqlBackend:
             d_lon = radius / (111_320 * max(math.cos(math.radians(lat)), 0.01)) * 1.01
             stmt = stmt.where(G.rep_x.between(lon - d_lon, lon + d_lon), G.rep_y.between(lat - d_lat, lat + d_lat))
         needle = normalise(query.q) if query.q else None
+        as_key = unicodedata.normalize("NFKC", query.q).strip().upper() if query.q else None  # a whole business key
         pieces: list[str] = []
         if needle:
-            whole_key = G.business_key == unicodedata.normalize("NFKC", query.q).strip().upper()
+            whole_key = G.business_key == as_key
             if query.mode == "exact":
                 stmt = stmt.where(or_(self._contains(needle), whole_key))
             else:
@@ -80,11 +82,7 @@ class SqlBackend:
                 distance = distance_m(query.near[0], query.near[1], x, y)
                 if distance > query.near[2]:
                     continue
-            score = (
-                5.0
-                if query.q and key == unicodedata.normalize("NFKC", query.q).strip().upper()
-                else _score(body or "", needle, pieces)
-            )
+            score = 5.0 if key == as_key else _score(body or "", needle, pieces)
             hits.append(SearchHit(key, score, distance))
         if query.near:
             hits.sort(key=lambda h: (h.distance_m, h.key))
