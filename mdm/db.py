@@ -13,8 +13,6 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
@@ -78,6 +76,9 @@ def make_engine(url: str, **kwargs) -> Engine:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Run the Alembic migrations up to ``revision`` on ``engine`` (idempotent)."""
+    from alembic import command  # imported here: most commands find the database migrated and never need it
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.connect().execution_options(mdm_write=True) as conn, conn.begin():

@@ -12,13 +12,16 @@ Both dialects keep the envelope columns, so candidates by envelope and the final
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import shapely
-from shapely.geometry import box, mapping, shape
-from shapely.geometry.base import BaseGeometry
 from sqlalchemy import LargeBinary, and_, func, literal, select
 from sqlalchemy.types import TypeDecorator, UserDefinedType
+
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
+
+# shapely is imported where a geometry is made or read, not here: the models import this module, and commands
+# that never touch a geometry (``mdm check``, ``mdm keys``) should not pay for it.
 
 SRID = 4490  # CGCS2000
 
@@ -52,11 +55,15 @@ class GeometryColumn(TypeDecorator):
             return None
         if dialect.name == "postgresql":
             return f"SRID={SRID};{value.wkt}"
+        import shapely
+
         return shapely.to_wkb(value)
 
     def process_result_value(self, value: Any, dialect) -> BaseGeometry | None:
         if value is None:
             return None
+        import shapely
+
         if dialect.name == "postgresql":
             data = getattr(value, "data", value)
             if isinstance(data, str):
@@ -81,11 +88,15 @@ class Envelope:
 
 def geometry_from_geojson(value: dict[str, Any] | None) -> BaseGeometry | None:
     """A shapely geometry from an RFC 7946 GeoJSON geometry object (None passes through)."""
+    from shapely.geometry import shape
+
     return None if value is None else shape(value)
 
 
 def geometry_to_geojson(geometry: BaseGeometry) -> dict[str, Any]:
     """RFC 7946 GeoJSON geometry (lists, not tuples) for a shapely geometry."""
+    from shapely.geometry import mapping
+
     return _listify(mapping(geometry))
 
 
@@ -101,6 +112,8 @@ def storage_value(geometry: BaseGeometry | None, dialect_name: str) -> Any:
     """What a staging table holds for a geometry: EWKB hex on PostgreSQL, WKB bytes on SQLite."""
     if geometry is None:
         return None
+    import shapely
+
     if dialect_name == "postgresql":
         return (
             shapely.to_wkb(geometry, hex=True, include_srid=True)
@@ -118,6 +131,8 @@ def staged_geometry_sql(column: str, dialect_name: str) -> str:
 
 
 def _point_params(lon: float, lat: float) -> BaseGeometry:
+    import shapely
+
     return shapely.Point(lon, lat)
 
 
@@ -164,4 +179,6 @@ def refine_contains(geometry: BaseGeometry | None, lon: float, lat: float) -> bo
 
 
 def refine_intersects(geometry: BaseGeometry | None, env: Envelope) -> bool:
+    from shapely.geometry import box
+
     return geometry is not None and geometry.intersects(box(env.min_x, env.min_y, env.max_x, env.max_y))

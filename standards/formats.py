@@ -7,9 +7,12 @@ can name the exact rule (``uscc.charset`` rather than a generic format error).
 
 from __future__ import annotations
 
-from jsonschema import FormatChecker
+from typing import TYPE_CHECKING
 
 from standards import checkdigits
+
+if TYPE_CHECKING:
+    from jsonschema import FormatChecker
 
 
 class FormatViolation(ValueError):
@@ -50,7 +53,14 @@ def fast_format_checks() -> dict[str, object]:
 
 
 def format_checker() -> FormatChecker:
-    """jsonschema's draft 2020-12 format checker plus our custom formats (date, date-time, email, uri, …)."""
+    """jsonschema's draft 2020-12 format checker plus our custom formats (date, date-time, email, uri, …).
+
+    The standards use ``date`` (jsonschema checks it with the standard library alone) and the custom formats;
+    none needs the optional format packages of ``jsonschema[format-nongpl]`` (``iri`` would, through the
+    slow-to-import ``rfc3987_syntax``), so the project does not depend on them.
+    """
+    from jsonschema import FormatChecker
+
     checker = FormatChecker()
     for name, check in CUSTOM_FORMATS.items():
         checker.checks(name, raises=FormatViolation)(_checker_for(check))

@@ -7,12 +7,13 @@ names a failure the same way.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
-
-from jsonschema import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from standards.codes import CODES, check
 from standards.formats import FormatViolation
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
 
 _KEYWORD_CODES = {
     "required": "schema.required",
