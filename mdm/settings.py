@@ -46,6 +46,12 @@ class Settings(BaseSettings):
         pattern=r"^[a-z0-9][a-z0-9_-]{0,40}$",
         description="Prefix of index and alias names: <prefix>-<repository>.",
     )
+    indexer_interval: float = Field(
+        default=2.0,
+        ge=0,
+        description="Seconds between the served application's background drains of the outbox into "
+        "Elasticsearch (mdm serve, mdm demo); 0 turns the background indexer off.",
+    )
     search_max_candidates: int = Field(
         10_000, ge=100, description="sql search backend: the most candidate records one query ranks."
     )
