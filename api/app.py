@@ -1,8 +1,19 @@
-"""The FastAPI application factory."""
+"""The FastAPI application factory.
+
+The served application also runs the outbox indexer in the background when search is Elasticsearch (its
+lifespan starts and stops :class:`~mdm.search.background.BackgroundIndexer`, every ``MDM_INDEXER_INTERVAL``
+seconds), and serves its API docs (Swagger UI at ``/docs``, ReDoc at ``/redoc``) from assets shipped in the
+``fastapi-offline`` package under ``/docs-assets/`` — no CDN, so the docs work on a closed network.
+"""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, cast
+
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from api import errors
 from api.routes import router
@@ -11,6 +22,11 @@ from mdm.search import SearchBackend, backend_for
 from mdm.settings import Settings, get_settings
 from standards import default_registry
 from standards.registry import Registry
+
+if TYPE_CHECKING:
+    from mdm.search.elastic import ElasticBackend
+
+DOCS_ASSETS = "/docs-assets"
 
 
 class HeadAsGet:
@@ -50,7 +66,14 @@ def create_app(
 ) -> FastAPI:
     """Build the app. ``db`` and ``registry`` default to the settings' database and the shipped standards."""
     settings = settings or get_settings()
-    app = FastAPI(title="Base-information resource service", version="0.1.0", description=DESCRIPTION)
+    app = FastAPIOffline(
+        title="Base-information resource service",
+        version="0.1.0",
+        description=DESCRIPTION,
+        static_url=DOCS_ASSETS,
+        swagger_ui_parameters={"validatorUrl": None},  # Swagger UI would otherwise call validator.swagger.io
+        lifespan=_lifespan,
+    )
     app.state.settings = settings
     app.state.db = db or Database(settings.database_url)
     app.state.registry = registry or default_registry()
@@ -60,6 +83,30 @@ def create_app(
     app.include_router(router)
     app.openapi = lambda: _openapi(app)
     return app
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """While the app is served: the background outbox indexer, when search keeps an index and the interval
+    setting is not 0."""
+    settings: Settings = app.state.settings
+    runner = None
+    if app.state.search.indexed and settings.indexer_interval > 0:
+        from mdm.search.background import BackgroundIndexer
+
+        runner = BackgroundIndexer(
+            app.state.db,
+            cast("ElasticBackend", app.state.search),
+            app.state.registry,
+            interval=settings.indexer_interval,
+        )
+        runner.start()
+    app.state.indexer = runner
+    try:
+        yield
+    finally:
+        if runner is not None:
+            runner.stop()
 
 
 PROBLEM_SCHEMA = {
