@@ -370,6 +370,20 @@ def search_check(
     raise typer.Exit(EXIT["error"] if drift else 0)
 
 
+def _log_config() -> dict:
+    """uvicorn's logging configuration with every log on stderr (uvicorn sends its access log to stdout), and
+    the service's own loggers (``mdm.*``, e.g. the background indexer) shown at INFO in uvicorn's format; stdout
+    is left to what a command prints (``mdm demo``'s key)."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["handlers"]["access"]["stream"] = "ext://sys.stderr"
+    config["loggers"]["mdm"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default MDM_HOST).")] = None,
@@ -382,7 +396,7 @@ def serve(
 
     settings = _settings()
     _free_port(host or settings.host, port or settings.port)
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, log_config=_log_config())
 
 
 @app.command("demo")
@@ -392,21 +406,21 @@ def demo(
     serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after loading.")] = True,
 ) -> None:
     """Create the embedded database, load the built-in sample data, print an admin key and serve."""
-    from api.demo import prepare_demo
+    from api.demo import demo_settings, prepare_demo
 
-    settings = _settings()
+    settings = demo_settings(_settings())  # the demo's profiles are on the served app's profile path
     if serve_api:
         _free_port(host, port)
     key = prepare_demo(settings, console=err)
     err.print(f"admin key (shown once): [bold]{key}[/bold]", soft_wrap=True)
-    print(key, flush=True)
+    print(key, flush=True)  # the only line on stdout: logs go to stderr (_log_config)
     if serve_api:
         import uvicorn
 
         from api.app import create_app
 
         err.print(f"serving on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
-        uvicorn.run(create_app(settings), host=host, port=port)
+        uvicorn.run(create_app(settings), host=host, port=port, log_config=_log_config())
 
 
 def main() -> None:

@@ -9,11 +9,17 @@ The samples (``api/demo/`` and :mod:`api.samples`):
 * ``credit_record`` — 300 credit records about them (loaded from JSON Lines);
 * ``e_license`` — 500 licences they hold.
 
-All from fixed seeds: running the demo again loads nothing new; each run issues a fresh admin key.
+All from fixed seeds: running the demo again loads nothing new; each run issues a fresh admin key. Every sample
+file is written to ``<report dir>/../demo-data/`` (``./var/demo-data/`` by default), and the demo's profiles
+(``api/demo/*.yaml``: ``suzhou-divisions``, ``persons``, ``entities``, ``credit``, ``licences``) are on the profile
+path of the application ``mdm demo`` serves, so ``POST …/loads`` takes them by name. With Elasticsearch configured,
+each load drains its batch into the index before the next one starts, as ``mdm load`` does.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 from rich.console import Console
@@ -23,6 +29,7 @@ from loaders.pipeline import LoadOptions, load_file
 from loaders.profiles import load_profile
 from mdm.db import Database
 from mdm.keys import create_key
+from mdm.search import backend_for
 from mdm.settings import Settings
 
 SAMPLES = Path(__file__).parent / "demo"
@@ -35,7 +42,10 @@ def write_samples(directory: Path) -> list[tuple[str, Path]]:
     people = list(samples.persons(COUNTS["persons"]))
     companies = list(samples.entities(COUNTS["entities"]))
     return [
-        ("suzhou-divisions.yaml", SAMPLES / "suzhou-divisions.geojson"),
+        (
+            "suzhou-divisions.yaml",
+            Path(shutil.copyfile(SAMPLES / "suzhou-divisions.geojson", directory / "suzhou-divisions.geojson")),
+        ),
         ("persons.yaml", samples.write_csv(directory / "persons.csv", people)),
         ("entities.yaml", samples.write_csv(directory / "entities.csv", companies)),
         (
@@ -53,22 +63,40 @@ def write_samples(directory: Path) -> list[tuple[str, Path]]:
     ]
 
 
+def demo_data_dir(settings: Settings) -> Path:
+    """Where the demo writes its sample files: ``demo-data`` beside the report directory (``./var/demo-data``)."""
+    return Path(settings.report_dir).parent / "demo-data"
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """``settings`` with the demo's profiles (``api/demo``) last on the profile path, for the served app."""
+    dirs = [str(d) for d in settings.profile_dirs]
+    if str(SAMPLES) in dirs:
+        return settings
+    return settings.model_copy(update={"profile_path": os.pathsep.join([*dirs, str(SAMPLES)])})
+
+
 def prepare_demo(settings: Settings, *, console: Console | None = None) -> str:
-    """Migrate the database, load every sample, and return a new admin key."""
+    """Migrate the database, load every sample (each batch drained into the search index when it keeps one),
+    and return a new admin key."""
     database = Database(settings.database_url)
     database.ensure_schema()
+    search = backend_for(settings, database)
     options = LoadOptions(
         report_root=settings.report_dir, guard=settings.snapshot_guard, chunk_rows=settings.chunk_rows
     )
-    for profile_file, data_file in write_samples(Path(settings.report_dir).parent / "demo-data"):
+    for profile_file, data_file in write_samples(demo_data_dir(settings)):
         profile = load_profile(str(SAMPLES / profile_file), [])
-        summary = load_file(database, profile, data_file, options=options)
+        summary = load_file(database, profile, data_file, options=options, search=search)
         if console:
             line = (
                 f"{profile.repository}: {summary['read']} read, {summary['inserted']} inserted, "
                 f"{summary['updated']} updated, {summary['unchanged']} unchanged, "
                 f"{summary['rejected']} rejected, {summary['warnings']} warnings"
             )
+            if summary.get("index"):
+                index = summary["index"]
+                line += f"; search index: {index['indexed']} indexed, {index['pending']} pending"
             console.print(line, soft_wrap=True)
     key = create_key(database, department="demo", role="admin")
     database.dispose()

@@ -39,9 +39,7 @@ def test_mdm_help_imports_no_heavy_module_and_shows_no_bool_type(tmp_path):
     assert "sqlalchemy" not in modules  # nothing touches the database to print help
 
 
-@pytest.mark.parametrize(
-    ("fmt", "value"), [("uscc", "91320594MA1MXXXX0X"), ("cn-resident-id", "11010519491231002X")]
-)
+@pytest.mark.parametrize(("fmt", "value"), [("uscc", "91320594MA1MXXXX0X"), ("cn-resident-id", "11010519491231002X")])
 def test_mdm_check_imports_no_heavy_module(tmp_path, fmt, value):
     modules, done = imported_by(["check", fmt, value], tmp_path)
     assert done.returncode in (0, 1), done.stderr[-2000:]
