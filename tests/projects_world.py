@@ -122,13 +122,19 @@ FP = {
 
 
 def to_evaluated(world: World, project_id: int, *, hardware_wan: str = "20.00") -> dict:
-    """Declare (with a proposal) and evaluate both parts; returns the project view."""
+    """Declare (with a proposal and, as the tests' projects look alike, a not-a-duplicate statement) and
+    evaluate both parts; returns the project view."""
     upload(world, "declarer", project_id, "proposal")
-    r = world.post("declarer", f"/projects/{project_id}/transitions", {"to": "declared"})
+    body = {"to": "declared", "not_duplicate_statement": "测试项目，非重复申报"}
+    r = world.post("declarer", f"/projects/{project_id}/transitions", body)
     assert r.status_code == 200, r.text
-    r = world.post("bigdata_reviewer", f"/projects/{project_id}/evaluations", {"kind": "software", "function_points": FP})
+    r = world.post(
+        "bigdata_reviewer", f"/projects/{project_id}/evaluations", {"kind": "software", "function_points": FP}
+    )
     assert r.status_code == 201, r.text
-    r = world.post("finance_reviewer", f"/projects/{project_id}/evaluations", {"kind": "hardware", "amount_wan": hardware_wan})
+    r = world.post(
+        "finance_reviewer", f"/projects/{project_id}/evaluations", {"kind": "hardware", "amount_wan": hardware_wan}
+    )
     assert r.status_code == 201, r.text
     r = world.post("finance_reviewer", f"/projects/{project_id}/transitions", {"to": "evaluated"})
     assert r.status_code == 200, r.text
