@@ -19,6 +19,7 @@ from pathlib import Path
 from rich.console import Console
 
 from api import samples
+from api.demo_projects import seed_projects
 from loaders.pipeline import LoadOptions, load_file
 from loaders.profiles import load_profile
 from mdm.db import Database
@@ -53,6 +54,11 @@ def write_samples(directory: Path) -> list[tuple[str, Path]]:
     ]
 
 
+def _credit() -> list[dict]:
+    people = list(samples.persons(COUNTS["persons"]))
+    return list(samples.credit_records(COUNTS["credit"], list(samples.entities(COUNTS["entities"])), people))
+
+
 def prepare_demo(settings: Settings, *, console: Console | None = None) -> str:
     """Migrate the database, load every sample, and return a new admin key."""
     database = Database(settings.database_url)
@@ -70,6 +76,7 @@ def prepare_demo(settings: Settings, *, console: Console | None = None) -> str:
                 f"{summary['rejected']} rejected, {summary['warnings']} warnings"
             )
             console.print(line, soft_wrap=True)
+    seed_projects(database, list(samples.entities(COUNTS["entities"])), _credit())
     key = create_key(database, department="demo", role="admin")
     database.dispose()
     return key

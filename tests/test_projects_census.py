@@ -4,8 +4,10 @@ payment import (API on each backend), and the ``mdm projects`` command line."""
 import json
 
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from api.app import create_app
 from api.cli import app
 from mdm.db import Database
 from mdm.settings import get_settings
@@ -183,7 +185,7 @@ def cli_world(tmp_path, monkeypatch):
 
 
 def test_the_command_line_prints_the_om_statistics_as_a_table_and_lists_shows_and_exports(cli_world, tmp_path):
-    world, ids, cli = cli_world
+    _, ids, cli = cli_world
     result = cli("projects", "om-statistics", "--year", "2025")
     assert result.exit_code == 0, result.output
     assert "软件运维" in result.output and "105.00" in result.output and "0.1417" in result.output
@@ -199,3 +201,26 @@ def test_the_command_line_prints_the_om_statistics_as_a_table_and_lists_shows_an
     payments.write_text(f"voucher_no,project_id,paid_on,amount_wan\nV-9,{ids[0]},2025-01-02,3.00\n", encoding="utf-8")
     imported = cli("projects", "import-payments", str(payments))
     assert imported.exit_code == 0 and json.loads(imported.output)["imported"] == 1
+
+
+def test_the_demo_seeds_a_year_of_projects_with_statistics_and_running_it_again_adds_none(settings):
+    from api.demo import prepare_demo
+
+    key = prepare_demo(settings)
+    prepare_demo(settings)
+    client = TestClient(create_app(settings))
+    h = {"Authorization": f"Bearer {key}"}
+    projects = client.get("/projects", params={"limit": 1000}, headers=h).json()
+    assert projects["total"] == 8 + 12 + 18
+    assert {p["kind"] for p in projects["items"]} == {"construction", "om"}
+    assert len({p["department_uscc"] for p in projects["items"]}) == 5
+    stats = client.get("/projects/om-statistics", params={"year": 2025}, headers=h).json()["categories"]
+    assert len(stats) == 6 and all(c["count"] == 3 and c["growth"] is not None for c in stats)
+    assert any(d["above_standard"] for c in stats for d in c["declarations"])
+    views = [
+        client.get(f"/projects/{p['id']}", headers=h).json() for p in projects["items"] if p["kind"] == "construction"
+    ]
+    big = [v for v in views if v["approved_wan"] and float(v["approved_wan"]) >= 100]
+    assert big and {"supervisor", "contractor"} <= {x["role"] for x in big[0]["vendors"]}
+    assert any(c["record_type"] == "administrative_penalty" for v in views for x in v["vendors"] for c in x["credit"])
+    assert any(v["not_duplicate_statement"] for v in views)  # the duplicate pair

@@ -44,7 +44,18 @@ def test_a_worked_example_computed_by_hand_matches_every_step():
     assert round(steps["total_yuan"], 2) == Decimal("310889.82")
     assert result["amount_wan"] == "31.09"
     assert result["cost_standard"] == DEFAULT_COST_STANDARD
-    assert [s["step"] for s in result["steps"]][0] == "unadjusted_function_points"
+    assert [s["step"] for s in result["steps"]] == [
+        "unadjusted_function_points",
+        "adjusted_size",
+        "quality_factor",
+        "software_factor",
+        "development_factor",
+        "effort_person_hours",
+        "effort_person_months",
+        "labour_cost_yuan",
+        "total_yuan",
+        "amount_wan",
+    ]
     assert all(s["formula"] for s in result["steps"])
 
 
