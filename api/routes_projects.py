@@ -18,7 +18,7 @@ from mdm.projects import census, costing, dictionary, documents, evaluations, fi
 from mdm.projects.duplicates import similar_projects
 
 PROBLEM = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "project.invalid, project.entity_unknown, request.invalid", **PROBLEM},
     401: {"description": "auth.missing_key, auth.invalid_key", **PROBLEM},
     403: {"description": "auth.forbidden — the key's role may not take this action", **PROBLEM},

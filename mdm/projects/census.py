@@ -87,7 +87,7 @@ def om_statistics(db: Database, *, year: int) -> dict[str, Any]:
                 "p25_wan": str(round_wan(p25)),
                 "p75_wan": str(round_wan(p75)),
                 "share_of_construction": _str(_ratio(total, sum(costs, Decimal(0)))),
-                "growth": _str(_ratio(total, before[category]) - 1) if before.get(category) else None,
+                "growth": _str(_growth(total, before.get(category))),
                 "standard_ratio": _str(standard),
                 "declarations": [
                     {
@@ -106,6 +106,13 @@ def om_statistics(db: Database, *, year: int) -> dict[str, Any]:
             }
         )
     return {"year": year, "rule": STANDARD_RULE, "categories": categories}
+
+
+def _growth(total: Decimal, previous: Decimal | None) -> Decimal | None:
+    """total / previous − 1, four decimals; None without a previous total."""
+    if not previous:
+        return None
+    return (total / previous - 1).quantize(_FOUR, rounding=ROUND_HALF_UP)
 
 
 def _str(value: Decimal | None) -> str | None:

@@ -30,7 +30,7 @@ def codes(session: Session, list_name: str) -> dict[str, str]:
         .where(CodeListEntry.list_name == list_name, CodeListEntry.valid_to.is_(None))
         .order_by(CodeListEntry.id)
     ).all()
-    return dict(rows)
+    return {code: name for code, name in rows}
 
 
 def dictionary(db: Database) -> dict[str, Any]:
