@@ -12,7 +12,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, File, Form, Query, UploadFile
 from fastapi.responses import PlainTextResponse, Response
 
-from api.deps import CurrentCaller, DatabaseDep, SettingsDep, reject_unstorable
+from api.deps import CurrentCaller, DatabaseDep, SettingsDep
+from api.params import guard_parameters
+from mdm.db import storable
 from mdm.errors import Forbidden, InvalidRequest, MdmError
 from mdm.projects import census, costing, dictionary, documents, evaluations, finance, lifecycle, service, vendors
 from mdm.projects.duplicates import similar_projects
@@ -29,14 +31,14 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         **PROBLEM,
     },
 }
-router = APIRouter(prefix="/projects", tags=["projects"], responses=ERRORS, dependencies=[Depends(reject_unstorable)])
+router = APIRouter(prefix="/projects", tags=["projects"], responses=ERRORS, dependencies=[Depends(guard_parameters)])
 JsonBody = Annotated[dict[str, Any], Body()]
 
 
 def _text(body: dict[str, Any], name: str) -> str:
     value = body.get(name) or ""
-    if not isinstance(value, str):
-        raise InvalidRequest("project.invalid", f"{name} must be a text")
+    if not isinstance(value, str) or len(value) > 10_000 or not storable(value):
+        raise InvalidRequest("project.invalid", f"{name} must be a text of at most 10,000 characters (no NUL)")
     return value
 
 

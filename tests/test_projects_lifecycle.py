@@ -362,3 +362,13 @@ def test_the_old_roles_keep_their_order_and_department_roles_admit_only_themselv
     assert not caller("loader").may("admin") and caller("admin").may("finance_approver")
     assert caller("declarer").may("declarer") and not caller("declarer").may("reader")
     assert not caller("declarer").may("finance_approver") and not caller("reader").may("declarer")
+
+
+def test_a_text_the_store_cannot_keep_is_refused_not_a_server_error(world):
+    r = world.post("declarer", "/projects", declare_body(world, name="坏\x00名字"))
+    assert r.status_code == 400 and r.json()["code"] == "project.invalid"
+    pid = create(world)
+    r = world.post("declarer", f"/projects/{pid}/transitions", {"to": "withdrawn", "comment": "x\x00"})
+    assert r.status_code == 400 and r.json()["code"] == "project.invalid"
+    r = world.post("declarer", "/projects", declare_body(world, requested_wan="1e400"))
+    assert r.status_code == 400 and r.json()["code"] == "project.invalid"

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from mdm.db import Database
+from mdm.db import Database, storable
 from mdm.errors import Forbidden, InvalidRequest, NotFound
 from mdm.keys import DEPARTMENT_ROLES, Caller
 from mdm.projects import dictionary
@@ -38,7 +38,7 @@ def upload_document(
         row = ProjectDocument(
             project_id=project.id,
             doc_type=doc_type,
-            file_name=(file_name or "document")[:500],
+            file_name=(file_name if file_name and storable(file_name) else "document")[:500],
             media_type=(media_type or "application/octet-stream")[:200],
             size=len(content),
             sha256=hashlib.sha256(content).hexdigest(),

@@ -12,6 +12,7 @@ from mdm.errors import InvalidRequest
 
 FEN_PER_WAN = 1_000_000  # 1 万元 = 10,000 元 = 1,000,000 分
 CENT_OF_WAN = Decimal("0.01")
+MAX_WAN = Decimal("1000000000")  # 10^9 万元: far above any project, and 10^15 分 fits a BIGINT
 
 # Projects of 100 万元 or more need a supervision (监理) contract before implementation (管理办法).
 SUPERVISION_THRESHOLD_FEN = 100 * FEN_PER_WAN
@@ -35,10 +36,13 @@ def wan_to_fen(value: Any, *, field: str) -> int:
     """
     try:
         amount = Decimal(str(value))
+        exact = amount.is_finite() and 0 <= amount <= MAX_WAN and amount == amount.quantize(CENT_OF_WAN)
     except (InvalidOperation, ValueError):
-        raise InvalidRequest("project.invalid", f"{field} must be an amount in 万元, got {value!r}") from None
-    if not amount.is_finite() or amount < 0 or amount != amount.quantize(CENT_OF_WAN):
-        raise InvalidRequest("project.invalid", f"{field} must be a non-negative amount in 万元 with two decimals")
+        exact = False
+    if not exact or isinstance(value, bool):
+        raise InvalidRequest(
+            "project.invalid", f"{field} must be an amount in 万元 from 0 to {MAX_WAN} with two decimals, got {value!r}"
+        )
     return int(amount * FEN_PER_WAN)
 
 

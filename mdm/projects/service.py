@@ -13,7 +13,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from mdm import records
-from mdm.db import Database
+from mdm.db import Database, storable
 from mdm.errors import Forbidden, InvalidRequest, NotFound
 from mdm.keys import Caller
 from mdm.projects import dictionary
@@ -56,8 +56,8 @@ def load(session: Session, project_id: int, *, lock: bool = False) -> Project:
 
 
 def _text(value: Any, field: str, *, limit: int) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > limit:
-        raise InvalidRequest("project.invalid", f"{field} must be a text of 1 to {limit} characters")
+    if not isinstance(value, str) or not value.strip() or len(value) > limit or not storable(value):
+        raise InvalidRequest("project.invalid", f"{field} must be a text of 1 to {limit} characters (no NUL)")
     return value.strip()
 
 
