@@ -7,7 +7,8 @@ The samples (``api/demo/`` and :mod:`api.samples`):
 * ``natural_person`` — 1,000 synthetic persons (address code 990102, which no real county holds);
 * ``legal_entity`` — 300 synthetic companies with valid check characters;
 * ``credit_record`` — 300 credit records about them (loaded from JSON Lines);
-* ``e_license`` — 500 licences they hold.
+* ``e_license`` — 500 licences they hold;
+* e-government projects of 2025 (and 2024's O&M projects), see :mod:`api.demo_projects`.
 
 All from fixed seeds: running the demo again loads nothing new; each run issues a fresh admin key.
 """
@@ -76,7 +77,9 @@ def prepare_demo(settings: Settings, *, console: Console | None = None) -> str:
                 f"{summary['rejected']} rejected, {summary['warnings']} warnings"
             )
             console.print(line, soft_wrap=True)
-    seed_projects(database, list(samples.entities(COUNTS["entities"])), _credit())
+    seeded = seed_projects(database, list(samples.entities(COUNTS["entities"])), _credit())
+    if console:
+        console.print(f"projects: {seeded} seeded (see GET /projects/om-statistics?year=2025)", soft_wrap=True)
     key = create_key(database, department="demo", role="admin")
     database.dispose()
     return key
