@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from mdm.db import Database
-from mdm.errors import Forbidden, NotFound
+from mdm.errors import Forbidden
 from mdm.keys import Caller, authenticate
+from mdm.repositories import standard_for
 from mdm.search import SearchBackend
 from mdm.settings import Settings
 from standards import Standard
@@ -63,12 +64,7 @@ Loader = Annotated[Caller, Depends(require("loader"))]
 
 def get_standard(repository: str, registry: RegistryDep) -> Standard:
     """The current standard of the repository in the path (404 ``repository.unknown`` otherwise)."""
-    try:
-        return registry.get(repository)
-    except KeyError:
-        raise NotFound(
-            "repository.unknown", f"no repository {repository!r}; known: {', '.join(registry.repositories)}"
-        ) from None
+    return standard_for(registry, repository)
 
 
 StandardDep = Annotated[Standard, Depends(get_standard)]
