@@ -102,9 +102,12 @@ def point(value: str | None, name: str) -> tuple[float, float] | None:
     return lon, lat
 
 
-def near(value: str | None) -> tuple[float, ...] | None:
+def near(value: str | None) -> tuple[float, float, float] | None:
     """``lon,lat,radius_m`` as three finite numbers (ranges are checked by the search query), or None."""
-    return tuple(floats(value, 3, "near")) if value else None
+    if not value:
+        return None
+    lon, lat, radius_m = floats(value, 3, "near")
+    return lon, lat, radius_m
 
 
 def in_range(lon: float, lat: float, name: str) -> None:

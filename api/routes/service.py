@@ -27,7 +27,7 @@ def health(db: DatabaseDep, backend: SearchDep) -> Any:
     except Exception:
         log.exception("health check: database unavailable")
         return JSONResponse({"status": "degraded", "database": {"status": "unavailable"}}, status_code=503)
-    search = {"backend": backend.name, "status": "ok"}
+    search: dict[str, Any] = {"backend": backend.name, "status": "ok"}
     if backend.name == "elasticsearch":
         search.update(backend.health())
         search["pending"] = indexer.pending(db)
