@@ -26,6 +26,7 @@ from schemathesis.specs.openapi.checks import (
 
 from api.app import create_app
 from api.demo import SAMPLES, write_samples
+from api.params import MAX_PARAMETER_LENGTH
 from loaders.pipeline import LoadOptions, load_file
 from loaders.profiles import load_profile
 from mdm.keys import create_key
@@ -107,3 +108,22 @@ def test_no_request_is_a_server_error_and_every_response_is_documented(openapi, 
         case.call_and_validate(headers={"Authorization": f"Bearer {key}"}, checks=CHECKS)
 
     check()
+
+
+@pytest.mark.parametrize("repository", default_registry().repositories)
+def test_an_exact_search_filter_is_served_up_to_the_parameter_limit_and_refused_beyond(fuzzed, repository):
+    """Every filterable field, with a value at the limit (served by the backend) and one past it (400)."""
+    from fastapi.testclient import TestClient
+
+    app, key = fuzzed
+    client = TestClient(app, raise_server_exceptions=False)
+    headers = {"Authorization": f"Bearer {key}"}
+    path = f"/repositories/{repository}/search"
+    for field in default_registry().get(repository).filterable:
+        for value in ("3" * MAX_PARAMETER_LENGTH, "苏" * MAX_PARAMETER_LENGTH):
+            for query in ({field: value}, {field: value, "q": "苏州", "mode": "fuzzy"}):
+                response = client.get(path, params=query, headers=headers)
+                assert response.status_code == 200, (field, response.text[:300])
+                assert response.json()["items"] == []
+        response = client.get(path, params={field: "3" * (MAX_PARAMETER_LENGTH + 1)}, headers=headers)
+        assert response.status_code == 400 and response.json()["code"] == "request.too_long"

@@ -18,7 +18,12 @@ log = logging.getLogger("mdm.api")
 router = APIRouter()
 
 
-@router.get("/health", response_model=Health, tags=["service"])
+@router.get(
+    "/health",
+    response_model=Health,
+    tags=["service"],
+    responses={503: {"model": Health, "description": "degraded: the database cannot be reached"}},
+)
 def health(db: DatabaseDep, backend: SearchDep) -> Any:
     """Service, database and search status, with index failures (no key needed)."""
     try:
