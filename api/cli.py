@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.cli_projects import projects_app
 from mdm.errors import FileRejected, GuardRefused, InvalidRequest, MdmError
 
 EXIT = {
@@ -46,6 +47,7 @@ app.add_typer(profiles_app, name="profiles")
 app.add_typer(codes_app, name="codes")
 app.add_typer(indexer_app, name="indexer")
 app.add_typer(search_app, name="search")
+app.add_typer(projects_app, name="projects")
 
 err = Console(stderr=True)
 

@@ -94,3 +94,10 @@ class Unavailable(MdmError):
     ``database.extension_missing``, ``search.unavailable``): HTTP 503, exit 1."""
 
     status = 503
+
+
+class Conflict(MdmError):
+    """The request is well-formed but the state of the thing refuses it (``project.transition_invalid``, …):
+    HTTP 409, exit 1."""
+
+    status = 409
