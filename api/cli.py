@@ -1,8 +1,8 @@
 """The ``mdm`` command line. Thin, like the routes: parse, call a service, print, exit with a documented code.
 
 Exit codes (README "Exit codes"): 0 success; 1 an unexpected or service error; 2 a usage error; 3 a file
-rejected whole; 4 a snapshot guard refused; 5 a file whose every row was rejected; 6 a value that failed
-``mdm check``... see :data:`EXIT`.
+rejected whole; 4 a snapshot guard refused; 5 a file whose every row was rejected — see :data:`EXIT`. A domain
+error exits with the code its class carries (:mod:`mdm.errors`).
 """
 
 from __future__ import annotations
@@ -18,9 +18,16 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeE
 from rich.table import Table
 
 from api.cli_projects import projects_app
-from mdm.errors import FileRejected, GuardRefused, MdmError
+from mdm.errors import FileRejected, GuardRefused, InvalidRequest, MdmError
 
-EXIT = {"ok": 0, "error": 1, "usage": 2, "file_rejected": 3, "guard_refused": 4, "all_rejected": 5}
+EXIT = {
+    "ok": 0,
+    "error": MdmError.exit_code,
+    "usage": InvalidRequest.exit_code,
+    "file_rejected": FileRejected.exit_code,
+    "guard_refused": GuardRefused.exit_code,
+    "all_rejected": 5,  # a result, not an error: the batch committed with every row rejected
+}
 
 app = typer.Typer(
     help="Base-information resource service.",
@@ -64,9 +71,10 @@ def _database():
     return Database(_settings().database_url)
 
 
-def _fail(exc: MdmError, code: int) -> typer.Exit:
+def _fail(exc: MdmError) -> typer.Exit:
+    """Print ``exc`` as one line and exit with the code its class carries."""
     err.print(f"[red]error[/red] {exc.code}: {exc.detail}")
-    return typer.Exit(code)
+    return typer.Exit(exc.exit_code)
 
 
 @db_app.command("upgrade")
@@ -98,7 +106,7 @@ def keys_create(
     try:
         print(create_key(_database(), department=department, role=role))
     except MdmError as exc:
-        raise _fail(exc, EXIT["usage"]) from exc
+        raise _fail(exc) from exc
 
 
 @profiles_app.command("list")
@@ -174,7 +182,7 @@ def load(
                 ),
                 flush=True,
             )
-        raise _fail(exc, EXIT["usage"]) from exc
+        raise _fail(exc) from exc
     options = LoadOptions(
         report_root=report_dir or settings.report_dir,
         guard=settings.snapshot_guard if guard is None else guard,
@@ -209,16 +217,11 @@ def load(
                 "status": "rejected",
                 "error": {"code": exc.code, "detail": exc.detail},
             }
-            if isinstance(exc, GuardRefused):
-                code = EXIT["guard_refused"]
-            elif exc.code in ("load.profile_unknown", "load.profile_invalid"):
-                code = EXIT["usage"]  # the profile is wrong, not the file
-            else:
-                code = EXIT["file_rejected"]
+            code = exc.exit_code
             if not as_json:
                 err.print(f"[red]error[/red] {exc.code}: {exc.detail}")
         except MdmError as exc:
-            raise _fail(exc, EXIT["error"]) from exc
+            raise _fail(exc) from exc
         if as_json:
             print(json.dumps(summary, ensure_ascii=False, default=str), flush=True)
         else:
@@ -263,7 +266,7 @@ def codes_import(
     try:
         count = import_list(_database(), list_name, file, layout)
     except FileRejected as exc:
-        raise _fail(exc, EXIT["file_rejected"]) from exc
+        raise _fail(exc) from exc
     err.print(f"{list_name}: {count} codes imported from {file.name}")
 
 
@@ -296,7 +299,7 @@ def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix as 
     try:
         revoke_key(_database(), prefix)
     except MdmError as exc:
-        raise _fail(exc, EXIT["usage"]) from exc
+        raise _fail(exc) from exc
     err.print(f"revoked {prefix}")
 
 
@@ -311,16 +314,15 @@ def _elastic():
 
 
 def _repositories(repository: str | None) -> list:
+    from mdm.repositories import standard_for
     from standards import default_registry
 
     registry = default_registry()
-    if repository is None:
-        return [registry.get(r) for r in registry.repositories]
+    names = registry.repositories if repository is None else [repository]
     try:
-        return [registry.get(repository)]
-    except KeyError:
-        err.print(f"[red]error[/red] repository.unknown: {repository}; one of {', '.join(registry.repositories)}")
-        raise typer.Exit(EXIT["usage"]) from None
+        return [standard_for(registry, name) for name in names]
+    except MdmError as exc:
+        raise _fail(exc) from None
 
 
 @indexer_app.command("run")
@@ -433,4 +435,4 @@ def main() -> None:
         raise
     except MdmError as exc:
         err.print(f"[red]error[/red] {exc.code}: {exc.detail}")
-        sys.exit(EXIT["error"])
+        sys.exit(exc.exit_code)

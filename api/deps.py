@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from mdm.db import Database
-from mdm.errors import Forbidden, NotFound
+from mdm.errors import Forbidden
 from mdm.keys import Caller, authenticate
+from mdm.repositories import standard_for
 from mdm.search import SearchBackend
 from mdm.settings import Settings
 from standards import Standard
-from standards.registry import Registry
+from standards.registry import REPOSITORIES, Registry
 
 
 def get_settings(request: Request) -> Settings:
@@ -61,14 +62,12 @@ def require(role: str):
 Loader = Annotated[Caller, Depends(require("loader"))]
 
 
-def get_standard(repository: str, registry: RegistryDep) -> Standard:
+def get_standard(
+    repository: Annotated[str, Path(description="Repository id.", json_schema_extra={"enum": list(REPOSITORIES)})],
+    registry: RegistryDep,
+) -> Standard:
     """The current standard of the repository in the path (404 ``repository.unknown`` otherwise)."""
-    try:
-        return registry.get(repository)
-    except KeyError:
-        raise NotFound(
-            "repository.unknown", f"no repository {repository!r}; known: {', '.join(registry.repositories)}"
-        ) from None
+    return standard_for(registry, repository)
 
 
 StandardDep = Annotated[Standard, Depends(get_standard)]

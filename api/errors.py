@@ -1,5 +1,6 @@
-"""The one place that maps errors to HTTP: domain errors carry a stable code; here they become RFC 9457
-problem+json documents ``{"type", "title", "status", "detail", "code", "instance", …}``."""
+"""The one place that maps errors to HTTP: a domain error carries a stable code and, in its class, its status
+(:mod:`mdm.errors`); here it becomes an RFC 9457 problem+json document ``{"type", "title", "status", "detail",
+"code", "instance", …}``. Framework errors (validation, unknown routes) and lost databases are mapped here too."""
 
 from __future__ import annotations
 
@@ -17,24 +18,6 @@ from standards.codes import CODES
 
 log = logging.getLogger("mdm.api")
 
-_STATUS: list[tuple[type[errors.MdmError], int]] = [
-    (errors.Unauthorised, 401),
-    (errors.Forbidden, 403),
-    (errors.NotFound, 404),
-    (errors.InvalidRequest, 400),
-    (errors.GuardRefused, 409),
-    (errors.Conflict, 409),
-    (errors.FileRejected, 422),
-]
-_CODE_STATUS = {
-    "file.too_large": 413,
-    "database.unavailable": 503,
-    "search.unavailable": 503,
-    "database.extension_missing": 503,
-    "load.profile_unknown": 400,
-    "load.profile_invalid": 400,
-}
-
 
 def problem(status: int, code: str, detail: str, instance: str, **extra: Any) -> JSONResponse:
     """A problem+json response for ``code`` (a published code)."""
@@ -51,15 +34,6 @@ def problem(status: int, code: str, detail: str, instance: str, **extra: Any) ->
     return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 
-def status_of(exc: errors.MdmError) -> int:
-    if exc.code in _CODE_STATUS:
-        return _CODE_STATUS[exc.code]
-    for kind, status in _STATUS:
-        if isinstance(exc, kind):
-            return status
-    return 500
-
-
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
@@ -68,7 +42,7 @@ def install(app: FastAPI) -> None:
         extra = {k: v for k, v in exc.extra.items() if k != "summary"}
         if "summary" in exc.extra:
             extra["load"] = exc.extra["summary"]
-        return problem(status_of(exc), exc.code, exc.detail, request.url.path, **extra)
+        return problem(exc.status, exc.code, exc.detail, request.url.path, **extra)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -8,7 +8,7 @@ import datetime as dt
 import math
 from typing import Annotated
 
-from fastapi import Query, Request
+from fastapi import Path, Query, Request
 
 from mdm import records
 from mdm.db import storable
@@ -21,6 +21,8 @@ MAX_PARAMETER_LENGTH = 1000
 ``as_of``. A longer one is refused before anything else reads it (400 ``request.too_long``). ``q`` has its own,
 shorter limit in the search query (``request.invalid``)."""
 
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="A row id (a positive 64-bit integer).")]
+"""A numeric id in a path: larger ones are a 400, never an integer the database cannot hold."""
 ListLimit = Annotated[int, Query(ge=1, le=records.MAX_LIMIT, description="Records per page.")]
 SearchLimit = Annotated[int, Query(ge=1, le=MAX_SEARCH_LIMIT, description="Hits per page.")]
 Cursor = Annotated[
@@ -102,9 +104,12 @@ def point(value: str | None, name: str) -> tuple[float, float] | None:
     return lon, lat
 
 
-def near(value: str | None) -> tuple[float, ...] | None:
+def near(value: str | None) -> tuple[float, float, float] | None:
     """``lon,lat,radius_m`` as three finite numbers (ranges are checked by the search query), or None."""
-    return tuple(floats(value, 3, "near")) if value else None
+    if not value:
+        return None
+    lon, lat, radius_m = floats(value, 3, "near")
+    return lon, lat, radius_m
 
 
 def in_range(lon: float, lat: float, name: str) -> None:

@@ -12,10 +12,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, File, Form, Query, UploadFile
 from fastapi.responses import PlainTextResponse, Response
 
+from api import params
 from api.deps import CurrentCaller, DatabaseDep, SettingsDep
 from api.params import guard_parameters
 from mdm.db import storable
-from mdm.errors import Forbidden, InvalidRequest, MdmError
+from mdm.errors import FileTooLarge, Forbidden, InvalidRequest
 from mdm.projects import census, costing, dictionary, documents, evaluations, finance, lifecycle, service, vendors
 from mdm.projects.duplicates import similar_projects
 
@@ -98,7 +99,11 @@ def vendor_credit(caller: CurrentCaller, db: DatabaseDep, uscc: str) -> Any:
     return vendors.vendor_credit(db, uscc)
 
 
-@router.get("/budget-lines", response_model=None)
+@router.get(
+    "/budget-lines",
+    response_model=None,
+    responses={200: {"content": {"application/json": {}, "text/csv": {}}, "description": "JSON or CSV lines"}},
+)
 def budget_lines(
     caller: CurrentCaller, db: DatabaseDep, year: int, format: Annotated[str, Query(pattern="^(csv|json)$")] = "json"
 ) -> Any:
@@ -125,13 +130,13 @@ def import_payments(caller: CurrentCaller, db: DatabaseDep, settings: SettingsDe
 
 
 @router.get("/{project_id}")
-def get_project(caller: CurrentCaller, db: DatabaseDep, project_id: int) -> Any:
+def get_project(caller: CurrentCaller, db: DatabaseDep, project_id: params.RowId) -> Any:
     """One project with its transitions, documents, evaluations, vendors and payments."""
     return service.get_project(db, project_id)
 
 
 @router.get("/{project_id}/duplicates")
-def duplicates(caller: CurrentCaller, db: DatabaseDep, project_id: int) -> Any:
+def duplicates(caller: CurrentCaller, db: DatabaseDep, project_id: params.RowId) -> Any:
     """Similar projects of the last three years, most similar first, with a score 0..1."""
     with db.read() as session:
         row = service.load(session, project_id)
@@ -140,7 +145,7 @@ def duplicates(caller: CurrentCaller, db: DatabaseDep, project_id: int) -> Any:
 
 
 @router.post("/{project_id}/transitions")
-def transition(caller: CurrentCaller, db: DatabaseDep, project_id: int, body: JsonBody) -> Any:
+def transition(caller: CurrentCaller, db: DatabaseDep, project_id: params.RowId, body: JsonBody) -> Any:
     """Move the project to another stage; refused with the missing conditions named."""
     docs = body.get("documents") or []
     if not isinstance(docs, list) or not all(isinstance(d, int) for d in docs):
@@ -161,7 +166,7 @@ def upload_document(
     caller: CurrentCaller,
     db: DatabaseDep,
     settings: SettingsDep,
-    project_id: int,
+    project_id: params.RowId,
     doc_type: Annotated[str, Form()],
     file: UploadFile = File(...),
 ) -> Any:
@@ -179,13 +184,15 @@ def upload_document(
 
 
 @router.get("/{project_id}/documents")
-def list_documents(caller: CurrentCaller, db: DatabaseDep, project_id: int) -> Any:
+def list_documents(caller: CurrentCaller, db: DatabaseDep, project_id: params.RowId) -> Any:
     """The project's documents (type, name, size, SHA-256), without content."""
     return {"items": documents.list_documents(db, project_id)}
 
 
 @router.get("/{project_id}/documents/{document_id}", response_class=Response)
-def download_document(caller: CurrentCaller, db: DatabaseDep, project_id: int, document_id: int) -> Response:
+def download_document(
+    caller: CurrentCaller, db: DatabaseDep, project_id: params.RowId, document_id: params.RowId
+) -> Response:
     """Download a document as uploaded."""
     meta, content = documents.get_document(db, project_id, document_id)
     return Response(
@@ -196,19 +203,19 @@ def download_document(caller: CurrentCaller, db: DatabaseDep, project_id: int, d
 
 
 @router.post("/{project_id}/evaluations", status_code=201)
-def record_evaluation(caller: CurrentCaller, db: DatabaseDep, project_id: int, body: JsonBody) -> Any:
+def record_evaluation(caller: CurrentCaller, db: DatabaseDep, project_id: params.RowId, body: JsonBody) -> Any:
     """Record a software (computed from function points), hardware or performance evaluation."""
     return evaluations.record_evaluation(db, caller=caller, project_id=project_id, body=body)
 
 
 @router.post("/{project_id}/plan-control")
-def plan_control(caller: CurrentCaller, db: DatabaseDep, project_id: int, body: JsonBody) -> Any:
+def plan_control(caller: CurrentCaller, db: DatabaseDep, project_id: params.RowId, body: JsonBody) -> Any:
     """Plan control (plan_control): the project is in the year's plan."""
     return evaluations.confirm_plan(db, caller=caller, project_id=project_id, comment=_text(body, "comment"))
 
 
 @router.post("/{project_id}/budget-control")
-def budget_control(caller: CurrentCaller, db: DatabaseDep, project_id: int, body: JsonBody) -> Any:
+def budget_control(caller: CurrentCaller, db: DatabaseDep, project_id: params.RowId, body: JsonBody) -> Any:
     """Budget control (finance_approver): approve an amount in 万元, at most the control price."""
     return evaluations.approve_budget(
         db, caller=caller, project_id=project_id, amount_wan=body.get("amount_wan"), comment=_text(body, "comment")
@@ -216,7 +223,7 @@ def budget_control(caller: CurrentCaller, db: DatabaseDep, project_id: int, body
 
 
 @router.post("/{project_id}/vendors", status_code=201)
-def award_vendor(caller: CurrentCaller, db: DatabaseDep, project_id: int, body: JsonBody) -> Any:
+def award_vendor(caller: CurrentCaller, db: DatabaseDep, project_id: params.RowId, body: JsonBody) -> Any:
     """Award a contract (contractor or supervisor) to a vendor; refused on a serious credit record unless
     finance overrides with a written reason."""
     return vendors.award(
@@ -232,5 +239,5 @@ def award_vendor(caller: CurrentCaller, db: DatabaseDep, project_id: int, body: 
 def _read(file: UploadFile, limit: int) -> bytes:
     data = file.file.read(limit + 1)
     if len(data) > limit:
-        raise MdmError("file.too_large", f"the upload is larger than {limit} bytes")
+        raise FileTooLarge(limit)
     return data

@@ -9,7 +9,7 @@ from __future__ import annotations
 import codecs
 from pathlib import Path
 
-from mdm.errors import FileRejected
+from mdm.errors import FileRejected, ProfileRejected
 
 CANDIDATES = ("utf-8-sig", "gb18030")
 _CHUNK = 1 << 20
@@ -43,7 +43,7 @@ def detect_encoding(path: Path, declared: str = "auto") -> str:
         try:
             codecs.lookup(encoding)
         except LookupError as exc:
-            raise FileRejected("load.profile_invalid", f"unknown encoding {encoding!r} in the profile") from exc
+            raise ProfileRejected("load.profile_invalid", f"unknown encoding {encoding!r} in the profile") from exc
         if _decodes(path, "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding):
             return "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
     tried = " or ".join(candidates)

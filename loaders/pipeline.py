@@ -28,8 +28,9 @@ from loaders.rows import Reader, SourceRow
 from mdm.batches import new_batch_id, record_batch, record_failed_batch, register_source_system
 from mdm.codelists import DatabaseCodeLists
 from mdm.db import Database
-from mdm.errors import FileRejected, GuardRefused, MdmError
+from mdm.errors import FileRejected, GuardRefused, MdmError, ProfileRejected, RepositoryUnknown
 from mdm.records import existing_keys
+from mdm.repositories import standard_for
 from mdm.search import SearchBackend
 from mdm.search.indexer import drain
 from mdm.store import BatchWriter, StagedRow
@@ -255,18 +256,18 @@ def _summary_base(batch_id: str, profile: Profile, path: Path, started: dt.datet
 
 def _standard_for(profile: Profile, registry: Registry) -> Standard:
     try:
-        standard = registry.get(profile.repository)
-    except KeyError:
-        raise FileRejected(
-            "load.profile_invalid", f"profile {profile.name}: no repository {profile.repository!r}"
-        ) from None
+        standard = standard_for(registry, profile.repository)
+    except RepositoryUnknown as exc:
+        raise ProfileRejected("load.profile_invalid", f"profile {profile.name}: {exc.detail}") from None
     unknown = sorted(set(profile.fields) - set(standard.fields))
     if unknown:
-        raise FileRejected("load.profile_invalid", f"profile {profile.name} maps unknown field(s) {', '.join(unknown)}")
+        raise ProfileRejected(
+            "load.profile_invalid", f"profile {profile.name} maps unknown field(s) {', '.join(unknown)}"
+        )
     for spec in profile.fields.values():
         for step in spec.normalise:
             if step not in NORMALISERS:
-                raise FileRejected("load.profile_invalid", f"profile {profile.name}: unknown normaliser {step!r}")
+                raise ProfileRejected("load.profile_invalid", f"profile {profile.name}: unknown normaliser {step!r}")
     return standard
 
 

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from mdm.errors import FileRejected
+from mdm.errors import ProfileRejected
 
 FORMATS = ("csv", "geojson", "topojson", "jsonl", "xlsx")
 
@@ -96,21 +96,21 @@ class Profile(BaseModel):
 
 
 def parse_profile(document: dict[str, Any], *, default_name: str) -> Profile:
-    """A :class:`Profile` from its YAML document. Raises :class:`FileRejected` (``load.profile_invalid``)."""
+    """A :class:`Profile` from its YAML document. Raises :class:`ProfileRejected` (``load.profile_invalid``)."""
     if not isinstance(document, dict):
-        raise FileRejected("load.profile_invalid", "a profile must be a YAML mapping")
+        raise ProfileRejected("load.profile_invalid", "a profile must be a YAML mapping")
     document = {"name": default_name, **document}
     try:
         return Profile.model_validate(document)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise FileRejected("load.profile_invalid", f"profile {default_name}: {problems}") from exc
+        raise ProfileRejected("load.profile_invalid", f"profile {default_name}: {problems}") from exc
 
 
 def find_profile(name_or_path: str, search_dirs: list[Path]) -> Path:
     """The profile file for a path, or for a name looked up as ``<dir>/<name>.yaml`` in ``search_dirs``.
 
-    Raises :class:`FileRejected` (``load.profile_unknown``) listing where it looked.
+    Raises :class:`ProfileRejected` (``load.profile_unknown``) listing where it looked.
     """
     candidate = Path(name_or_path)
     if candidate.suffix in (".yaml", ".yml") or "/" in name_or_path:
@@ -123,7 +123,7 @@ def find_profile(name_or_path: str, search_dirs: list[Path]) -> Path:
                 if path.is_file():
                     return path
     looked = ", ".join(str(d) for d in search_dirs)
-    raise FileRejected("load.profile_unknown", f"no profile {name_or_path!r} (looked in: {looked})")
+    raise ProfileRejected("load.profile_unknown", f"no profile {name_or_path!r} (looked in: {looked})")
 
 
 def load_profile(name_or_path: str, search_dirs: list[Path]) -> Profile:
@@ -132,7 +132,7 @@ def load_profile(name_or_path: str, search_dirs: list[Path]) -> Profile:
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise FileRejected("load.profile_invalid", f"cannot read profile {path.name}: {exc}") from exc
+        raise ProfileRejected("load.profile_invalid", f"cannot read profile {path.name}: {exc}") from exc
     return parse_profile(document, default_name=path.stem)
 
 

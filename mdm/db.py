@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
-from mdm.errors import MdmError
+from mdm.errors import Unavailable
 
 
 def canonical_json(value) -> str:
@@ -117,10 +117,10 @@ class Database:
                 try:
                     upgrade(self.engine)
                 except (OperationalError, InterfaceError) as exc:
-                    raise MdmError("database.unavailable", "cannot reach the database") from exc
+                    raise Unavailable("database.unavailable", "cannot reach the database") from exc
                 except ProgrammingError as exc:
                     if "extension" in str(exc):
-                        raise MdmError(
+                        raise Unavailable(
                             "database.extension_missing",
                             "PostGIS and pg_trgm must be in the database before the first migration; as a superuser "
                             "run CREATE EXTENSION postgis; CREATE EXTENSION pg_trgm; (scripts/services.sh does this)",

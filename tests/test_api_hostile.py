@@ -886,9 +886,12 @@ def test_an_overlong_search_text_is_a_400_problem(api):  # noqa: F811
         (SEARCH, {"name" * 300: "x"}),
         (RECORDS, {"division_code": "苏" * 1001}),
         (RECORDS, {"cursor": "x" * 5000}),
+        (SEARCH, {"q": "苏州", "cursor": base64.urlsafe_b64encode(b'{"k":' + b"[" * 3000).decode()}),
         (f"{RECORDS}/p1", {"as_of": "2024-01-01T00:00:00" + "0" * 2000 + "Z"}),
     ],
-    ids=["q", "search-filter", "search-cursor", "parameter-name", "list-filter", "list-cursor", "as-of"],
+    ids=[
+        "q", "search-filter", "search-cursor", "parameter-name", "list-filter", "list-cursor", "nested-cursor", "as-of"
+    ],
 )
 def test_a_query_parameter_longer_than_the_limit_is_a_400_too_long(api, path, params):  # noqa: F811
     client, keys, _ = api

@@ -17,7 +17,7 @@ from api.schemas import LoadSummary
 from loaders.pipeline import LoadOptions, load_file
 from loaders.profiles import load_profile
 from mdm.batches import get_batch
-from mdm.errors import FileRejected, InvalidRequest
+from mdm.errors import FileTooLarge, InvalidRequest
 
 router = APIRouter(tags=["loads"])
 _PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
@@ -55,9 +55,7 @@ def get_load(caller: Loader, db: DatabaseDep, batch_id: str) -> Any:
 def _load_upload(request, standard, db, registry, settings, backend, file, profile, force) -> Any:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > settings.max_upload_bytes + 1_048_576:  # room for the form fields
-        raise FileRejected(
-            "file.too_large", f"the upload exceeds {settings.max_upload_bytes} bytes", limit=settings.max_upload_bytes
-        )
+        raise FileTooLarge(settings.max_upload_bytes)
     if not _PROFILE_NAME.fullmatch(profile):
         raise InvalidRequest("request.invalid", "profile must be a profile name (letters, digits, . _ -), not a path")
     chosen = load_profile(profile, settings.profile_dirs)
@@ -83,6 +81,6 @@ def _save_upload(upload: UploadFile, limit: int, directory: Path) -> Path:
         while chunk := upload.file.read(1 << 20):
             written += len(chunk)
             if written > limit:
-                raise FileRejected("file.too_large", f"the upload exceeds {limit} bytes", limit=limit)
+                raise FileTooLarge(limit)
             out.write(chunk)
     return target

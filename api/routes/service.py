@@ -18,7 +18,12 @@ log = logging.getLogger("mdm.api")
 router = APIRouter()
 
 
-@router.get("/health", response_model=Health, tags=["service"])
+@router.get(
+    "/health",
+    response_model=Health,
+    tags=["service"],
+    responses={503: {"model": Health, "description": "degraded: the database cannot be reached"}},
+)
 def health(db: DatabaseDep, backend: SearchDep) -> Any:
     """Service, database and search status, with index failures (no key needed)."""
     try:
@@ -27,7 +32,7 @@ def health(db: DatabaseDep, backend: SearchDep) -> Any:
     except Exception:
         log.exception("health check: database unavailable")
         return JSONResponse({"status": "degraded", "database": {"status": "unavailable"}}, status_code=503)
-    search = {"backend": backend.name, "status": "ok"}
+    search: dict[str, Any] = {"backend": backend.name, "status": "ok"}
     if backend.name == "elasticsearch":
         search.update(backend.health())
         search["pending"] = indexer.pending(db)

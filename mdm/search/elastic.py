@@ -18,7 +18,7 @@ from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
 
-from mdm.errors import InvalidRequest, MdmError
+from mdm.errors import InvalidRequest, Unavailable
 from mdm.search.base import SearchHit, SearchPage, SearchQuery, decode_cursor, encode_cursor
 from mdm.search.text import document, normalise
 from standards import Standard
@@ -45,7 +45,7 @@ SETTINGS = {
 KEYWORD = {"type": "keyword", "normalizer": "mdm_lower", "ignore_above": 2048}
 
 
-class SearchUnavailable(MdmError):
+class SearchUnavailable(Unavailable):
     """Elasticsearch cannot be reached or refused the request as a whole (``search.unavailable``)."""
 
     def __init__(self, detail: str) -> None:
