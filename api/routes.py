@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 import re
 import shutil
 import tempfile
@@ -45,9 +44,8 @@ from mdm.access import project
 from mdm.batches import get_batch
 from mdm.db import current_revision
 from mdm.errors import FileRejected, InvalidRequest
-from mdm.search import SearchQuery, indexer, search_records
-from mdm.search.base import MAX_SEARCH_LIMIT
-from mdm.spatial import Envelope
+from mdm.query import MAX_LIST_LIMIT, MAX_SEARCH_LIMIT, ListQuery, SearchQuery, parse_envelope, parse_near, parse_point
+from mdm.search import search_records
 
 PROBLEM = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 ERRORS = {
@@ -77,11 +75,7 @@ def health(db: DatabaseDep, backend: SearchDep) -> Any:
     except Exception:
         log.exception("health check: database unavailable")
         return JSONResponse({"status": "degraded", "database": {"status": "unavailable"}}, status_code=503)
-    search = {"backend": backend.name, "status": "ok"}
-    if backend.name == "elasticsearch":
-        search.update(backend.health())
-        search["pending"] = indexer.pending(db)
-        search["failures"] = indexer.failures(db)
+    search = backend.health(db)
     status = "ok" if search["status"] == "ok" and not search.get("failures", {}).get("count") else "degraded"
     return {
         "status": status,
@@ -132,52 +126,26 @@ def _filters(request: Request, known: set[str]) -> dict[str, str]:
     return {k: v for k, v in request.query_params.items() if k not in known}
 
 
-def _envelope(bbox: str | None) -> Envelope | None:
-    if not bbox:
-        return None
-    envelope = Envelope(*_parse_floats(bbox, 4, "bbox"))
-    if envelope.min_x > envelope.max_x or envelope.min_y > envelope.max_y:
-        raise InvalidRequest("request.invalid", "bbox must be minlon,minlat,maxlon,maxlat")
-    _in_range(envelope.min_x, envelope.min_y, "bbox")
-    _in_range(envelope.max_x, envelope.max_y, "bbox")
-    return envelope
-
-
-def _in_range(lon: float, lat: float, name: str) -> None:
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise InvalidRequest("request.invalid", f"{name} needs longitude in -180…180 and latitude in -90…90")
-
-
-def _parse_floats(value: str, count: int, name: str) -> list[float]:
-    try:
-        numbers = [float(p) for p in value.split(",")]
-    except ValueError:
-        numbers = []
-    if len(numbers) != count or not all(math.isfinite(n) for n in numbers):
-        raise InvalidRequest("request.invalid", f"{name} needs {count} comma-separated numbers")
-    return numbers
-
-
 @router.get("/repositories/{repository}/records", response_model=RecordList, tags=["records"])
 def list_records(
     request: Request,
     caller: CurrentCaller,
     standard: StandardDep,
     db: DatabaseDep,
-    limit: Annotated[int, Query(ge=1, le=records.MAX_LIMIT)] = 50,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIST_LIMIT)] = 50,
     cursor: str | None = None,
     include_retired: bool = False,
     contains: Annotated[str | None, Query(description="lon,lat in EPSG:4490: features containing it")] = None,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat: features intersecting it")] = None,
 ) -> Any:
     """Golden records in key order; other query parameters are exact filters on filterable fields."""
-    filters = _filters(request, _LIST_PARAMS)
-    point = tuple(_parse_floats(contains, 2, "contains")) if contains else None
-    if point:
-        _in_range(*point, "contains")
-    envelope = _envelope(bbox)
-    query = records.ListQuery(
-        filters=filters, limit=limit, cursor=cursor, include_retired=include_retired, contains=point, bbox=envelope
+    query = ListQuery(
+        filters=_filters(request, _LIST_PARAMS),
+        limit=limit,
+        cursor=cursor,
+        include_retired=include_retired,
+        contains=parse_point(contains, "contains"),
+        bbox=parse_envelope(bbox),
     )
     with db.read() as session:
         items, next_cursor = records.list_records(session, standard, query)
@@ -199,14 +167,12 @@ def search(
     cursor: str | None = None,
 ) -> Any:
     """Search active records; other query parameters are exact filters. Hits are masked like reads."""
-    filters = _filters(request, _SEARCH_PARAMS)
-    point = _parse_floats(near, 3, "near") if near else None
     query = SearchQuery(
         q=q,
         mode=mode,
-        filters=filters,
-        near=tuple(point) if point else None,
-        bbox=_envelope(bbox),
+        filters=_filters(request, _SEARCH_PARAMS),
+        near=parse_near(near),
+        bbox=parse_envelope(bbox),
         limit=limit,
         cursor=cursor,
     )

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from mdm import records
 from mdm.db import Database
+from mdm.query import SearchQuery
 from mdm.records import RecordView
-from mdm.search.base import SearchBackend, SearchHit, SearchPage, SearchQuery
+from mdm.search.base import DrainResult, SearchBackend, SearchHit, SearchPage
 from mdm.settings import Settings
 from standards import Standard
 
@@ -43,4 +44,4 @@ def backend_for(settings: Settings, db: Database) -> SearchBackend:
     return SqlBackend(db, max_candidates=settings.search_max_candidates)
 
 
-__all__ = ["SearchBackend", "SearchHit", "SearchPage", "SearchQuery", "backend_for", "search_records"]
+__all__ = ["DrainResult", "SearchBackend", "SearchHit", "SearchPage", "SearchQuery", "backend_for", "search_records"]
