@@ -875,3 +875,41 @@ def test_an_overlong_search_text_is_a_400_problem(api):  # noqa: F811
     client, keys, _ = api
     response = client.get(SEARCH, params={"q": "a" * 20_000}, headers=auth(keys["reader"]))
     assert_problem(response, 400, "request.invalid")
+
+
+# -- cursors and filters of a hostile shape (a 500 before the one strict cursor codec) --------------------------
+
+
+def raw_cursor(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        lambda fp: '{"a":' + "[" * 3000 + "]" * 3000 + "}",
+        lambda fp: '{"p":[[[[[[1]]]]]],"q":"' + fp + '"}',
+        lambda fp: '{"p":[NaN],"q":"' + fp + '"}',
+        lambda fp: '{"p":[Infinity],"q":"' + fp + '"}',
+        lambda fp: '{"p":[1e999],"q":"' + fp + '"}',
+        lambda fp: '{"p":[true],"q":"' + fp + '"}',
+        lambda fp: '{"i":1,"q":"' + fp + '"}',
+    ],
+    ids=["nested-3000-deep", "nested-in-bounds", "nan", "infinity", "overflow", "boolean", "old-shape"],
+)
+def test_a_list_cursor_of_a_hostile_shape_is_400_cursor_invalid(api, body):  # noqa: F811
+    client, keys, _ = api
+    first = client.get(RECORDS, params={"limit": 1}, headers=auth(keys["reader"])).json()["next_cursor"]
+    forged = raw_cursor(body(fingerprint_of(first)))
+    response = client.get(RECORDS, params={"limit": 1, "cursor": forged}, headers=auth(keys["reader"]))
+    assert_problem(response, 400, "request.cursor_invalid")
+    assert client.get(RECORDS, params={"limit": 1, "cursor": first}, headers=auth(keys["reader"])).status_code == 200
+
+
+@pytest.mark.parametrize("path", [RECORDS, SEARCH])
+def test_an_exact_filter_of_thousands_of_characters_is_a_400_problem(api, path):  # noqa: F811
+    client, keys, _ = api
+    response = client.get(path, params={"division_code": "3" * 5000}, headers=auth(keys["reader"]))
+    assert_problem(response, 400, "request.invalid")
+    within = client.get(path, params={"division_code": "320508"}, headers=auth(keys["reader"]))
+    assert within.status_code == 200 and within.json()["items"]

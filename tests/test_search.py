@@ -299,3 +299,51 @@ def test_a_search_that_hit_the_sql_candidate_cap_says_it_is_incomplete(people):
     if isinstance(people.backend, SqlBackend):
         capped = SqlBackend(people.db, max_candidates=2).search(REGISTRY.get("natural_person"), SearchQuery(q="周"))
         assert not capped.complete and len(capped.hits) == 2
+
+
+# -- hostile input through the search endpoint, on every backend ------------------------------------------------
+
+
+def _client(env):
+    settings = Settings(database_url="sqlite://", report_dir=env.tmp_path / "loads")
+    client = TestClient(create_app(settings, db=env.db, search=env.backend), raise_server_exceptions=False)
+    return client, {"Authorization": f"Bearer {create_key(env.db, department='统计局', role='reader')}"}
+
+
+def _forged(cursor: str, position_json: str) -> str:
+    import base64
+    import json
+
+    fingerprint = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["q"]
+    text = '{"p":' + position_json + ',"q":"' + fingerprint + '"}'
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "position",
+    ["[" * 3000 + "]" * 3000, "[[[[1]]]]", "[NaN]", "[NaN, 1]", "[Infinity, 1]", "[1e999, 1]", "[1, -1]", "[-1]"],
+    ids=["nested-3000-deep", "nested", "nan", "nan-pair", "infinity-pair", "overflow-pair", "negative-seq", "neg"],
+)
+def test_a_search_cursor_of_a_hostile_shape_is_400_cursor_invalid(people, position):
+    client, reader = _client(people)
+    first = client.get("/repositories/natural_person/search", params={"limit": 2}, headers=reader)
+    cursor = first.json()["next_cursor"]
+    assert first.status_code == 200 and cursor
+    response = client.get(
+        "/repositories/natural_person/search", params={"limit": 2, "cursor": _forged(cursor, position)}, headers=reader
+    )
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == "request.cursor_invalid"
+    again = client.get("/repositories/natural_person/search", params={"limit": 2, "cursor": cursor}, headers=reader)
+    assert again.status_code == 200 and len(again.json()["items"]) == 2
+
+
+def test_an_exact_search_filter_of_thousands_of_characters_is_a_400_problem(people):
+    client, reader = _client(people)
+    for value in ("李" * 5000, "x" * 20_000):
+        response = client.get("/repositories/natural_person/search", params={"name": value}, headers=reader)
+        assert response.status_code == 400, response.text[:300]
+        assert response.json()["code"] == "request.invalid"
+    fine = client.get("/repositories/natural_person/search", params={"name": "李四光"}, headers=reader)
+    assert fine.status_code == 200 and [h["data"]["name"] for h in fine.json()["items"]] == ["李四光"]
