@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, or_, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from mdm.db import Database
+from mdm.errors import MdmError
 from mdm.models import GoldenRecord
 from mdm.query import SearchQuery
 from mdm.search.base import SearchHit, SearchPage, distance_m, shingles
@@ -112,7 +113,7 @@ class SqlBackend:
         try:
             with (db or self.db).read() as session:
                 session.execute(select(1)).scalar_one()
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, MdmError) as exc:  # MdmError: database.unavailable while migrating
             return {"backend": self.name, "status": "unavailable", "error": type(exc).__name__}
         return {"backend": self.name, "status": "ok"}
 
