@@ -347,3 +347,40 @@ def test_an_exact_search_filter_of_thousands_of_characters_is_a_400_problem(peop
         assert response.json()["code"] == "request.invalid"
     fine = client.get("/repositories/natural_person/search", params={"name": "李四光"}, headers=reader)
     assert fine.status_code == 200 and [h["data"]["name"] for h in fine.json()["items"]] == ["李四光"]
+
+
+# -- traditional and simplified characters (issue 8 item 10) ----------------------------------------------------
+
+SCRIPTS = {"華信雲數科技有限公司": "华信云数", "华信云数据服务有限公司": "華信雲數據"}  # stored name: typed query
+
+
+@pytest.fixture
+def scripts(env):
+    codes = [_uscc_fix(f"91320505MA1B2C4{n}0X") for n in range(len(SCRIPTS))]
+    path = env.tmp_path / "scripts.csv"
+    path.write_text("uscc,name\n" + "".join(f"{c},{n}\n" for c, n in zip(codes, SCRIPTS, strict=True)), "utf-8")
+    env.load(ENTITY_PROFILE, path)
+    env.codes = dict(zip(SCRIPTS, codes, strict=True))
+    return env
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [("华信云数科技", "華信雲數科技有限公司"), ("華信雲數據", "华信云数据服务有限公司")],
+    ids=["simplified-finds-traditional", "traditional-finds-simplified"],
+)
+def test_a_name_is_found_in_either_script(scripts, typed, stored):
+    assert scripts.keys("legal_entity", q=typed) == [scripts.codes[stored]]
+    assert set(scripts.keys("legal_entity", q=typed, mode="fuzzy")) >= {scripts.codes[stored]}
+
+
+def test_traditional_and_simplified_queries_find_the_same_records(scripts):
+    both = sorted(scripts.codes.values())
+    assert sorted(scripts.keys("legal_entity", q="華信雲數")) == both
+    assert sorted(scripts.keys("legal_entity", q="华信云数")) == both
+
+
+def test_a_name_found_across_scripts_is_shown_as_supplied(scripts):
+    client, reader = _client(scripts)
+    body = client.get("/repositories/legal_entity/search", params={"q": "华信云数科技"}, headers=reader).json()
+    assert [hit["data"]["name"] for hit in body["items"]] == ["華信雲數科技有限公司"]
