@@ -6,7 +6,9 @@
 * ``elasticsearch`` (when ``MDM_ELASTICSEARCH_URL`` is set): one index per repository behind an alias, kept in
   step through the outbox by :mod:`mdm.search.indexer`.
 
-Both answer :class:`~mdm.search.base.SearchQuery` with keys and scores; the caller reads the records from the
+Both implement :class:`~mdm.search.base.SearchBackend` whole — ``search``, ``health``, ``sync``, ``rebuild``,
+``check`` — so callers never ask which one they hold; :func:`backend_for` is the one place that chooses.
+Both answer :class:`~mdm.query.SearchQuery` with keys and scores; the caller reads the records from the
 database and masks them exactly as for reads.
 """
 
