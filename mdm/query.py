@@ -2,7 +2,9 @@
 
 Every bound on a query parameter lives here — limits, text and filter lengths, coordinate ranges, the cursor's
 size and shape — so the HTTP routes, the CLI and the services refuse the same input the same way, with
-``request.invalid``, ``request.filter_unknown`` or ``request.cursor_invalid`` (:class:`InvalidRequest`, a 400).
+``request.invalid``, ``request.too_long``, ``request.filter_unknown`` or ``request.cursor_invalid``
+(:class:`InvalidRequest`, a 400). The HTTP layer refuses any parameter longer than :data:`MAX_FILTER_LENGTH`
+before it gets here (``api/params.py``); the same bound holds for every other caller.
 
 Coordinates are EPSG:4490 (CGCS2000) degrees, x = longitude, y = latitude (DESIGN §3 "Storage").
 """
@@ -26,7 +28,7 @@ from standards import Standard
 MAX_LIST_LIMIT = 1000
 MAX_SEARCH_LIMIT = 100
 MAX_QUERY_LENGTH = 100  # characters of ``q``
-MAX_FILTER_LENGTH = 500  # characters of one exact filter value: above every standard's maxLength
+MAX_FILTER_LENGTH = 1000  # characters of one exact filter value: above every standard's maxLength
 MAX_NEAR_RADIUS_M = 1_000_000
 MAX_CURSOR_LENGTH = 256  # characters; a cursor this service writes is about 100
 MAX_CURSOR_DEPTH = 2  # {"p": [...]}: an object holding one flat list
@@ -86,9 +88,9 @@ def parse_envelope(value: str | None) -> Envelope | None:
 
 
 def check_filters(standard: Standard, filters: dict[str, str], *, spatial: bool) -> None:
-    """Raise ``request.filter_unknown`` for a filter on a field not marked ``x-filter``, and ``request.invalid``
-    for a value longer than :data:`MAX_FILTER_LENGTH` characters or a spatial filter on a repository without
-    geometry. Shared by lists and search."""
+    """Raise ``request.filter_unknown`` for a filter on a field not marked ``x-filter``, ``request.too_long``
+    for a value longer than :data:`MAX_FILTER_LENGTH` characters, and ``request.invalid`` for a spatial filter
+    on a repository without geometry. Shared by lists and search."""
     unknown = sorted(set(filters) - set(standard.filterable))
     if unknown:
         shown = ", ".join(name[:64] for name in unknown[:10])
@@ -99,7 +101,10 @@ def check_filters(standard: Standard, filters: dict[str, str], *, spatial: bool)
     overlong = sorted(name for name, value in filters.items() if len(value) > MAX_FILTER_LENGTH)
     if overlong:
         raise InvalidRequest(
-            "request.invalid", f"filter {', '.join(overlong)} is longer than {MAX_FILTER_LENGTH} characters"
+            "request.too_long",
+            f"filter {', '.join(overlong)} is longer than {MAX_FILTER_LENGTH} characters",
+            limit=MAX_FILTER_LENGTH,
+            parameters=overlong,
         )
     if spatial and not standard.geometry_field:
         raise InvalidRequest("request.invalid", f"{standard.repository} has no geometry to filter on")

@@ -127,7 +127,7 @@ def test_a_filter_value_longer_than_the_bound_is_refused_on_lists_and_searches()
     for query in (ListQuery(filters=long), SearchQuery(filters=long)):
         with pytest.raises(InvalidRequest) as caught:
             query.check(GEO)
-        assert caught.value.code == "request.invalid"
+        assert caught.value.code == "request.too_long" and caught.value.extra["limit"] == MAX_FILTER_LENGTH
     ListQuery(filters={"feature_id": "3" * MAX_FILTER_LENGTH}).check(GEO)
 
 

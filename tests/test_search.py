@@ -321,8 +321,30 @@ def _forged(cursor: str, position_json: str) -> str:
 
 @pytest.mark.parametrize(
     "position",
-    ["[" * 3000 + "]" * 3000, "[[[[1]]]]", "[NaN]", "[NaN, 1]", "[Infinity, 1]", "[1e999, 1]", "[1, -1]", "[-1]"],
-    ids=["nested-3000-deep", "nested", "nan", "nan-pair", "infinity-pair", "overflow-pair", "negative-seq", "neg"],
+    [
+        "[" * 3000 + "]" * 3000,
+        "[" * 300 + "]" * 300,
+        "[" * 80 + "]" * 80,
+        "[[[[1]]]]",
+        "[NaN]",
+        "[NaN, 1]",
+        "[Infinity, 1]",
+        "[1e999, 1]",
+        "[1, -1]",
+        "[-1]",
+    ],
+    ids=[
+        "nested-3000-deep",
+        "nested-300-deep",
+        "nested-80-deep",
+        "nested",
+        "nan",
+        "nan-pair",
+        "infinity-pair",
+        "overflow-pair",
+        "negative-seq",
+        "negative",
+    ],
 )
 def test_a_search_cursor_of_a_hostile_shape_is_400_cursor_invalid(people, position):
     client, reader = _client(people)
@@ -334,7 +356,9 @@ def test_a_search_cursor_of_a_hostile_shape_is_400_cursor_invalid(people, positi
     )
     assert response.status_code == 400, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
-    assert response.json()["code"] == "request.cursor_invalid"
+    # longer than any query parameter may be: refused by the HTTP guard before the cursor codec reads it
+    wanted = "request.too_long" if len(position) > 1000 else "request.cursor_invalid"
+    assert response.json()["code"] == wanted
     again = client.get("/repositories/natural_person/search", params={"limit": 2, "cursor": cursor}, headers=reader)
     assert again.status_code == 200 and len(again.json()["items"]) == 2
 
@@ -344,7 +368,9 @@ def test_an_exact_search_filter_of_thousands_of_characters_is_a_400_problem(peop
     for value in ("李" * 5000, "x" * 20_000):
         response = client.get("/repositories/natural_person/search", params={"name": value}, headers=reader)
         assert response.status_code == 400, response.text[:300]
-        assert response.json()["code"] == "request.invalid"
+        assert response.json()["code"] == "request.too_long"
+    at_limit = client.get("/repositories/natural_person/search", params={"name": "李" * 1000}, headers=reader)
+    assert at_limit.status_code == 200 and at_limit.json()["items"] == []
     fine = client.get("/repositories/natural_person/search", params={"name": "李四光"}, headers=reader)
     assert fine.status_code == 200 and [h["data"]["name"] for h in fine.json()["items"]] == ["李四光"]
 

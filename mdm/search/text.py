@@ -7,9 +7,9 @@ the whole key is given, which discloses nothing a key lookup would not.
 Text is NFKC-normalised, lower-cased and written in simplified characters (OpenCC's ``t2s`` conversion, from
 the official ``opencc`` package) before indexing and before querying, so full-width and half-width brackets,
 digits and letters meet (``（苏州）`` = ``(苏州)``), and so do traditional and simplified characters
-(``華信雲數科技`` = ``华信云数科技``). Only the search keys change: records keep their values as supplied. Names marked ``x-pinyin`` also get their full
-pinyin and pinyin initials (pypinyin's default reading; Chinese characters only), so ``zhouxiaolan`` and ``zxl``
-find 周晓岚. Shared by both search backends.
+(``華信雲數科技`` = ``华信云数科技``). Only the search keys change: records keep their values as supplied.
+Names marked ``x-pinyin`` also get their full pinyin and pinyin initials (pypinyin's default reading; Chinese
+characters only), so ``zhouxiaolan`` and ``zxl`` find 周晓岚. Shared by both search backends.
 """
 
 from __future__ import annotations
