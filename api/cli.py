@@ -303,14 +303,16 @@ def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix as 
     err.print(f"revoked {prefix}")
 
 
-def _elastic():
-    from mdm.search.elastic import ElasticBackend
+def _search(database, *, indexed: bool = False):
+    """The configured search backend (one factory: :func:`mdm.search.backend_for`); with ``indexed``, exit 2
+    unless it keeps an index (the sql backend has nothing to drain)."""
+    from mdm.search import backend_for
 
-    settings = _settings()
-    if not settings.elasticsearch_url:
+    backend = backend_for(_settings(), database)
+    if indexed and not backend.indexed:
         err.print("[red]error[/red] request.invalid: MDM_ELASTICSEARCH_URL is not set (the sql backend needs no index)")
         raise typer.Exit(EXIT["usage"])
-    return ElasticBackend(settings.elasticsearch_url, prefix=settings.es_index_prefix)
+    return backend
 
 
 def _repositories(repository: str | None) -> list:
@@ -333,12 +335,12 @@ def indexer_run(
     """Keep draining the outbox into Elasticsearch (Ctrl-C to stop)."""
     import time
 
-    from mdm.search import indexer
     from standards import default_registry
 
-    backend, database = _elastic(), _database()
+    database = _database()
+    backend = _search(database, indexed=True)
     while True:
-        result = indexer.drain(database, backend, default_registry())
+        result = backend.sync(database, default_registry())
         if result.indexed or result.stale or result.failed or once:
             print(json.dumps(result.as_dict(), ensure_ascii=False), flush=True)
         if once:
@@ -350,25 +352,24 @@ def indexer_run(
 def reindex(
     repository: Annotated[str | None, typer.Option(help="One repository (default: all).")] = None,
 ) -> None:
-    """Build fresh indices from the database and swap the aliases, with no gap in service."""
-    from mdm.search import indexer
-
-    backend, database = _elastic(), _database()
+    """Rebuild the search keys from the database: fresh Elasticsearch indices behind the aliases, with no gap
+    in service, or (sql backend) every stale search_text."""
+    database = _database()
+    backend = _search(database)
     for standard in _repositories(repository):
-        print(json.dumps(indexer.reindex(database, backend, standard), ensure_ascii=False), flush=True)
+        print(json.dumps(backend.rebuild(database, standard), ensure_ascii=False), flush=True)
 
 
 @search_app.command("check")
 def search_check(
     repository: Annotated[str | None, typer.Option(help="One repository (default: all).")] = None,
 ) -> None:
-    """Compare database and index (counts, versions, retired records); exit 1 when they drift."""
-    from mdm.search import indexer
-
-    backend, database = _elastic(), _database()
+    """Compare database and index (counts, versions, retired records; sql: stale search keys); exit 1 on drift."""
+    database = _database()
+    backend = _search(database)
     drift = False
     for standard in _repositories(repository):
-        report = indexer.check(database, backend, standard)
+        report = backend.check(database, standard)
         drift = drift or report["drift"]
         print(json.dumps(report, ensure_ascii=False), flush=True)
     raise typer.Exit(EXIT["error"] if drift else 0)

@@ -1,29 +1,29 @@
 """Query and path parameter parsing shared by the routes: the one guard on every parameter (length, NUL,
 unpaired surrogates), exact filters, coordinates (EPSG:4490, lon/lat), bounding boxes, limits, cursors and
-``as_of`` instants. Everything here raises :class:`~mdm.errors.InvalidRequest` (400 problem+json)."""
+``as_of`` instants. The bounds themselves and the coordinate checks live in :mod:`mdm.query`, shared with every
+other caller. Everything here raises :class:`~mdm.errors.InvalidRequest` (400 problem+json)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import Annotated
 
 from fastapi import Path, Query, Request
 
-from mdm import records
+from mdm import query
 from mdm.db import storable
 from mdm.errors import InvalidRequest
-from mdm.search.base import MAX_SEARCH_LIMIT
+from mdm.query import MAX_FILTER_LENGTH, MAX_LIST_LIMIT, MAX_SEARCH_LIMIT
 from mdm.spatial import Envelope
 
-MAX_PARAMETER_LENGTH = 1000
+MAX_PARAMETER_LENGTH = MAX_FILTER_LENGTH
 """The longest name or value of any query parameter, in characters: a filter value, ``q``, ``cursor``,
 ``as_of``. A longer one is refused before anything else reads it (400 ``request.too_long``). ``q`` has its own,
 shorter limit in the search query (``request.invalid``)."""
 
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="A row id (a positive 64-bit integer).")]
 """A numeric id in a path: larger ones are a 400, never an integer the database cannot hold."""
-ListLimit = Annotated[int, Query(ge=1, le=records.MAX_LIMIT, description="Records per page.")]
+ListLimit = Annotated[int, Query(ge=1, le=MAX_LIST_LIMIT, description="Records per page.")]
 SearchLimit = Annotated[int, Query(ge=1, le=MAX_SEARCH_LIMIT, description="Hits per page.")]
 Cursor = Annotated[
     str | None, Query(max_length=MAX_PARAMETER_LENGTH, description="`next_cursor` of the previous page.")
@@ -84,45 +84,16 @@ def filters(request: Request, known: set[str]) -> dict[str, str]:
 
 
 def envelope(bbox: str | None) -> Envelope | None:
-    """``minlon,minlat,maxlon,maxlat`` (EPSG:4490 degrees) as an :class:`Envelope`, or None."""
-    if not bbox:
-        return None
-    box = Envelope(*floats(bbox, 4, "bbox"))
-    if box.min_x > box.max_x or box.min_y > box.max_y:
-        raise InvalidRequest("request.invalid", "bbox must be minlon,minlat,maxlon,maxlat")
-    in_range(box.min_x, box.min_y, "bbox")
-    in_range(box.max_x, box.max_y, "bbox")
-    return box
+    """``minlon,minlat,maxlon,maxlat`` (EPSG:4490 degrees) as an :class:`Envelope`, or None
+    (:func:`mdm.query.parse_envelope`)."""
+    return query.parse_envelope(bbox)
 
 
 def point(value: str | None, name: str) -> tuple[float, float] | None:
-    """``lon,lat`` (EPSG:4490 degrees, in range), or None."""
-    if not value:
-        return None
-    lon, lat = floats(value, 2, name)
-    in_range(lon, lat, name)
-    return lon, lat
+    """``lon,lat`` (EPSG:4490 degrees, in range), or None (:func:`mdm.query.parse_point`)."""
+    return query.parse_point(value, name)
 
 
 def near(value: str | None) -> tuple[float, float, float] | None:
     """``lon,lat,radius_m`` as three finite numbers (ranges are checked by the search query), or None."""
-    if not value:
-        return None
-    lon, lat, radius_m = floats(value, 3, "near")
-    return lon, lat, radius_m
-
-
-def in_range(lon: float, lat: float, name: str) -> None:
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise InvalidRequest("request.invalid", f"{name} needs longitude in -180…180 and latitude in -90…90")
-
-
-def floats(value: str, count: int, name: str) -> list[float]:
-    """``count`` comma-separated finite numbers."""
-    try:
-        numbers = [float(p) for p in value.split(",")]
-    except ValueError:
-        numbers = []
-    if len(numbers) != count or not all(math.isfinite(n) for n in numbers):
-        raise InvalidRequest("request.invalid", f"{name} needs {count} comma-separated numbers")
-    return numbers
+    return query.parse_near(value)

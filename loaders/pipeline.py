@@ -32,7 +32,6 @@ from mdm.errors import FileRejected, GuardRefused, MdmError, ProfileRejected, Re
 from mdm.records import existing_keys
 from mdm.repositories import standard_for
 from mdm.search import SearchBackend
-from mdm.search.indexer import drain
 from mdm.store import BatchWriter, StagedRow
 from standards import Standard, default_registry
 from standards.codelists import CodeListProvider
@@ -377,10 +376,11 @@ def load_file(
                 summary["notice"] = {"code": "load.all_rejected", "detail": "every row was rejected; nothing changed"}
             _finish(summary, report, clock, "committed")
             record_batch(session, **_batch_row(summary, profile, started))
-        if search is not None and getattr(search, "indexed", False):
-            # the batch's changes reach the index before the load returns; a failure is reported, never fatal:
+        synced = search.sync(db, registry, batch_id=batch_id) if search is not None else None
+        if synced is not None:
+            # the batch's changes reached the index before the load returns; a failure is reported, never fatal:
             # the load has committed and `mdm indexer run` catches up
-            summary["index"] = drain(db, search, registry, batch_id=batch_id).as_dict()
+            summary["index"] = synced.as_dict()
         report.write_summary(summary)
         return summary
     except MdmError as exc:

@@ -5,11 +5,7 @@ Returns :class:`RecordView` values, never ORM rows; ``api`` maps them to its res
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
-import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,9 +15,21 @@ from sqlalchemy.orm import Session
 from mdm import spatial
 from mdm.errors import InvalidRequest, NotFound
 from mdm.models import GoldenRecord, RecordVersion
+from mdm.query import MAX_LIST_LIMIT as MAX_LIMIT
+from mdm.query import ListQuery
 from standards import Standard
 
-MAX_LIMIT = 1000
+__all__ = [
+    "MAX_LIMIT",
+    "ListQuery",
+    "RecordView",
+    "counts",
+    "existing_keys",
+    "get_many",
+    "get_record",
+    "history",
+    "list_records",
+]
 
 
 @dataclass(frozen=True)
@@ -133,78 +141,14 @@ def counts(session: Session) -> dict[str, int]:
     return dict(rows)
 
 
-@dataclass(frozen=True)
-class ListQuery:
-    """A list request. ``contains`` is (lon, lat); ``bbox`` an :class:`spatial.Envelope`; both EPSG:4490."""
-
-    filters: dict[str, str]
-    limit: int = 50
-    cursor: str | None = None
-    include_retired: bool = False
-    contains: tuple[float, float] | None = None
-    bbox: spatial.Envelope | None = None
-
-    def fingerprint(self, repository: str = "") -> str:
-        body = json.dumps(
-            [
-                repository,
-                sorted(self.filters.items()),
-                self.include_retired,
-                self.contains,
-                self.bbox and list(vars(self.bbox).values()),
-            ],
-            default=str,
-        )
-        return hashlib.sha256(body.encode()).hexdigest()[:16]
-
-
-def encode_cursor(last_id: int, query: ListQuery, repository: str) -> str:
-    """An opaque cursor: the last record's internal id (never its business key, which may be masked) and a
-    fingerprint of the query and repository."""
-    raw = json.dumps({"i": last_id, "q": query.fingerprint(repository)}).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, query: ListQuery, repository: str) -> int:
-    """The internal id a cursor points after. Raises ``request.cursor_invalid`` for a bad or foreign cursor."""
-    try:
-        body = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        last_id, fingerprint = body["i"], body["q"]
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise InvalidRequest("request.cursor_invalid", "the cursor is malformed") from exc
-    if (
-        fingerprint != query.fingerprint(repository)
-        or not isinstance(last_id, int)
-        or isinstance(last_id, bool)
-        or not 0 <= last_id < 2**63
-    ):
-        raise InvalidRequest("request.cursor_invalid", "the cursor belongs to another query")
-    return last_id
-
-
-def check_filters(standard: Standard, filters: dict[str, str], *, spatial: bool) -> None:
-    """Raise ``request.filter_unknown`` for a filter on a field not marked ``x-filter``, and ``request.invalid``
-    for a spatial filter on a repository without geometry. Shared by lists and search."""
-    unknown = sorted(set(filters) - set(standard.filterable))
-    if unknown:
-        raise InvalidRequest(
-            "request.filter_unknown",
-            f"cannot filter {standard.repository} on {', '.join(unknown)}; filterable: "
-            f"{', '.join(standard.filterable)}",
-        )
-    if spatial and not standard.geometry_field:
-        raise InvalidRequest("request.invalid", f"{standard.repository} has no geometry to filter on")
-
-
 def list_records(session: Session, standard: Standard, query: ListQuery) -> tuple[list[RecordView], str | None]:
     """Golden records matching ``query`` in the order they were first recorded, and the next page's cursor.
 
     Raises ``request.filter_unknown`` for a filter on a field the standard does not mark ``x-filter``,
-    ``request.invalid`` for a spatial filter on a repository without geometry or a bad limit.
+    ``request.invalid`` for a spatial filter on a repository without geometry, a bad limit or an overlong
+    filter value, ``request.cursor_invalid`` for a bad or foreign cursor (:meth:`ListQuery.check`).
     """
-    if not 1 <= query.limit <= MAX_LIMIT:
-        raise InvalidRequest("request.invalid", f"limit must be between 1 and {MAX_LIMIT}")
-    check_filters(standard, query.filters, spatial=bool(query.contains or query.bbox))
+    query.check(standard)
     dialect = session.get_bind().dialect.name
     table = GoldenRecord.__table__
     stmt = select(GoldenRecord).where(GoldenRecord.repository == standard.repository)
@@ -216,7 +160,7 @@ def list_records(session: Session, standard: Standard, query: ListQuery) -> tupl
         stmt = stmt.where(spatial.contains_point(table, *query.contains, dialect))
     if query.bbox:
         stmt = stmt.where(spatial.intersects_envelope(table, query.bbox, dialect))
-    after = decode_cursor(query.cursor, query, standard.repository) if query.cursor else None
+    after = query.after(standard.repository)
     refine = spatial.needs_refinement(dialect) and (query.contains or query.bbox)
     items: list[GoldenRecord] = []
     while len(items) <= query.limit:
@@ -237,7 +181,7 @@ def list_records(session: Session, standard: Standard, query: ListQuery) -> tupl
             break
     has_more = len(items) > query.limit
     items = items[: query.limit]
-    next_cursor = encode_cursor(items[-1].id, query, standard.repository) if has_more and items else None
+    next_cursor = query.cursor_after(items[-1].id, standard.repository) if has_more and items else None
     return [_view(r) for r in items], next_cursor
 
 

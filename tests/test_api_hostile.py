@@ -903,3 +903,33 @@ def test_a_query_parameter_at_the_limit_is_read(api):  # noqa: F811
     client, keys, _ = api
     response = client.get(RECORDS, params={"division_code": "3" * 1000}, headers=auth(keys["reader"]))
     assert response.status_code == 200 and response.json()["items"] == []
+
+
+# -- cursors of a hostile shape (a 500 before the one strict cursor codec; longer ones are request.too_long) -----
+
+
+def raw_cursor(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        lambda fp: '{"a":' + "[" * 300 + "]" * 300 + "}",
+        lambda fp: '{"a":' + "[" * 80 + "]" * 80 + "}",
+        lambda fp: '{"p":[[[[[[1]]]]]],"q":"' + fp + '"}',
+        lambda fp: '{"p":[NaN],"q":"' + fp + '"}',
+        lambda fp: '{"p":[Infinity],"q":"' + fp + '"}',
+        lambda fp: '{"p":[1e999],"q":"' + fp + '"}',
+        lambda fp: '{"p":[true],"q":"' + fp + '"}',
+        lambda fp: '{"i":1,"q":"' + fp + '"}',
+    ],
+    ids=["nested-300-deep", "nested-80-deep", "nested-in-bounds", "nan", "infinity", "overflow", "boolean", "old"],
+)
+def test_a_list_cursor_of_a_hostile_shape_is_400_cursor_invalid(api, body):  # noqa: F811
+    client, keys, _ = api
+    first = client.get(RECORDS, params={"limit": 1}, headers=auth(keys["reader"])).json()["next_cursor"]
+    forged = raw_cursor(body(fingerprint_of(first)))
+    response = client.get(RECORDS, params={"limit": 1, "cursor": forged}, headers=auth(keys["reader"]))
+    assert_problem(response, 400, "request.cursor_invalid")
+    assert client.get(RECORDS, params={"limit": 1, "cursor": first}, headers=auth(keys["reader"])).status_code == 200

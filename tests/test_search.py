@@ -299,3 +299,114 @@ def test_a_search_that_hit_the_sql_candidate_cap_says_it_is_incomplete(people):
     if isinstance(people.backend, SqlBackend):
         capped = SqlBackend(people.db, max_candidates=2).search(REGISTRY.get("natural_person"), SearchQuery(q="周"))
         assert not capped.complete and len(capped.hits) == 2
+
+
+# -- hostile input through the search endpoint, on every backend ------------------------------------------------
+
+
+def _client(env):
+    settings = Settings(database_url="sqlite://", report_dir=env.tmp_path / "loads")
+    client = TestClient(create_app(settings, db=env.db, search=env.backend), raise_server_exceptions=False)
+    return client, {"Authorization": f"Bearer {create_key(env.db, department='统计局', role='reader')}"}
+
+
+def _forged(cursor: str, position_json: str) -> str:
+    import base64
+    import json
+
+    fingerprint = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["q"]
+    text = '{"p":' + position_json + ',"q":"' + fingerprint + '"}'
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "position",
+    [
+        "[" * 3000 + "]" * 3000,
+        "[" * 300 + "]" * 300,
+        "[" * 80 + "]" * 80,
+        "[[[[1]]]]",
+        "[NaN]",
+        "[NaN, 1]",
+        "[Infinity, 1]",
+        "[1e999, 1]",
+        "[1, -1]",
+        "[-1]",
+    ],
+    ids=[
+        "nested-3000-deep",
+        "nested-300-deep",
+        "nested-80-deep",
+        "nested",
+        "nan",
+        "nan-pair",
+        "infinity-pair",
+        "overflow-pair",
+        "negative-seq",
+        "negative",
+    ],
+)
+def test_a_search_cursor_of_a_hostile_shape_is_400_cursor_invalid(people, position):
+    client, reader = _client(people)
+    first = client.get("/repositories/natural_person/search", params={"limit": 2}, headers=reader)
+    cursor = first.json()["next_cursor"]
+    assert first.status_code == 200 and cursor
+    response = client.get(
+        "/repositories/natural_person/search", params={"limit": 2, "cursor": _forged(cursor, position)}, headers=reader
+    )
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    # longer than any query parameter may be: refused by the HTTP guard before the cursor codec reads it
+    wanted = "request.too_long" if len(position) > 1000 else "request.cursor_invalid"
+    assert response.json()["code"] == wanted
+    again = client.get("/repositories/natural_person/search", params={"limit": 2, "cursor": cursor}, headers=reader)
+    assert again.status_code == 200 and len(again.json()["items"]) == 2
+
+
+def test_an_exact_search_filter_of_thousands_of_characters_is_a_400_problem(people):
+    client, reader = _client(people)
+    for value in ("李" * 5000, "x" * 20_000):
+        response = client.get("/repositories/natural_person/search", params={"name": value}, headers=reader)
+        assert response.status_code == 400, response.text[:300]
+        assert response.json()["code"] == "request.too_long"
+    at_limit = client.get("/repositories/natural_person/search", params={"name": "李" * 1000}, headers=reader)
+    assert at_limit.status_code == 200 and at_limit.json()["items"] == []
+    fine = client.get("/repositories/natural_person/search", params={"name": "李四光"}, headers=reader)
+    assert fine.status_code == 200 and [h["data"]["name"] for h in fine.json()["items"]] == ["李四光"]
+
+
+# -- traditional and simplified characters (issue 8 item 10) ----------------------------------------------------
+
+SCRIPTS = {"華信雲數科技有限公司": "华信云数", "华信云数据服务有限公司": "華信雲數據"}  # stored name: typed query
+
+
+@pytest.fixture
+def scripts(env):
+    codes = [_uscc_fix(f"91320505MA1B2C4{n}0X") for n in range(len(SCRIPTS))]
+    path = env.tmp_path / "scripts.csv"
+    path.write_text("uscc,name\n" + "".join(f"{c},{n}\n" for c, n in zip(codes, SCRIPTS, strict=True)), "utf-8")
+    env.load(ENTITY_PROFILE, path)
+    env.codes = dict(zip(SCRIPTS, codes, strict=True))
+    return env
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [("华信云数科技", "華信雲數科技有限公司"), ("華信雲數據", "华信云数据服务有限公司")],
+    ids=["simplified-finds-traditional", "traditional-finds-simplified"],
+)
+def test_a_name_is_found_in_either_script(scripts, typed, stored):
+    assert scripts.keys("legal_entity", q=typed) == [scripts.codes[stored]]
+    assert set(scripts.keys("legal_entity", q=typed, mode="fuzzy")) >= {scripts.codes[stored]}
+
+
+def test_traditional_and_simplified_queries_find_the_same_records(scripts):
+    both = sorted(scripts.codes.values())
+    assert sorted(scripts.keys("legal_entity", q="華信雲數")) == both
+    assert sorted(scripts.keys("legal_entity", q="华信云数")) == both
+
+
+def test_a_name_found_across_scripts_is_shown_as_supplied(scripts):
+    client, reader = _client(scripts)
+    body = client.get("/repositories/legal_entity/search", params={"q": "华信云数科技"}, headers=reader).json()
+    assert [hit["data"]["name"] for hit in body["items"]] == ["華信雲數科技有限公司"]

@@ -12,7 +12,6 @@ from api.deps import CurrentCaller, DatabaseDep, RegistryDep, SearchDep, Standar
 from api.schemas import Health, RepositoryInfo, RepositoryList
 from mdm import records
 from mdm.db import current_revision
-from mdm.search import indexer
 
 log = logging.getLogger("mdm.api")
 router = APIRouter()
@@ -32,11 +31,7 @@ def health(db: DatabaseDep, backend: SearchDep) -> Any:
     except Exception:
         log.exception("health check: database unavailable")
         return JSONResponse({"status": "degraded", "database": {"status": "unavailable"}}, status_code=503)
-    search: dict[str, Any] = {"backend": backend.name, "status": "ok"}
-    if backend.name == "elasticsearch":
-        search.update(backend.health())
-        search["pending"] = indexer.pending(db)
-        search["failures"] = indexer.failures(db)
+    search = backend.health(db)
     status = "ok" if search["status"] == "ok" and not search.get("failures", {}).get("count") else "degraded"
     return {
         "status": status,

@@ -6,7 +6,9 @@
 * ``elasticsearch`` (when ``MDM_ELASTICSEARCH_URL`` is set): one index per repository behind an alias, kept in
   step through the outbox by :mod:`mdm.search.indexer`.
 
-Both answer :class:`~mdm.search.base.SearchQuery` with keys and scores; the caller reads the records from the
+Both implement :class:`~mdm.search.base.SearchBackend` whole — ``search``, ``health``, ``sync``, ``rebuild``,
+``check`` — so callers never ask which one they hold; :func:`backend_for` is the one place that chooses.
+Both answer :class:`~mdm.query.SearchQuery` with keys and scores; the caller reads the records from the
 database and masks them exactly as for reads.
 """
 
@@ -14,8 +16,9 @@ from __future__ import annotations
 
 from mdm import records
 from mdm.db import Database
+from mdm.query import SearchQuery
 from mdm.records import RecordView
-from mdm.search.base import SearchBackend, SearchHit, SearchPage, SearchQuery
+from mdm.search.base import DrainResult, SearchBackend, SearchHit, SearchPage
 from mdm.settings import Settings
 from standards import Standard
 
@@ -43,4 +46,4 @@ def backend_for(settings: Settings, db: Database) -> SearchBackend:
     return SqlBackend(db, max_candidates=settings.search_max_candidates)
 
 
-__all__ = ["SearchBackend", "SearchHit", "SearchPage", "SearchQuery", "backend_for", "search_records"]
+__all__ = ["DrainResult", "SearchBackend", "SearchHit", "SearchPage", "SearchQuery", "backend_for", "search_records"]

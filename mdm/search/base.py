@@ -1,68 +1,34 @@
-"""The search interface shared by the backends: the query, the hits, cursors."""
+"""The search interface shared by the backends: the hits, a page, what a sync did, and the backend Protocol.
+
+The query itself (:class:`~mdm.query.SearchQuery`) and its cursor live in :mod:`mdm.query`.
+"""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import json
 import math
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
-from mdm.errors import InvalidRequest
-from mdm.records import check_filters
-from mdm.spatial import Envelope
+from mdm.query import MAX_QUERY_LENGTH, MAX_SEARCH_LIMIT, SearchQuery
 from standards import Standard
 
-MAX_SEARCH_LIMIT = 100
-MAX_QUERY_LENGTH = 100
+if TYPE_CHECKING:
+    from mdm.db import Database
+    from standards.registry import Registry
+
+__all__ = [
+    "MAX_QUERY_LENGTH",
+    "MAX_SEARCH_LIMIT",
+    "DrainResult",
+    "SearchBackend",
+    "SearchHit",
+    "SearchPage",
+    "SearchQuery",
+    "distance_m",
+    "shingles",
+]
+
 EARTH_RADIUS_M = 6_371_008.8  # mean radius (IUGG), metres
-
-
-@dataclass(frozen=True)
-class SearchQuery:
-    """A search. ``q`` free text; ``mode`` ``exact`` (the text must occur as typed, after NFKC and lower case)
-    or ``fuzzy`` (any two-character piece may match, ranked by how many do); ``filters`` exact values of
-    filterable fields; ``near`` (lon, lat, radius in metres, EPSG:4490) on the representative point; ``bbox``
-    on the envelope (intersects)."""
-
-    q: str | None = None
-    mode: str = "exact"
-    filters: dict[str, str] = field(default_factory=dict)
-    near: tuple[float, float, float] | None = None
-    bbox: Envelope | None = None
-    limit: int = 20
-    cursor: str | None = None
-
-    def fingerprint(self, repository: str = "") -> str:
-        body = json.dumps(
-            [
-                repository,
-                self.q,
-                self.mode,
-                sorted(self.filters.items()),
-                self.near,
-                self.bbox and [self.bbox.min_x, self.bbox.min_y, self.bbox.max_x, self.bbox.max_y],
-            ]
-        )
-        return hashlib.sha256(body.encode()).hexdigest()[:16]
-
-    def check(self, standard: Standard) -> None:
-        """Raise ``request.invalid`` / ``request.filter_unknown`` for a query the repository cannot answer."""
-        if self.mode not in ("exact", "fuzzy"):
-            raise InvalidRequest("request.invalid", "mode must be exact or fuzzy")
-        if not 1 <= self.limit <= MAX_SEARCH_LIMIT:
-            raise InvalidRequest("request.invalid", f"limit must be between 1 and {MAX_SEARCH_LIMIT}")
-        check_filters(standard, self.filters, spatial=bool(self.near or self.bbox))
-        if self.near and not (0 < self.near[2] <= 1_000_000):
-            raise InvalidRequest("request.invalid", "near radius must be between 0 and 1,000,000 metres")
-        if self.near and not (-180 <= self.near[0] <= 180 and -90 <= self.near[1] <= 90):
-            raise InvalidRequest("request.invalid", "near needs longitude in -180…180 and latitude in -90…90")
-        if self.q is not None and not self.q.strip():
-            raise InvalidRequest("request.invalid", "q must not be blank")
-        if self.q is not None and len(self.q) > MAX_QUERY_LENGTH:
-            raise InvalidRequest("request.invalid", f"q is longer than {MAX_QUERY_LENGTH} characters")
 
 
 @dataclass(frozen=True)
@@ -82,32 +48,55 @@ class SearchPage:
     complete: bool = True
 
 
+@dataclass
+class DrainResult:
+    """What one sync (a drain of the outbox into an index) did, in outbox rows; ``unavailable`` holds the
+    reason when the index could not be reached (the rows stay pending)."""
+
+    indexed: int = 0
+    stale: int = 0
+    failed: int = 0
+    pending: int = 0
+    unavailable: str | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 class SearchBackend(Protocol):
-    name: str
-    indexed: bool  # True when an index must be kept in step through the outbox
+    """What every caller may ask of a search backend; nothing else (no ``client``, no ``name`` branches).
+
+    ``db`` is always the database of record: an index is kept in step with it, rebuilt from it and compared
+    with it. Errors: :class:`~mdm.errors.InvalidRequest` (``request.*``) for a query the repository cannot
+    answer, ``search.unavailable`` when the index cannot be reached.
+    """
+
+    name: str  # "sql" or "elasticsearch": shown in /health, never branched on
+    indexed: bool  # True when an index must be kept in step through the outbox (sync does something)
 
     def search(self, standard: Standard, query: SearchQuery) -> SearchPage:
         """Keys of active records matching ``query``, best first (nearest first with ``near``)."""
+        ...
 
+    def health(self, db: Database | None = None) -> dict[str, Any]:
+        """The ``search`` member of ``/health``: ``{"backend", "status": "ok"|"degraded"|"unavailable", …}``;
+        an indexed backend adds ``pending`` and ``failures`` (outbox rows) when given ``db``."""
+        ...
 
-def encode_cursor(after: Any, query: SearchQuery, repository: str) -> str:
-    """An opaque cursor: a backend position that never holds a business key, and the query's fingerprint."""
-    raw = json.dumps({"a": after, "q": query.fingerprint(repository)}, ensure_ascii=False).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    def sync(self, db: Database, registry: Registry, *, batch_id: str | None = None) -> DrainResult | None:
+        """Bring the index in step with pending changes (only those of ``batch_id`` when given) and make them
+        searchable; None when there is nothing to keep in step (the sql backend)."""
+        ...
 
+    def rebuild(self, db: Database, standard: Standard) -> dict[str, Any]:
+        """Rebuild the repository's search keys from the database, without a gap in service; a JSON report."""
+        ...
 
-def decode_cursor(query: SearchQuery, repository: str) -> Any:
-    """The position a cursor holds, or None without one. ``request.cursor_invalid`` for a bad or foreign one."""
-    if not query.cursor:
-        return None
-    try:
-        body = json.loads(base64.urlsafe_b64decode(query.cursor + "=" * (-len(query.cursor) % 4)))
-        after, fingerprint = body["a"], body["q"]
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise InvalidRequest("request.cursor_invalid", "the cursor is malformed") from exc
-    if fingerprint != query.fingerprint(repository):
-        raise InvalidRequest("request.cursor_invalid", "the cursor belongs to another query")
-    return after
+    def check(self, db: Database, standard: Standard) -> dict[str, Any]:
+        """Compare the database with what search answers from; a JSON report whose ``drift`` says if they
+        differ."""
+        ...
 
 
 def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:

@@ -14,14 +14,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
 
-from mdm.errors import InvalidRequest, Unavailable
-from mdm.search.base import SearchHit, SearchPage, SearchQuery, decode_cursor, encode_cursor
+from mdm.errors import Unavailable
+from mdm.query import SearchQuery
+from mdm.search.base import DrainResult, SearchHit, SearchPage
 from mdm.search.text import document, normalise
 from standards import Standard
+
+if TYPE_CHECKING:
+    from mdm.db import Database
+    from standards.registry import Registry
 
 SETTINGS = {
     "number_of_shards": 1,
@@ -173,6 +178,13 @@ class ElasticBackend:
         for name in names:  # wildcard deletes are refused (action.destructive_requires_name)
             self.client.indices.delete(index=name, ignore_unavailable=True)
 
+    def refresh_index(self, index: str) -> None:
+        """Make everything written to one index (by name, e.g. a new one before its alias swap) searchable."""
+        try:
+            self.client.indices.refresh(index=index)
+        except (TransportError, ConnectionError) as exc:
+            raise SearchUnavailable(str(exc)) from exc
+
     def refresh(self, repository: str) -> None:
         """Make everything written to the repository's index searchable now."""
         try:
@@ -267,20 +279,14 @@ class ElasticBackend:
             ]
         else:
             sort = [{"_score": "desc"}, {"mdm_seq": "asc"}]
-        after = decode_cursor(query, standard.repository)
-        if after is not None and not (
-            isinstance(after, list)
-            and len(after) == 2
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in after)
-        ):
-            raise InvalidRequest("request.cursor_invalid", "the cursor is malformed")
+        after = query.position(standard.repository, (float, int))  # (score or distance, mdm_seq)
         try:
             response = self.client.search(
                 index=alias,
                 query=body,
                 sort=sort,
                 size=query.limit + 1,
-                search_after=after,
+                search_after=list(after) if after else None,
                 track_total_hits=False,
                 source=["mdm_key"],
                 track_scores=True,
@@ -299,9 +305,7 @@ class ElasticBackend:
             for h in raw[: query.limit]
         ]
         more = len(raw) > query.limit
-        return SearchPage(
-            hits, encode_cursor(raw[query.limit - 1]["sort"], query, standard.repository) if more else None
-        )
+        return SearchPage(hits, query.cursor_at(raw[query.limit - 1]["sort"], standard.repository) if more else None)
 
     def _text_clauses(self, standard: Standard, needle: str, mode: str) -> dict[str, Any]:
         exact: list[dict[str, Any]] = []
@@ -346,12 +350,37 @@ class ElasticBackend:
         except NotFoundError:
             return
 
-    def health(self) -> dict[str, Any]:
+    # -- the SearchBackend protocol beyond search ---------------------------------------------------------
+
+    def health(self, db: Database | None = None) -> dict[str, Any]:
+        """``{"backend", "status", "cluster"}`` from the cluster health (``unavailable`` with ``error`` when the
+        node cannot be reached); with ``db``, also ``pending`` and ``failures`` of the outbox."""
+        found: dict[str, Any] = {"backend": self.name}
         try:
             state = self.client.cluster.health(timeout="2s")
-            return {
-                "status": "ok" if state["status"] in ("green", "yellow") else "degraded",
-                "cluster": state["status"],
-            }
+            found.update(status="ok" if state["status"] in ("green", "yellow") else "degraded", cluster=state["status"])
         except (TransportError, ConnectionError, ApiError) as exc:
-            return {"status": "unavailable", "error": str(exc)[:300]}
+            found.update(status="unavailable", error=str(exc)[:300])
+        if db is not None:
+            from mdm.search import indexer
+
+            found.update(pending=indexer.pending(db), failures=indexer.failures(db))
+        return found
+
+    def sync(self, db: Database, registry: Registry, *, batch_id: str | None = None) -> DrainResult:
+        """Drain the outbox into the index (:func:`mdm.search.indexer.drain`)."""
+        from mdm.search import indexer
+
+        return indexer.drain(db, self, registry, batch_id=batch_id)
+
+    def rebuild(self, db: Database, standard: Standard) -> dict[str, Any]:
+        """A fresh index from the database behind the alias (:func:`mdm.search.indexer.reindex`)."""
+        from mdm.search import indexer
+
+        return indexer.reindex(db, self, standard)
+
+    def check(self, db: Database, standard: Standard) -> dict[str, Any]:
+        """Drift between database and index (:func:`mdm.search.indexer.check`)."""
+        from mdm.search import indexer
+
+        return indexer.check(db, self, standard)

@@ -13,31 +13,16 @@ The database is the source of truth; the index can always be rebuilt.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select, update
 
 from mdm.db import Database
 from mdm.models import GoldenRecord, OutboxEntry
+from mdm.search.base import DrainResult
 from mdm.search.elastic import ElasticBackend, SearchUnavailable, to_document
 from standards import Standard
 from standards.registry import Registry
-
-
-@dataclass
-class DrainResult:
-    """What one drain did, in outbox rows."""
-
-    indexed: int = 0
-    stale: int = 0
-    failed: int = 0
-    pending: int = 0
-    unavailable: str | None = None
-    errors: dict[str, str] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _documents(db: Database, standard: Standard, keys: list[str]) -> list[tuple[str, int, dict[str, Any]]]:
@@ -193,7 +178,7 @@ def reindex(db: Database, backend: ElasticBackend, standard: Standard, *, chunk:
         totals["indexed"] += len(outcome.indexed)
         totals["stale"] += len(outcome.stale)
         totals["failed"] += len(outcome.failed)
-    backend.client.indices.refresh(index=index)
+    backend.refresh_index(index)
     left = backend.swap_alias(standard, index)
     with db.read() as session:
         late = (

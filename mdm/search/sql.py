@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import bindparam, or_, select, text
+from sqlalchemy import bindparam, or_, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from mdm.db import Database
-from mdm.errors import InvalidRequest
+from mdm.errors import MdmError
 from mdm.models import GoldenRecord
-from mdm.search.base import SearchHit, SearchPage, SearchQuery, decode_cursor, distance_m, encode_cursor, shingles
-from mdm.search.text import normalise
+from mdm.query import SearchQuery
+from mdm.search.base import SearchHit, SearchPage, distance_m, shingles
+from mdm.search.text import normalise, search_text
 from standards import Standard
+from standards.registry import Registry
 
 G = GoldenRecord
 
@@ -28,6 +34,11 @@ def _like(value: str) -> str:
 
 
 class SqlBackend:
+    """Search answered by the database itself. There is no separate index to keep in step: :meth:`sync` does
+    nothing, and :meth:`check` and :meth:`rebuild` look only at the golden records' ``search_text`` column
+    (kept by the store in the record's own transaction), which can only be stale when the rules that build it
+    changed since the record was written (a new normaliser, the traditional-to-simplified keys)."""
+
     name = "sql"
     indexed = False  # reads the golden records themselves: nothing to sync
 
@@ -88,13 +99,97 @@ class SqlBackend:
             hits.sort(key=lambda h: (h.distance_m, h.key))
         else:
             hits.sort(key=lambda h: (-h.score, h.key))
-        offset = decode_cursor(query, standard.repository) or 0
-        if not isinstance(offset, int) or offset < 0:
-            raise InvalidRequest("request.cursor_invalid", "the cursor is malformed")
-        page = hits[offset : offset + query.limit]
-        more = offset + query.limit < len(hits)
-        cursor = encode_cursor(offset + query.limit, query, standard.repository) if more else None
+        (offset,) = query.position(standard.repository, (int,)) or (0,)
+        start = int(offset)
+        page = hits[start : start + query.limit]
+        more = start + query.limit < len(hits)
+        cursor = query.cursor_at((start + query.limit,), standard.repository) if more else None
         return SearchPage(page, cursor, complete=len(rows) < self.max_candidates)
+
+    # -- the SearchBackend protocol beyond search ---------------------------------------------------------
+
+    def health(self, db: Database | None = None) -> dict[str, Any]:
+        """``{"backend": "sql", "status": "ok"}`` when the database answers, ``unavailable`` otherwise."""
+        try:
+            with (db or self.db).read() as session:
+                session.execute(select(1)).scalar_one()
+        except (SQLAlchemyError, MdmError) as exc:  # MdmError: database.unavailable while migrating
+            return {"backend": self.name, "status": "unavailable", "error": type(exc).__name__}
+        return {"backend": self.name, "status": "ok"}
+
+    def sync(self, db: Database, registry: Registry, *, batch_id: str | None = None) -> None:
+        """Nothing to do: a committed change is searchable at once."""
+        return None
+
+    def rebuild(self, db: Database, standard: Standard, *, chunk: int = 2000) -> dict[str, Any]:
+        """Rewrite every stale ``search_text`` of the repository from its record (the version it was computed
+        from, so a concurrent change is never overwritten); the record and its versions are untouched.
+        Returns ``{"repository", "backend", "records", "rebuilt"}``."""
+        records = rebuilt = 0
+        for stale in _stale_chunks(db, standard, chunk):
+            records += stale.seen
+            if stale.rows:
+                with db.write() as session:
+                    for record_id, version, body in stale.rows:
+                        result = session.execute(
+                            update(G).where(G.id == record_id, G.version == version).values(search_text=body)
+                        )
+                        rebuilt += result.rowcount or 0  # type: ignore[attr-defined]
+        return {"repository": standard.repository, "backend": self.name, "records": records, "rebuilt": rebuilt}
+
+    def check(self, db: Database, standard: Standard, *, sample: int = 20) -> dict[str, Any]:
+        """No index can miss or hold extra records here; ``drift`` is true only when some ``search_text`` is
+        stale (built by older rules: :meth:`rebuild` mends it). Returns ``{"repository", "backend", "drift",
+        "database": {"records", "retired"}, "stale": {"count", "sample"}}``."""
+        records = 0
+        stale_keys: list[str] = []
+        for stale in _stale_chunks(db, standard, 2000):
+            records += stale.seen
+            stale_keys += stale.keys
+        with db.read() as session:
+            retired = session.execute(
+                select(G.id).where(G.repository == standard.repository, G.status == "retired")
+            ).all()
+        return {
+            "repository": standard.repository,
+            "backend": self.name,
+            "drift": bool(stale_keys),
+            "database": {"records": records, "retired": len(retired)},
+            "stale": {"count": len(stale_keys), "sample": sorted(stale_keys)[:sample]},
+        }
+
+
+@dataclass
+class _Stale:
+    """One chunk of golden records: how many were read; the stale ones as (id, version, new text) and keys."""
+
+    seen: int
+    rows: list[tuple[int, int, str]] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+
+
+def _stale_chunks(db: Database, standard: Standard, chunk: int) -> Iterator[_Stale]:
+    """Golden records of the repository in id order, ``chunk`` at a time: how many were read, and those whose
+    ``search_text`` differs from what the current rules build, as (id, version, new text) and keys."""
+    last = 0
+    while True:
+        with db.read() as session:
+            rows = session.execute(
+                select(G.id, G.business_key, G.version, G.data, G.search_text)
+                .where(G.repository == standard.repository, G.id > last)
+                .order_by(G.id)
+                .limit(chunk)
+            ).all()
+        if not rows:
+            return
+        last = rows[-1].id
+        found = _Stale(len(rows))
+        for row in rows:
+            body = search_text(standard, row.data)
+            if body != (row.search_text or ""):
+                found.rows.append((row.id, row.version, body))
+                found.keys.append(row.business_key)
+        yield found
 
 
 def _score(body: str, needle: str | None, pieces: list[str]) -> float:

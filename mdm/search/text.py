@@ -4,14 +4,17 @@ Fields marked ``sensitive`` are left out: were they searchable in part, a caller
 find the hidden digits by trying prefixes. A sensitive business key (a citizen ID number) is found only when
 the whole key is given, which discloses nothing a key lookup would not.
 
-Text is NFKC-normalised and lower-cased before indexing and before querying, so full-width and half-width
-brackets, digits and letters meet (``（苏州）`` = ``(苏州)``). Names marked ``x-pinyin`` also get their full
-pinyin and pinyin initials (pypinyin's default reading; Chinese characters only), so ``zhouxiaolan`` and ``zxl``
-find 周晓岚. Shared by both search backends.
+Text is NFKC-normalised, lower-cased and written in simplified characters (OpenCC's ``t2s`` conversion, from
+the official ``opencc`` package) before indexing and before querying, so full-width and half-width brackets,
+digits and letters meet (``（苏州）`` = ``(苏州)``), and so do traditional and simplified characters
+(``華信雲數科技`` = ``华信云数科技``). Only the search keys change: records keep their values as supplied.
+Names marked ``x-pinyin`` also get their full pinyin and pinyin initials (pypinyin's default reading; Chinese
+characters only), so ``zhouxiaolan`` and ``zxl`` find 周晓岚. Shared by both search backends.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -27,8 +30,18 @@ _SPACE = re.compile(r"\s+")
 
 
 def normalise(text: str) -> str:
-    """Search form of a text: NFKC, lower case, whitespace runs as one space, trimmed."""
-    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip().lower()
+    """Search form of a text: NFKC, lower case, whitespace runs as one space, trimmed, traditional characters
+    as simplified ones (OpenCC ``t2s``: 華信雲數 → 华信云数; text in simplified characters is left as it is)."""
+    folded = _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip().lower()
+    return _simplified().convert(folded) if folded and not folded.isascii() else folded
+
+
+@functools.cache
+def _simplified() -> Any:
+    """OpenCC's traditional-to-simplified converter (built once: it loads its dictionaries)."""
+    import opencc
+
+    return opencc.OpenCC("t2s.json")
 
 
 def pinyin(text: str) -> tuple[str, str]:
