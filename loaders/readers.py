@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from loaders.dates import EPOCH_1900, EPOCH_1904
 from loaders.geo_readers import GeoJsonReader, TopoJsonReader
 from loaders.rows import Reader, SourceRow
 from loaders.rows import cell_text as _text
@@ -110,7 +111,8 @@ class XlsxReader(Reader):
 
     The first row of the sheet (``sheet`` or the first one) is the header. Text cells stay as they are; date
     cells become ISO 8601 text; numeric cells become their Python spelling and are marked numeric, so an
-    identifier normaliser refuses them (``id.lossy_numeric``) instead of rebuilding lost digits.
+    identifier normaliser refuses them (``id.lossy_numeric``) instead of rebuilding lost digits, and a date
+    normaliser reads them as Excel serials in the workbook's date system (``serial_epoch``: 1900 or 1904).
     """
 
     def __init__(self, path: Path, *, sheet: str | None = None) -> None:
@@ -126,6 +128,7 @@ class XlsxReader(Reader):
             self._book = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException …
             raise FileRejected("file.unreadable", f"{path.name} is not a readable XLSX workbook: {exc}") from exc
+        self.serial_epoch = EPOCH_1904 if self._book.epoch.year == 1904 else EPOCH_1900
         if sheet is not None and sheet not in self._book.sheetnames:
             raise FileRejected("file.unreadable", f"{path.name} has no sheet {sheet!r}")
         try:
