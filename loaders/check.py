@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from loaders import cells
 from loaders.normalise import Context, NormaliseError, division_code, identifier, resident_id
 from standards import checkdigits
 from standards.codelists import CodeListProvider, ShippedCodeLists
@@ -37,11 +38,12 @@ def check_value(
     ctx = Context(date_formats=[], timezone=dt.UTC)
     result: dict[str, Any] = {"value": value, "valid": False, "normalised": None, "code": None, "warnings": []}
     try:
-        normalised = normalise(value.strip(), ctx)
+        cleaned = cells.clean(value)
+        normalised = normalise(cleaned.text, ctx)
     except NormaliseError as exc:
         result["code"] = exc.code
         return result
-    warnings = [code for code, _ in ctx.warnings]
+    warnings = [code for code, _ in cleaned.notes + ctx.warnings]
     code = check(normalised) if check else _license_structure(normalised)
     legacy = checkdigits.legacy_warning(code) if code and authoritative else None
     if legacy:

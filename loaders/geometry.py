@@ -74,11 +74,11 @@ def _check_structure(value: dict[str, Any]) -> None:
     kind = value.get("type")
     if kind not in _DEPTH:
         raise GeometryProblem("geo.invalid_geometry", f"unsupported geometry type {kind!r}")
-    coordinates = value.get("coordinates")
+    coordinates: Any = value.get("coordinates")
     for position in _positions(coordinates, _DEPTH[kind]):
         if not isinstance(position, list) or not 2 <= len(position) <= 3 or not all(_number(c) for c in position):
             raise GeometryProblem("geo.bad_coordinates", f"bad position {position!r}")
-    rings = []
+    rings: list[Any] = []
     if kind == "Polygon":
         rings = coordinates
     elif kind == "MultiPolygon":

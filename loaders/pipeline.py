@@ -151,27 +151,27 @@ class RowPreparer:
         data: dict[str, Any] = {}
         blanked: dict[str, str] = {}  # field → the null token that blanked it
         for name, spec in self.profile.fields.items():
-            if spec.value is not None:
+            if spec.column is None:  # a constant (a profile field has exactly one of column and value)
                 data[name] = spec.value
                 continue
-            value: Any = self._cell(row, spec.column, name, warnings, blanked)
+            cell_column = spec.column
+            value: Any = self._cell(row, cell_column, name, warnings, blanked)
             if value is None:
                 continue
             before = len(ctx.warnings)
-            ctx.numeric = spec.column in row.numeric
+            ctx.numeric = cell_column in row.numeric
             try:
                 for step in spec.normalise:
                     value = NORMALISERS[step](value, ctx)
             except NormaliseError as exc:
-                errors.append(issue(exc.code, name, str(exc), row.cells.get(spec.column)))
+                errors.append(issue(exc.code, name, str(exc), row.cells.get(cell_column)))
                 continue
-            warnings.extend(
-                issue(code, name, message, row.cells.get(spec.column)) for code, message in ctx.warnings[before:]
-            )
+            raw = row.cells.get(cell_column)
+            warnings.extend(issue(code, name, message, raw) for code, message in ctx.warnings[before:])
             if name in self.names and isinstance(value, str) and cells.name_spacing(value) != value:
                 value = cells.name_spacing(value)
-                message = f"spaces in the name in column {spec.column} removed or collapsed"
-                warnings.append(issue("row.invisible_characters", name, message, row.cells.get(spec.column)))
+                message = f"spaces in the name in column {cell_column} removed or collapsed"
+                warnings.append(issue("row.invisible_characters", name, message, row.cells.get(cell_column)))
             data[name] = _plain(value)
         self._geometry(row, data, errors, warnings)
         if errors:

@@ -139,3 +139,8 @@ def test_mdm_check_gives_the_hints_and_the_normalisation_warnings(check):
     assert "unified social credit code" in results[2]["hint"]
     _, [citizen] = check("uscc", CITIZEN)
     assert citizen["hint"] == "this is a citizen ID number (GB 11643), not a unified social credit code"
+
+
+def test_mdm_check_cleans_a_value_as_a_load_would(check):
+    code, [result] = check("uscc", f"\u200b{VALID}\u3000")
+    assert (code, result["normalised"], result["warnings"]) == (0, VALID, ["row.invisible_characters"])
