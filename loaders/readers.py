@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from loaders import cells
 from loaders.dates import EPOCH_1900, EPOCH_1904
 from loaders.geo_readers import GeoJsonReader, TopoJsonReader
 from loaders.rows import Reader, SourceRow
@@ -48,7 +49,7 @@ class CsvReader(Reader):
             raise FileRejected("file.unreadable", f"{path.name}: the header cannot be read ({exc})") from exc
         if not header:
             raise FileRejected("file.empty", f"{path.name} has no header row")
-        self.header = [h.strip() for h in header]
+        self.header = [cells.clean(h).text for h in header]  # a zero-width or odd space never hides a column
 
     def present_columns(self) -> set[str]:
         return set(self.header)
@@ -138,7 +139,7 @@ class XlsxReader(Reader):
             raise FileRejected("file.unreadable", f"{path.name}: the sheet cannot be read ({exc})") from exc
         if not first or all(v is None for v in first):
             raise FileRejected("file.empty", f"{path.name} has no header row")
-        self.header = ["" if v is None else str(v).strip() for v in first]
+        self.header = ["" if v is None else cells.clean(str(v)).text for v in first]
 
     @property
     def position(self) -> int:

@@ -153,3 +153,10 @@ def test_every_c0_control_but_tab_and_lf_is_removed_with_the_existing_warning(db
     assert data["name"] == "苏州博物馆" and data["full_address"] == "东北街\t204号\n二楼"
     assert {w["field"] for w in warnings(summary)} == {"name", "full_address"}
     assert source_raw(db, "p1")["name"] == "苏州\x01博物\x1f馆\x0b"
+
+
+def test_a_header_with_a_zero_width_character_or_an_odd_space_still_matches_its_column(db, tmp_path):
+    path = csv_file(tmp_path / "h.csv", [f"{P1},张三,,"], header="\u200bid,name\u3000,phone,\ufeffaddress")
+    summary = load(db, persons(), path, tmp_path)
+    assert (summary["inserted"], summary["rejected"]) == (1, 0)
+    assert golden(db, "natural_person", P1).data["name"] == "张三"
