@@ -106,6 +106,7 @@ _TABLE: tuple[Code, ...] = (
     Code("request.method_not_allowed", "error", "The endpoint does not accept this HTTP method."),
     Code("request.filter_unknown", "error", "A filter on a field the standard does not mark filterable."),
     Code("request.cursor_invalid", "error", "The pagination cursor is malformed or belongs to another query."),
+    Code("request.too_long", "error", "A query or path parameter is longer than the service accepts."),
     Code("server.error", "error", "An unexpected error; the server log has the details."),
     Code("database.unavailable", "error", "The database cannot be reached."),
     Code(
