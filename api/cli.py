@@ -236,6 +236,12 @@ def check(
         str, typer.Argument(metavar="FORMAT", help="cn-resident-id, uscc, org-code, division-code, license-id")
     ],
     values: Annotated[list[str], typer.Argument(help="Values to check.")],
+    authoritative: Annotated[
+        bool,
+        typer.Option(
+            "--authoritative", help="Answer as a load from the issuing authority would (authoritative: true)."
+        ),
+    ] = False,
 ) -> None:
     """Check identifiers as a load would: one JSON object per value; exit 0 only if all are valid."""
     from loaders.check import FORMATS, check_value
@@ -245,7 +251,7 @@ def check(
         err.print(f"[red]error[/red] request.invalid: unknown format {fmt!r}; one of {', '.join(FORMATS)}")
         raise typer.Exit(EXIT["usage"])
     lists = DatabaseCodeLists(_database())
-    results = [check_value(fmt, value, lists) for value in values]
+    results = [check_value(fmt, value, lists, authoritative=authoritative) for value in values]
     for result in results:
         print(json.dumps(result, ensure_ascii=False))
     raise typer.Exit(0 if all(r["valid"] for r in results) else 1)

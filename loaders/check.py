@@ -2,7 +2,11 @@
 
 Result per value: ``{"value", "valid", "normalised", "code", "warnings"}`` — ``code`` is null when valid,
 ``normalised`` null when invalid, ``warnings`` a list of codes (``id.upgraded``, ``id.address_unknown``,
-``division_code.unknown``, ``license_id.checksum``).
+``division_code.unknown``, ``license_id.checksum``, ``identifier.full_width``, ``identifier.lower_case``,
+``uscc.checksum_legacy``) — plus ``hint`` when an invalid value has a likely cause to act on
+(:func:`standards.checkdigits.hint`). ``authoritative`` answers as a load from the identifier's issuing
+authority would (``authoritative: true`` in its profile): a USCC failing only its check character is valid with
+the warning ``uscc.checksum_legacy``.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from loaders import cells
 from loaders.normalise import Context, NormaliseError, division_code, identifier, resident_id
 from standards import checkdigits
 from standards.codelists import CodeListProvider, ShippedCodeLists
@@ -24,21 +29,31 @@ FORMATS = {
 }
 
 
-def check_value(fmt: str, value: str, code_lists: CodeListProvider | None = None) -> dict[str, Any]:
+def check_value(
+    fmt: str, value: str, code_lists: CodeListProvider | None = None, *, authoritative: bool = False
+) -> dict[str, Any]:
     """Check one ``value`` in format ``fmt`` (a key of :data:`FORMATS`; ``KeyError`` otherwise)."""
     normalise, check = FORMATS[fmt]
     lists = code_lists or ShippedCodeLists()
     ctx = Context(date_formats=[], timezone=dt.UTC)
     result: dict[str, Any] = {"value": value, "valid": False, "normalised": None, "code": None, "warnings": []}
     try:
-        normalised = normalise(value.strip(), ctx)
+        cleaned = cells.clean(value)
+        normalised = normalise(cleaned.text, ctx)
     except NormaliseError as exc:
         result["code"] = exc.code
         return result
-    warnings = [code for code, _ in ctx.warnings]
+    warnings = [code for code, _ in cleaned.notes + ctx.warnings]
     code = check(normalised) if check else _license_structure(normalised)
+    legacy = checkdigits.legacy_warning(code) if code and authoritative else None
+    if legacy:
+        warnings.append(legacy)
+        code = None
     if code:
         result.update(code=code, warnings=warnings)
+        hint = checkdigits.hint(code, normalised)
+        if hint:
+            result["hint"] = hint
         return result
     if (
         fmt == "cn-resident-id"

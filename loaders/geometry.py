@@ -1,8 +1,15 @@
-"""Geometry on the way in: structure checks on raw GeoJSON, validity, optional repair, CRS to CGCS2000.
+"""Geometry on the way in: structure checks on raw GeoJSON, validity, optional repair, CRS to CGCS2000, extent.
 
 Output geometry is in EPSG:4490 with x = longitude (pyproj with ``always_xy=True``). WGS 84 (EPSG:4326) and
-CGCS2000 differ by centimetres and are taken as they are (DESIGN §3); GCJ-02 has no published transformation in
-PROJ and is refused (``geo.crs_unsupported``) rather than guessed.
+CGCS2000 differ by centimetres and are taken as they are (DESIGN §3). Map-provider coordinates are converted
+only when the profile declares them — never guessed: ``GCJ-02`` (the obfuscated datum of Chinese web maps,
+offset by up to about 500 m) and ``BD-09`` (Baidu's, a further rotation of GCJ-02) are rectified to WGS 84 with
+prcoords (public domain; the iterative "bored" inverse of the published forward algorithm, accurate to about
+1e-9 degree), which is then taken as CGCS2000. A position outside prcoords' China box is left as it is: map
+providers do not offset outside China.
+
+Every geometry must lie within the profile's ``extent`` (default China's bounding box): outside it is
+``geo.outside_extent``, and the message says when swapping the axes would put it inside (latitude given first).
 """
 
 from __future__ import annotations
@@ -31,10 +38,14 @@ class GeometryProblem(ValueError):
         self.code = code
 
 
+MAP_PROVIDER_CRS = ("GCJ-02", "BD-09")
+
+
 @dataclass
 class Prepared:
     geojson: dict[str, Any]
     repaired_reason: str | None = None
+    converted_from: str | None = None  # GCJ-02 or BD-09: the raw geometry is worth keeping
 
 
 def _positions(coordinates: Any, depth: int):
@@ -63,11 +74,11 @@ def _check_structure(value: dict[str, Any]) -> None:
     kind = value.get("type")
     if kind not in _DEPTH:
         raise GeometryProblem("geo.invalid_geometry", f"unsupported geometry type {kind!r}")
-    coordinates = value.get("coordinates")
+    coordinates: Any = value.get("coordinates")
     for position in _positions(coordinates, _DEPTH[kind]):
         if not isinstance(position, list) or not 2 <= len(position) <= 3 or not all(_number(c) for c in position):
             raise GeometryProblem("geo.bad_coordinates", f"bad position {position!r}")
-    rings = []
+    rings: list[Any] = []
     if kind == "Polygon":
         rings = coordinates
     elif kind == "MultiPolygon":
@@ -90,8 +101,8 @@ def to_cgcs2000(geometry: BaseGeometry, crs: str, *, latlon: bool = False) -> Ba
         geometry = shapely.transform(geometry, lambda x, y: (y, x), interleaved=False)
     if crs in _SAME_AS_CGCS2000:
         result = geometry
-    elif crs == "GCJ-02":
-        raise GeometryProblem("geo.crs_unsupported", "GCJ-02 input needs a declared conversion; none is set up")
+    elif crs in MAP_PROVIDER_CRS:
+        result = shapely.transform(geometry, functools.partial(_rectify, crs), interleaved=False)
     else:
         try:
             result = shapely.transform(geometry, _transformer(crs).transform, interleaved=False)
@@ -103,12 +114,55 @@ def to_cgcs2000(geometry: BaseGeometry, crs: str, *, latlon: bool = False) -> Ba
     return result
 
 
-def prepare(value: dict[str, Any], *, crs: str | None, latlon: bool, repair: bool) -> Prepared:
-    """Check, optionally repair, and convert a GeoJSON geometry to EPSG:4490.
+def _rectify(crs: str, xs: Any, ys: Any) -> tuple[list[float], list[float]]:
+    """GCJ-02 or BD-09 longitudes and latitudes as WGS 84 (see the module)."""
+    import prcoords
+
+    inverse = prcoords.gcj_wgs_bored if crs == "GCJ-02" else prcoords.bd_wgs_bored
+    lons, lats = [], []
+    for lon, lat in zip(xs, ys, strict=True):
+        if prcoords.sanity_in_china_p(prcoords.Coords(lat, lon)):
+            lat, lon = inverse((lat, lon), False)
+        lons.append(lon)
+        lats.append(lat)
+    return lons, lats
+
+
+def _inside(geometry: BaseGeometry, extent: tuple[float, float, float, float]) -> bool:
+    min_x, min_y, max_x, max_y = geometry.bounds
+    return extent[0] <= min_x and max_x <= extent[2] and extent[1] <= min_y and max_y <= extent[3]
+
+
+def _outside(
+    geometry: BaseGeometry, crs: str, latlon: bool, extent: tuple[float, float, float, float]
+) -> tuple[str, bool]:
+    """The message for a geometry outside ``extent`` and whether swapping its axes would put it inside."""
+    bounds = tuple(round(b, 6) for b in geometry.bounds)
+    message = f"the geometry (bounds {bounds} as supplied) lies outside the extent {list(extent)}"
+    try:
+        swapped = to_cgcs2000(geometry, crs, latlon=not latlon)
+    except GeometryProblem:
+        return message, False
+    if _inside(swapped, extent):
+        order = "lonlat" if latlon else "latlon"
+        return f"{message}; with its axes swapped it would be inside: check axis_order (set {order}?)", True
+    return message, False
+
+
+def prepare(
+    value: dict[str, Any],
+    *,
+    crs: str | None,
+    latlon: bool,
+    repair: bool,
+    extent: tuple[float, float, float, float] = (-180.0, -90.0, 180.0, 90.0),
+) -> Prepared:
+    """Check, optionally repair, and convert a GeoJSON geometry to EPSG:4490, within ``extent`` (degrees:
+    min lon, min lat, max lon, max lat).
 
     Raises :class:`GeometryProblem`: ``geo.crs_missing`` (no CRS), ``geo.bad_coordinates``,
     ``geo.invalid_geometry`` (with shapely's reason, e.g. 'Self-intersection[120.1 31.2]'),
-    ``geo.crs_unsupported``.
+    ``geo.crs_unsupported``, ``geo.outside_extent`` (with the swapped-axes hint where it applies).
     """
     if not isinstance(value, dict):
         raise GeometryProblem("geo.invalid_geometry", "geometry must be a GeoJSON object")
@@ -128,5 +182,16 @@ def prepare(value: dict[str, Any], *, crs: str | None, latlon: bool, repair: boo
         if fixed.is_empty or not fixed.is_valid:
             raise GeometryProblem("geo.invalid_geometry", f"{reason}; repair failed")
         geometry, repaired = fixed, reason
-    geometry = to_cgcs2000(geometry, crs, latlon=latlon)
-    return Prepared(geojson=geometry_to_geojson(geometry), repaired_reason=repaired)
+    try:
+        converted = to_cgcs2000(geometry, crs, latlon=latlon)
+    except GeometryProblem as exc:
+        if exc.code != "geo.bad_coordinates":
+            raise
+        message, swapped = _outside(geometry, crs, latlon, extent)
+        if swapped:
+            raise GeometryProblem("geo.outside_extent", message) from None
+        raise
+    if not _inside(converted, extent):
+        raise GeometryProblem("geo.outside_extent", _outside(geometry, crs, latlon, extent)[0])
+    converted_from = crs if crs in MAP_PROVIDER_CRS else None
+    return Prepared(geojson=geometry_to_geojson(converted), repaired_reason=repaired, converted_from=converted_from)

@@ -1,9 +1,11 @@
 """Normalisers: turn a cell's text into the value the standard expects, before validation (DESIGN §5).
 
-Each normaliser takes the trimmed, non-null cell text and returns the normalised value, or raises
-:class:`NormaliseError` with a stable code. Identifiers go through Unicode NFKC (full-width digits and letters
-become ASCII), are trimmed and upper-cased; a cell that went through a numeric type (``1.10105E+17``) is refused
-as ``id.lossy_numeric`` — never rebuilt. Dates accept only the profile's explicit formats, never a fuzzy parse.
+Each normaliser takes the cleaned (:mod:`loaders.cells`), non-null cell text and returns the normalised value, or
+raises :class:`NormaliseError` with a stable code. Identifiers go through Unicode NFKC (full-width digits and
+letters become ASCII: warning ``identifier.full_width``), lose their whitespace and are upper-cased (warning
+``identifier.lower_case`` when that changed a letter, such as the check character ``x``); a cell that went
+through a numeric type (``1.10105E+17``) is refused as ``id.lossy_numeric`` — never rebuilt. Dates accept only
+the profile's explicit formats (:mod:`loaders.dates`), never a fuzzy parse.
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from loaders import dates
 from standards import checkdigits
 
 _LOSSY = re.compile(r"^[+-]?\d+(\.\d+)?[eE][+-]?\d+$|^\d+\.\d+$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_CONTROL = re.compile(r"\x00")
 
 
 class NormaliseError(ValueError):
@@ -39,20 +41,25 @@ class Context:
     timezone: dt.tzinfo
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (code, message)
     numeric: bool = False  # the cell arrived as a number (XLSX numeric cell, JSON number)
-
-
-def strip_unstorable(text: str) -> tuple[str, bool]:
-    """Remove characters PostgreSQL cannot store in text (NUL); returns the text and whether any went."""
-    cleaned = _CONTROL.sub("", text)
-    return cleaned, cleaned != text
+    serial_epoch: dt.date | None = None  # a workbook's date system: its numeric cells may be date serials
+    date_serials: bool = False  # the profile accepts bare Excel serials in text files
 
 
 def identifier(value: str, ctx: Context) -> str:
-    """NFKC, trim, uppercase; refuse a value that went through a numeric type (``id.lossy_numeric``)."""
-    text = unicodedata.normalize("NFKC", value).strip().upper()
+    """NFKC, whitespace removed, uppercase; refuse a value that went through a numeric type (``id.lossy_numeric``).
+
+    Warnings: ``identifier.full_width`` when NFKC changed a character (full-width ``３２０５`` → ``3205``),
+    ``identifier.lower_case`` when upper-casing did (``…001x`` → ``…001X``).
+    """
+    folded = unicodedata.normalize("NFKC", value)
+    text = "".join(folded.split())
     if ctx.numeric or _LOSSY.match(text):
         raise NormaliseError("id.lossy_numeric", f"{value!r} went through a numeric type; its digits are lost")
-    return text.replace(" ", "")
+    if folded != value:
+        ctx.warnings.append(("identifier.full_width", f"full-width characters in {value!r} made ASCII"))
+    if text != text.upper():
+        ctx.warnings.append(("identifier.lower_case", f"lower-case letters in {text!r} upper-cased"))
+    return text.upper()
 
 
 def division_code(value: str, ctx: Context) -> str:
@@ -79,36 +86,75 @@ def text(value: str, ctx: Context) -> str:
 
 
 def date(value: str, ctx: Context) -> str:
-    """An ISO 8601 date from one of the profile's ``date_formats``; ISO-shaped input passes to the validator
-    unchanged (so an impossible date such as 2023-02-30 is reported by the format checker as ``date.invalid``).
-    Raises ``date.unparseable`` when no format matches."""
+    """An ISO 8601 date (``YYYY-MM-DD``) from one of the profile's ``date_formats`` (:mod:`loaders.dates`).
+
+    ISO-shaped input passes to the validator unchanged (an impossible 2023-02-30 is reported by the format checker
+    as ``date.invalid``). A time after the date (``2023-05-01 08:30``, an XLSX date-time cell) is dropped with the
+    warning ``date.time_dropped`` unless it is midnight. A numeric XLSX cell is an Excel serial in the workbook's
+    date system; a bare serial in a text file is ``date.serial_in_text`` unless the profile sets
+    ``date_serials: true``. Errors: ``date.unparseable``, ``date.incomplete``, ``date.invalid``,
+    ``date.serial_out_of_range``, ``date.serial_in_text``.
+    """
     text_ = unicodedata.normalize("NFKC", value).strip()
-    if _ISO_DATE.match(text_):
-        return text_
-    for fmt in ctx.date_formats:
+    try:
+        day, moment = _day_and_time(text_, ctx)
+    except dates.DateProblem as exc:
+        raise NormaliseError(exc.code, str(exc)) from None
+    if moment not in (None, dt.time()):
+        ctx.warnings.append(("date.time_dropped", f"{value!r} has a time of day; the date {day} is kept"))
+    return day if isinstance(day, str) else day.isoformat()
+
+
+def _day_and_time(text_: str, ctx: Context) -> tuple[dt.date | str, dt.time | None]:
+    if ctx.numeric and ctx.serial_epoch is not None:
+        return dates.from_serial(text_, epoch=ctx.serial_epoch)
+    if dates.looks_like_serial(text_) and not dates.is_bare_year(text_):
+        if not ctx.date_serials:
+            raise dates.DateProblem(
+                "date.serial_in_text",
+                f"{text_!r} looks like an Excel serial number; re-export the column as dates or text, "
+                "or set date_serials: true in the profile",
+            )
+        return dates.from_serial(text_)
+    part, moment, offset = dates.split_time(text_)
+    if _ISO_DATE.match(part):
         try:
-            return dt.datetime.strptime(text_, fmt).date().isoformat()
+            day = dt.date.fromisoformat(part)
         except ValueError:
-            continue
-    raise NormaliseError("date.unparseable", f"{value!r} is in none of the accepted date formats")
+            return part, moment  # an impossible ISO date: the format checker reports date.invalid
+    else:
+        day = dates.parse_date(part, ctx.date_formats)
+    if moment is not None and offset is not None:
+        aware = dt.datetime.combine(day, moment, tzinfo=_offset(offset)).astimezone(ctx.timezone)
+        return aware.date(), aware.time()
+    return day, moment
+
+
+def _offset(text_: str) -> dt.tzinfo:
+    if text_ == "Z":
+        return dt.UTC
+    sign = -1 if text_.startswith("-") else 1
+    digits = text_[1:].replace(":", "")
+    return dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
 
 
 def timestamp(value: str, ctx: Context) -> dt.datetime:
-    """A source timestamp: ISO 8601 (a naive one is in the profile's time zone) or a date format."""
+    """A source timestamp: ISO 8601 (a naive one is in the profile's time zone), a date in one of the date
+    formats (midnight), or an XLSX serial (numeric cell). Raises ``date.unparseable`` and the date codes."""
     text_ = unicodedata.normalize("NFKC", value).strip()
     try:
-        moment = dt.datetime.fromisoformat(text_)
-    except ValueError:
-        moment = None
-        for fmt in ctx.date_formats:
+        if ctx.numeric and ctx.serial_epoch is not None:
+            day, moment = dates.from_serial(text_, epoch=ctx.serial_epoch)
+            found = dt.datetime.combine(day, moment)
+        else:
             try:
-                moment = dt.datetime.strptime(text_, fmt)
-                break
+                found = dt.datetime.fromisoformat(text_)
             except ValueError:
-                continue
-        if moment is None:
-            raise NormaliseError("date.unparseable", f"{value!r} is not a timestamp") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=ctx.timezone)
+                found = dt.datetime.combine(dates.parse_date(text_, ctx.date_formats), dt.time())
+    except dates.DateProblem as exc:
+        code = "date.unparseable" if exc.code in ("date.incomplete", "date.unparseable") else exc.code
+        raise NormaliseError(code, f"{value!r} is not a timestamp: {exc}") from None
+    return found if found.tzinfo else found.replace(tzinfo=ctx.timezone)
 
 
 def integer(value: str, ctx: Context) -> int:

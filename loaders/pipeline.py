@@ -10,6 +10,7 @@ guard (``load.guard_refused``) fails the whole batch, which is still recorded, w
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 import unicodedata
 from collections.abc import Callable
@@ -18,9 +19,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from loaders import cells
 from loaders import geometry as geo
 from loaders.encoding import report_name
-from loaders.normalise import NORMALISERS, Context, NormaliseError, strip_unstorable, timestamp
+from loaders.normalise import NORMALISERS, Context, NormaliseError, timestamp
 from loaders.profiles import Profile
 from loaders.readers import open_reader
 from loaders.report import LoadReport
@@ -33,12 +35,13 @@ from mdm.records import existing_keys
 from mdm.repositories import standard_for
 from mdm.search import SearchBackend
 from mdm.store import BatchWriter, StagedRow
-from standards import Standard, default_registry
+from standards import Standard, checkdigits, default_registry
 from standards.codelists import CodeListProvider
 from standards.registry import Registry
 from standards.validation import Issue, issue
 
 Progress = Callable[[int, int, int], None]  # rows read, bytes read, total bytes
+RAW_GEOMETRY = "(geometry)"  # the raw key holding a feature's geometry as supplied, when it was converted
 
 
 @dataclass(frozen=True)
@@ -79,38 +82,59 @@ class RowPreparer:
         self.standard = standard
         self.code_lists = code_lists
         self.null_tokens = set(profile.null_tokens)
+        self._field_tokens = {
+            name: set(spec.null_tokens) for name, spec in profile.fields.items() if spec.null_tokens is not None
+        }
+        self.names = {name for name, rule in standard.fields.items() if rule.pinyin}  # x-pinyin: a name
+        self.serial_epoch = reader.serial_epoch
         self.timezone = _tz(profile.timezone)
         rfc7946 = profile.format in ("geojson", "topojson")  # lon/lat WGS 84 unless declared
         self.crs = reader.crs or profile.crs or ("EPSG:4326" if rfc7946 else None)
         self._field_columns = {name: spec.column for name, spec in profile.fields.items() if spec.column}
 
-    def _cell(self, row: SourceRow, column: str, field: str, warnings: list[Issue]) -> str | None:
-        cell = row.cells.get(column)
-        if cell is None:
+    def _context(self) -> Context:
+        return Context(
+            date_formats=self.profile.date_formats,
+            timezone=self.timezone,
+            serial_epoch=self.serial_epoch,
+            date_serials=self.profile.date_serials,
+        )
+
+    def _cell(
+        self, row: SourceRow, column: str, field: str, warnings: list[Issue], blanked: dict[str, str] | None = None
+    ) -> str | None:
+        """The cell cleaned (:func:`loaders.cells.clean`, with its warnings), or None for an empty cell or a
+        null token of the column (warning ``row.null_token`` naming it; ``blanked`` records it by field)."""
+        raw = row.cells.get(column)
+        if raw is None:
             return None
-        cell, stripped = strip_unstorable(cell)
-        if stripped:
-            warnings.append(
-                issue("row.control_characters", field, f"NUL removed from column {column}", row.cells.get(column))
-            )
-        cell = cell.strip()
-        return None if cell in self.null_tokens else cell
+        cleaned = cells.clean(raw)
+        warnings.extend(issue(code, field, f"{message} in column {column}", raw) for code, message in cleaned.notes)
+        if not cleaned.text:
+            return None
+        if cleaned.text in self._field_tokens.get(field, self.null_tokens):
+            message = f"{cleaned.text!r} in column {column} read as no value (a null token of the profile)"
+            warnings.append(issue("row.null_token", field, message, raw))
+            if blanked is not None:
+                blanked[field] = cleaned.text
+            return None
+        return cleaned.text
 
     def source_key(self, row: SourceRow, data: dict[str, Any]) -> str | None:
         """The row's source key: the profile's ``source_key`` column (NFKC, whitespace removed), else the
         business key; None when neither can be told (a reject that then protects nothing)."""
         if self.profile.source_key:
-            cell = row.cells.get(self.profile.source_key) or ""
+            cell = cells.clean(row.cells.get(self.profile.source_key) or "").text
             return "".join(unicodedata.normalize("NFKC", cell).split()) or None
         if self.standard.key_of(data) is not None:
             return self.standard.key_of(data)
         parts: dict[str, Any] = {}
-        ctx = Context(date_formats=self.profile.date_formats, timezone=self.timezone)
+        ctx = self._context()
         for name in self.standard.business_key:
             spec = self.profile.fields.get(name)
             value: Any = spec.value if spec and spec.value is not None else None
             if spec and spec.column:
-                value = (row.cells.get(spec.column) or "").strip() or None
+                value = cells.clean(row.cells.get(spec.column) or "").text or None
                 try:
                     for step in spec.normalise if value else ():
                         value = NORMALISERS[step](value, ctx)
@@ -123,26 +147,31 @@ class RowPreparer:
         """The staged row (None if rejected), its errors and its warnings."""
         errors = [issue(code, column, message) for code, column, message in row.problems]
         warnings: list[Issue] = []
-        ctx = Context(date_formats=self.profile.date_formats, timezone=self.timezone)
+        ctx = self._context()
         data: dict[str, Any] = {}
+        blanked: dict[str, str] = {}  # field → the null token that blanked it
         for name, spec in self.profile.fields.items():
-            if spec.value is not None:
+            if spec.column is None:  # a constant (a profile field has exactly one of column and value)
                 data[name] = spec.value
                 continue
-            value: Any = self._cell(row, spec.column, name, warnings)
+            cell_column = spec.column
+            value: Any = self._cell(row, cell_column, name, warnings, blanked)
             if value is None:
                 continue
             before = len(ctx.warnings)
-            ctx.numeric = spec.column in row.numeric
+            ctx.numeric = cell_column in row.numeric
             try:
                 for step in spec.normalise:
                     value = NORMALISERS[step](value, ctx)
             except NormaliseError as exc:
-                errors.append(issue(exc.code, name, str(exc), row.cells.get(spec.column)))
+                errors.append(issue(exc.code, name, str(exc), row.cells.get(cell_column)))
                 continue
-            warnings.extend(
-                issue(code, name, message, row.cells.get(spec.column)) for code, message in ctx.warnings[before:]
-            )
+            raw = row.cells.get(cell_column)
+            warnings.extend(issue(code, name, message, raw) for code, message in ctx.warnings[before:])
+            if name in self.names and isinstance(value, str) and cells.name_spacing(value) != value:
+                value = cells.name_spacing(value)
+                message = f"spaces in the name in column {cell_column} removed or collapsed"
+                warnings.append(issue("row.invisible_characters", name, message, row.cells.get(cell_column)))
             data[name] = _plain(value)
         self._geometry(row, data, errors, warnings)
         if errors:
@@ -150,7 +179,16 @@ class RowPreparer:
         for problem in self.standard.validate(data):
             column = self._field_columns.get(problem.field.split(".")[0])
             raw = row.cells.get(column) if column else problem.value
-            errors.append(Issue(problem.code, problem.field, problem.message, raw))
+            legacy = checkdigits.legacy_warning(problem.code) if self.profile.authoritative else None
+            if legacy:
+                message = f"{problem.message}: loaded as a legacy code, this source being its issuing authority"
+                warnings.append(issue(legacy, problem.field, message, raw))
+            elif problem.code == "schema.required" and problem.field in blanked:
+                token = blanked[problem.field]
+                message = f"{problem.message}; its cell held {token!r}, a null token of the profile"
+                errors.append(Issue(problem.code, problem.field, message, token))
+            else:
+                errors.append(Issue(problem.code, problem.field, problem.message, raw))
         key = self.standard.key_of(data)
         if key is None and not any(e.code == "schema.required" for e in errors):
             errors.append(issue("row.key_missing", ",".join(self.standard.business_key), "no business key"))
@@ -162,6 +200,7 @@ class RowPreparer:
         if self.profile.timestamp:
             cell = self._cell(row, self.profile.timestamp, "timestamp", warnings)
             if cell:
+                ctx.numeric = self.profile.timestamp in row.numeric
                 try:
                     source_time = timestamp(cell, ctx)
                 except NormaliseError as exc:
@@ -183,7 +222,8 @@ class RowPreparer:
         if spec.source == "feature":
             value = row.geometry
         else:
-            x, y = (row.cells.get(spec.x or "") or "").strip(), (row.cells.get(spec.y or "") or "").strip()
+            x = self._cell(row, spec.x or "", spec.field, warnings) or ""
+            y = self._cell(row, spec.y or "", spec.field, warnings) or ""
             if not x and not y:
                 return
             try:
@@ -194,11 +234,22 @@ class RowPreparer:
         if value is None:
             return
         try:
-            prepared = geo.prepare(value, crs=self.crs, latlon=self.profile.axis_order == "latlon", repair=spec.repair)
+            prepared = geo.prepare(
+                value,
+                crs=self.crs,
+                latlon=self.profile.axis_order == "latlon",
+                repair=spec.repair,
+                extent=self.profile.extent,
+            )
         except geo.GeometryProblem as exc:
             errors.append(issue(exc.code, spec.field, str(exc)))
             return
         data[spec.field] = prepared.geojson
+        if prepared.converted_from:
+            if spec.source == "feature":  # the raw cells do not hold it: keep the geometry as supplied
+                row.cells[RAW_GEOMETRY] = json.dumps(value, ensure_ascii=False)
+            message = f"coordinates converted from {prepared.converted_from} to CGCS2000 (EPSG:4490)"
+            warnings.append(issue("geo.crs_converted", spec.field, message))
         if prepared.repaired_reason:
             label = data.get("name") or self.standard.key_of(data) or f"row {row.row_no}"
             warnings.append(

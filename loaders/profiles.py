@@ -12,9 +12,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from loaders.dates import DEFAULT_DATE_FORMATS, check_date_format
 from mdm.errors import ProfileRejected
+
+CHINA_EXTENT = (73.4, 3.8, 135.1, 53.6)
+"""China's bounding box in degrees (min lon, min lat, max lon, max lat): Pamirs to the Heilong–Ussuri confluence,
+Zengmu Ansha to Mohe, rounded outwards; the default extent of every profile."""
 
 FORMATS = ("csv", "geojson", "topojson", "jsonl", "xlsx")
 
@@ -27,6 +32,9 @@ class FieldSpec(BaseModel):
     column: str | None = None
     value: Any = None
     normalise: list[str] = Field(default_factory=list)
+    null_tokens: list[str] | None = Field(
+        None, description="Cells of this column that mean 'no value'; replaces the profile's list for the column."
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> FieldSpec:
@@ -76,12 +84,36 @@ class Profile(BaseModel):
     source_key: str | None = Field(None, description="Column holding the source's own key; default: business key.")
     timestamp: str | None = Field(None, description="Column holding the source's own change time.")
     timezone: str = "+08:00"
-    null_tokens: list[str] = Field(default_factory=lambda: ["", "NULL", "null", "None", "N/A", "-", "—", "无"])
-    date_formats: list[str] = Field(default_factory=lambda: ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d"])
-    crs: str | None = Field(None, pattern=r"^(EPSG:\d{4,6}|GCJ-02)$")
+    null_tokens: list[str] = Field(
+        default_factory=list, description="Cells that mean 'no value' besides the empty cell, for every column."
+    )
+    date_formats: list[str] = Field(default_factory=lambda: list(DEFAULT_DATE_FORMATS))
+    date_serials: bool = Field(False, description="Text files: accept a bare Excel serial number in a date field.")
+    authoritative: bool = Field(False, description="The source is the issuing authority of its identifiers.")
+    crs: str | None = Field(None, pattern=r"^(EPSG:\d{4,6}|GCJ-02|BD-09)$")
     axis_order: Literal["lonlat", "latlon"] = "lonlat"
+    extent: tuple[float, float, float, float] = Field(
+        CHINA_EXTENT, description="min lon, min lat, max lon, max lat (CGCS2000 degrees) a geometry must lie in."
+    )
     geometry: GeometrySpec | None = None
     fields: dict[str, FieldSpec]
+
+    @field_validator("date_formats")
+    @classmethod
+    def _explicit_formats(cls, formats: list[str]) -> list[str]:
+        for fmt in formats:
+            problem = check_date_format(fmt)
+            if problem:
+                raise ValueError(f"date format {fmt!r}: {problem}")
+        return formats
+
+    @field_validator("extent")
+    @classmethod
+    def _extent(cls, extent: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        min_lon, min_lat, max_lon, max_lat = extent
+        if not (-180 <= min_lon < max_lon <= 180 and -90 <= min_lat < max_lat <= 90):
+            raise ValueError("extent is [min lon, min lat, max lon, max lat] in degrees, each min below its max")
+        return extent
 
     @property
     def columns(self) -> set[str]:

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from loaders import cells
+from loaders.dates import EPOCH_1900, EPOCH_1904
 from loaders.geo_readers import GeoJsonReader, TopoJsonReader
 from loaders.rows import Reader, SourceRow
 from loaders.rows import cell_text as _text
@@ -47,7 +49,7 @@ class CsvReader(Reader):
             raise FileRejected("file.unreadable", f"{path.name}: the header cannot be read ({exc})") from exc
         if not header:
             raise FileRejected("file.empty", f"{path.name} has no header row")
-        self.header = [h.strip() for h in header]
+        self.header = [cells.clean(h).text for h in header]  # a zero-width or odd space never hides a column
 
     def present_columns(self) -> set[str]:
         return set(self.header)
@@ -110,7 +112,8 @@ class XlsxReader(Reader):
 
     The first row of the sheet (``sheet`` or the first one) is the header. Text cells stay as they are; date
     cells become ISO 8601 text; numeric cells become their Python spelling and are marked numeric, so an
-    identifier normaliser refuses them (``id.lossy_numeric``) instead of rebuilding lost digits.
+    identifier normaliser refuses them (``id.lossy_numeric``) instead of rebuilding lost digits, and a date
+    normaliser reads them as Excel serials in the workbook's date system (``serial_epoch``: 1900 or 1904).
     """
 
     def __init__(self, path: Path, *, sheet: str | None = None) -> None:
@@ -126,6 +129,7 @@ class XlsxReader(Reader):
             self._book = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException …
             raise FileRejected("file.unreadable", f"{path.name} is not a readable XLSX workbook: {exc}") from exc
+        self.serial_epoch = EPOCH_1904 if self._book.epoch.year == 1904 else EPOCH_1900
         if sheet is not None and sheet not in self._book.sheetnames:
             raise FileRejected("file.unreadable", f"{path.name} has no sheet {sheet!r}")
         try:
@@ -135,7 +139,7 @@ class XlsxReader(Reader):
             raise FileRejected("file.unreadable", f"{path.name}: the sheet cannot be read ({exc})") from exc
         if not first or all(v is None for v in first):
             raise FileRejected("file.empty", f"{path.name} has no header row")
-        self.header = ["" if v is None else str(v).strip() for v in first]
+        self.header = ["" if v is None else cells.clean(str(v)).text for v in first]
 
     @property
     def position(self) -> int:

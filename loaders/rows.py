@@ -7,6 +7,7 @@ raises :class:`mdm.errors.FileRejected` for a file that cannot be read at all (`
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 from collections.abc import Iterator
@@ -42,6 +43,7 @@ class Reader:
         self.encoding = detect_encoding(path, encoding)
         self._binary: io.BufferedReader | None = None
         self.crs: str | None = None  # a CRS the file itself declares
+        self.serial_epoch: dt.date | None = None  # a workbook's date system (numeric date cells are serials)
 
     @property
     def position(self) -> int:

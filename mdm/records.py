@@ -46,6 +46,14 @@ class RecordView:
     provenance: dict[str, Any]
 
 
+def _served(data: dict[str, Any]) -> dict[str, Any]:
+    """A record's data as it is served: polygons with RFC 7946 ring orientation (:func:`mdm.spatial.oriented`);
+    what is stored stays as supplied, so a source's winding never makes a new version."""
+    if not any(isinstance(v, dict) for v in data.values()):
+        return data
+    return {name: spatial.oriented(value) for name, value in data.items()}
+
+
 def _view(row: GoldenRecord | RecordVersion) -> RecordView:
     return RecordView(
         repository=row.repository,
@@ -54,7 +62,7 @@ def _view(row: GoldenRecord | RecordVersion) -> RecordView:
         status=row.status,
         recorded_at=row.recorded_at,
         batch_id=row.batch_id,
-        data=row.data,
+        data=_served(row.data),
         provenance=row.provenance,
     )
 

@@ -100,6 +100,28 @@ def geometry_to_geojson(geometry: BaseGeometry) -> dict[str, Any]:
     return _listify(mapping(geometry))
 
 
+def oriented(value: Any) -> Any:
+    """A GeoJSON Polygon or MultiPolygon with RFC 7946 §3.1.6 ring orientation — exterior rings counter-clockwise,
+    holes clockwise (shapely's ``orient``, sign 1.0) — or ``value`` itself when it is no polygon or is already so
+    oriented. Positions are kept exactly; only the order of a wrongly wound ring is reversed."""
+    if not isinstance(value, dict) or value.get("type") not in ("Polygon", "MultiPolygon"):
+        return value
+    import shapely
+    from shapely.geometry import MultiPolygon, shape
+    from shapely.geometry.polygon import orient
+
+    try:
+        geometry = shape(value)
+    except (ValueError, TypeError, AttributeError, shapely.errors.GEOSException):
+        return value  # not a usable polygon: served as stored
+    parts = geometry.geoms if geometry.geom_type == "MultiPolygon" else [geometry]
+    if all(p.exterior.is_ccw and all(not r.is_ccw for r in p.interiors) for p in parts):
+        return value
+    fixed = [orient(p, sign=1.0) for p in parts]
+    result = MultiPolygon(fixed) if geometry.geom_type == "MultiPolygon" else fixed[0]
+    return {**value, **geometry_to_geojson(result)}
+
+
 def _listify(node: Any) -> Any:
     if isinstance(node, (list, tuple)):
         return [_listify(v) for v in node]

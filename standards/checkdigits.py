@@ -72,6 +72,34 @@ def check_uscc(value: str) -> str | None:
     return None
 
 
+_LEGACY = {"uscc.checksum": "uscc.checksum_legacy"}
+
+
+def legacy_warning(code: str) -> str | None:
+    """The warning that error ``code`` becomes when the source is the identifier's issuing authority, or None.
+
+    Only the GB 32100 check character is tolerated: some unified social credit codes issued in pilot cities
+    before the standard was settled fail it and are still legally valid, so their issuer may load them
+    (``uscc.checksum`` → ``uscc.checksum_legacy``). Length and alphabet are never tolerated.
+    """
+    return _LEGACY.get(code)
+
+
+def hint(code: str, value: str) -> str | None:
+    """A likely cause of error ``code`` for ``value``, for a person to act on, or None.
+
+    - an 18-digit number ending in 000 that fails the GB 11643 check: Excel keeps 15 significant digits;
+    - a citizen ID number (GB 11643) where a USCC belongs, or a USCC where a citizen ID number belongs.
+    """
+    if code == "id.checksum" and value.isdigit() and value.endswith("000"):
+        return "possibly truncated by Excel; re-export the column as text"
+    if code.startswith("uscc.") and len(value) == 18 and check_resident_id(value) is None:
+        return "this is a citizen ID number (GB 11643), not a unified social credit code"
+    if code.startswith("id.") and len(value) == 18 and check_uscc(value) is None:
+        return "this is a unified social credit code (GB 32100), not a citizen ID number"
+    return None
+
+
 def org_code_check_character(body8: str) -> str:
     """The GB 11714-1997 check character for the 8-character body of an organisation code."""
     total = sum((int(ch) if ch.isdigit() else ord(ch) - 55) * w for ch, w in zip(body8, _ORG_WEIGHTS, strict=True))

@@ -29,7 +29,9 @@ _TABLE: tuple[Code, ...] = (
     # rows
     Code("batch.duplicate_key", "error", "The row's business key already appeared earlier in the same batch."),
     Code("row.key_missing", "error", "The row has no value for the business key."),
-    Code("row.control_characters", "warning", "Control characters PostgreSQL cannot store were removed."),
+    Code("row.control_characters", "warning", "Control characters (C0 but TAB and LF, and DEL) were removed."),
+    Code("row.invisible_characters", "warning", "Zero-width characters or odd spaces removed; spaces in a name fixed."),
+    Code("row.null_token", "warning", "A cell held a null token of the profile and was read as no value."),
     Code("row.bad_value", "error", "A normaliser could not interpret a cell."),
     # schema validation (from the JSON Schema keyword that failed)
     Code("schema.required", "error", "A required field is missing."),
@@ -43,6 +45,10 @@ _TABLE: tuple[Code, ...] = (
     Code("date.invalid", "error", "Not a valid calendar date (ISO 8601, format: date)."),
     Code("datetime.invalid", "error", "Not a valid RFC 3339 date-time."),
     Code("date.unparseable", "error", "A date in none of the profile's accepted formats."),
+    Code("date.incomplete", "error", "A date lacking its day, month or year (2023年5月, 5月1日, 2023)."),
+    Code("date.time_dropped", "warning", "A date-only field was given a time of day; the date was kept."),
+    Code("date.serial_out_of_range", "error", "An Excel date serial outside 1900–2100."),
+    Code("date.serial_in_text", "error", "A bare Excel serial in a text file whose profile does not accept them."),
     # identifiers
     Code("division_code.format", "error", "Not a division code: 6, 9 or 12 digits (GB/T 2260, statistical codes)."),
     Code("division_code.unknown", "warning", "A well-formed division code absent from the code list in force."),
@@ -58,6 +64,9 @@ _TABLE: tuple[Code, ...] = (
     Code("org_code.checksum", "error", "The check character of an organisation code is wrong (GB 11714)."),
     Code("id.address_unknown", "warning", "The address code of a citizen ID number is not in the division list."),
     Code("id.lossy_numeric", "error", "An identifier that went through a numeric type (1.10105E+17): lossy."),
+    Code("identifier.full_width", "warning", "Full-width characters in an identifier were made ASCII (NFKC)."),
+    Code("identifier.lower_case", "warning", "Lower-case letters in an identifier (a check character x) upper-cased."),
+    Code("uscc.checksum_legacy", "warning", "A USCC failing the GB 32100 check, loaded from its issuing authority."),
     # cross-field rules (x-rules) and references
     Code("person.birth_date_mismatch", "error", "birth_date differs from the date inside the citizen ID number."),
     Code("person.death_before_birth", "error", "death_date is before birth_date."),
@@ -75,6 +84,8 @@ _TABLE: tuple[Code, ...] = (
     Code("geo.crs_missing", "error", "Coordinates arrived without a declared CRS."),
     Code("geo.crs_unsupported", "error", "The declared CRS cannot be transformed to CGCS2000 (EPSG:4490)."),
     Code("geo.bad_coordinates", "error", "Coordinates that are not numbers or are out of range."),
+    Code("geo.outside_extent", "error", "A geometry outside the profile's extent (default: China's bounding box)."),
+    Code("geo.crs_converted", "warning", "GCJ-02 or BD-09 coordinates were converted to CGCS2000; raw geometry kept."),
     # load guard
     Code("load.guard_refused", "error", "A snapshot would retire more of the repository than the guard allows."),
     Code("load.profile_unknown", "error", "No such source profile (path or name in MDM_PROFILE_PATH)."),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from standards import checkdigits
 from standards.codes import CODES, check
 from standards.formats import FormatViolation
 
@@ -85,6 +86,8 @@ def issues_from_error(error: ValidationError) -> list[Issue]:
             code = error.cause.code
         else:
             code = _FORMAT_CODES.get(error.validator_value, "schema.invalid")
-        return [issue(code, where, f"{error.instance!r} is not a valid {error.validator_value}", error.instance)]
+        message = f"{error.instance!r} is not a valid {error.validator_value}"
+        found = checkdigits.hint(code, error.instance) if isinstance(error.instance, str) else None
+        return [issue(code, where, f"{message}: {found}" if found else message, error.instance)]
     code = _KEYWORD_CODES.get(keyword, "schema.invalid")
     return [issue(code, where, error.message, error.instance)]
