@@ -57,17 +57,15 @@ def prepare_demo(settings: Settings, *, console: Console | None = None) -> str:
     """Migrate the database, load every sample, and return a new admin key."""
     database = Database(settings.database_url)
     database.ensure_schema()
-    options = LoadOptions(
-        report_root=settings.report_dir, guard=settings.snapshot_guard, chunk_rows=settings.chunk_rows
-    )
+    options = LoadOptions.from_settings(settings)
     for profile_file, data_file in write_samples(Path(settings.report_dir).parent / "demo-data"):
         profile = load_profile(str(SAMPLES / profile_file), [])
         summary = load_file(database, profile, data_file, options=options)
         if console:
             line = (
-                f"{profile.repository}: {summary['read']} read, {summary['inserted']} inserted, "
-                f"{summary['updated']} updated, {summary['unchanged']} unchanged, "
-                f"{summary['rejected']} rejected, {summary['warnings']} warnings"
+                f"{profile.repository}: {summary.read} read, {summary.inserted} inserted, "
+                f"{summary.updated} updated, {summary.unchanged} unchanged, "
+                f"{summary.rejected} rejected, {summary.warnings} warnings"
             )
             console.print(line, soft_wrap=True)
     key = create_key(database, department="demo", role="admin")

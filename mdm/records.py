@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from mdm import spatial
 from mdm.errors import InvalidRequest, NotFound
 from mdm.models import GoldenRecord, RecordVersion
+from mdm.store.dialect import Dialect
 from standards import Standard
 
 MAX_LIMIT = 1000
@@ -205,7 +206,7 @@ def list_records(session: Session, standard: Standard, query: ListQuery) -> tupl
     if not 1 <= query.limit <= MAX_LIMIT:
         raise InvalidRequest("request.invalid", f"limit must be between 1 and {MAX_LIMIT}")
     check_filters(standard, query.filters, spatial=bool(query.contains or query.bbox))
-    dialect = session.get_bind().dialect.name
+    dialect = Dialect.of(session).name
     table = GoldenRecord.__table__
     stmt = select(GoldenRecord).where(GoldenRecord.repository == standard.repository)
     if not query.include_retired:

@@ -18,6 +18,7 @@ from mdm.errors import InvalidRequest
 from mdm.models import GoldenRecord
 from mdm.search.base import SearchHit, SearchPage, SearchQuery, decode_cursor, distance_m, encode_cursor, shingles
 from mdm.search.text import normalise
+from mdm.store.dialect import Dialect
 from standards import Standard
 
 G = GoldenRecord
@@ -37,7 +38,7 @@ class SqlBackend:
 
     def _contains(self, piece: str):
         """A WHERE clause: ``search_text`` contains ``piece`` (already normalised)."""
-        if len(piece) >= 3 and self.db.dialect == "sqlite":
+        if len(piece) >= 3 and Dialect.of(self.db.engine).has_fts_trigram:
             phrase = '"' + piece.replace('"', '""') + '"'
             return G.id.in_(
                 text("SELECT rowid FROM golden_fts WHERE golden_fts MATCH :phrase").bindparams(
