@@ -1,13 +1,18 @@
-"""Load benchmark: ``mdm load`` end to end against a raw COPY of the same final rows, on PostgreSQL.
+"""Load benchmark: ``mdm load`` end to end against a raw COPY of the same rows, on PostgreSQL, in one run.
 
-    python bench/load.py --rows 1000000 [--database-url postgresql+psycopg2://…] [--keep]
+    python bench/load.py [--rows 100000] [--million] [--database-url postgresql+psycopg2://…] [--keep]
 
-(a) generates N synthetic natural_person rows as a CSV (api/samples.py; address code 990102, no real person)
-    and runs ``mdm load`` on it, as a user would, in a scratch schema;
-(b) copies the golden records that load produced into a table made with ``LIKE golden_records INCLUDING ALL``
-    (same columns, same indexes) in the same scratch schema, with one raw ``COPY``.
+Generates N synthetic natural_person rows as a CSV (api/samples.py; address code 990102, no real person) and
+runs ``mdm load`` on it, as a user would (a CLI process per load, in a scratch schema), four times:
 
-Prints rows/s for each and the ratio a/b, measured side by side in one run. Not a test; CI does not run it.
+1. the initial load of N rows;
+2. an unchanged re-load of the same file;
+3. a 10 % delta: N/10 of the rows with a changed phone number;
+4. a 1,000-row delta.
+
+Each is printed as wall time (CLI start included), rows/s, the ratio to a raw ``COPY`` of as many golden-record
+rows into a table made with ``LIKE golden_records INCLUDING ALL`` (same columns, same indexes) in the same
+schema, and the load process's peak memory. ``--million`` runs at 1,000,000 rows. Not a test; CI does not run it.
 The database URL defaults to MDM_TEST_DATABASE_URL (as scripts/services.sh sets it).
 """
 
@@ -32,12 +37,51 @@ sys.path.insert(0, str(ROOT))
 from api import samples  # noqa: E402
 
 
+def run_load(env: dict[str, str], path: Path) -> tuple[float, float, dict]:
+    """One ``mdm load --json`` process: (wall seconds, peak RSS in MB, its summary)."""
+    command = [sys.executable, "-m", "api", "load", "--profile", str(ROOT / "api/demo/persons.yaml"), "--json"]
+    started = time.perf_counter()
+    process = subprocess.Popen([*command, str(path)], env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    out = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode not in (0, 5):
+        raise SystemExit(f"mdm load exited {process.returncode}")
+    return seconds, usage.ru_maxrss / 1024, json.loads(out.splitlines()[-1])
+
+
+def raw_copy_seconds(engine: sa.Engine, rows: int) -> float:
+    """Seconds to COPY ``rows`` golden-record rows into a fresh table shaped like golden_records."""
+    buffer = io.StringIO()
+    with engine.begin() as conn, conn.connection.dbapi_connection.cursor() as cur:
+        cur.copy_expert(f"COPY (SELECT * FROM golden_records ORDER BY id LIMIT {rows}) TO STDOUT", buffer)
+    buffer.seek(0)
+    table = f"golden_copy_{rows}"
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE TABLE {table} (LIKE golden_records INCLUDING ALL)")
+        started = time.perf_counter()
+        with conn.connection.dbapi_connection.cursor() as cur:
+            cur.copy_expert(f"COPY {table} FROM STDIN", buffer)
+        seconds = time.perf_counter() - started
+        conn.exec_driver_sql(f"DROP TABLE {table}")
+    return seconds
+
+
+def changed(rows: list[dict], count: int, salt: int) -> list[dict]:
+    """The first ``count`` rows with another phone number (a real change of one field)."""
+    return [{**row, "phone": f"100{(int(row['phone'][3:]) + salt) % 10**8:08d}"} for row in rows[:count]]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--million", action="store_true", help="run at 1,000,000 rows")
     parser.add_argument("--database-url", default=os.environ.get("MDM_TEST_DATABASE_URL"))
     parser.add_argument("--keep", action="store_true", help="keep the scratch schema")
     args = parser.parse_args()
+    rows_n = 1_000_000 if args.million else args.rows
     if not args.database_url or not args.database_url.startswith("postgresql"):
         parser.error("a PostgreSQL URL is needed (--database-url or MDM_TEST_DATABASE_URL)")
 
@@ -47,55 +91,32 @@ def main() -> None:
         conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
     scoped_url = sa.engine.make_url(args.database_url).update_query_dict({"options": f"-csearch_path={schema},public"})
     scoped = scoped_url.render_as_string(hide_password=False)
+    results: list[tuple[str, int, float, float, float]] = []  # step, rows, seconds, copy seconds, peak MB
     try:
         with tempfile.TemporaryDirectory(prefix="mdm-bench-") as tmp:
-            data = Path(tmp) / "persons.csv"
             started = time.perf_counter()
-            samples.write_csv(data, list(samples.persons(args.rows, seed=42)))
-            print(
-                f"generated {args.rows:,} rows ({data.stat().st_size / 1e6:.1f} MB) "
-                f"in {time.perf_counter() - started:.1f} s",
-                flush=True,
-            )
-
+            people = list(samples.persons(rows_n, seed=42))
+            full = samples.write_csv(Path(tmp) / "persons.csv", people)
+            tenth = samples.write_csv(Path(tmp) / "delta-10pc.csv", changed(people, rows_n // 10, 1))
+            small = samples.write_csv(Path(tmp) / "delta-1000.csv", changed(people[rows_n // 2 :], 1000, 2))
+            del people
+            took = time.perf_counter() - started
+            print(f"generated {rows_n:,} rows ({full.stat().st_size / 1e6:.1f} MB) in {took:.1f} s", flush=True)
             env = {**os.environ, "MDM_DATABASE_URL": scoped, "MDM_REPORT_DIR": str(Path(tmp) / "loads")}
             subprocess.run([sys.executable, "-m", "api", "db", "upgrade"], env=env, check=True, cwd=ROOT)
-            started = time.perf_counter()
-            done = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "api",
-                    "load",
-                    "--profile",
-                    str(ROOT / "api/demo/persons.yaml"),
-                    "--json",
-                    str(data),
-                ],
-                env=env,
-                check=True,
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-            )
-            load_seconds = time.perf_counter() - started
-            summary = json.loads(done.stdout.splitlines()[-1])
-            assert summary["inserted"] == args.rows and summary["rejected"] == 0, summary
-
             engine = sa.create_engine(scoped)
-            with engine.begin() as conn:
-                conn.exec_driver_sql("CREATE TABLE golden_copy (LIKE golden_records INCLUDING ALL)")
-                raw = conn.connection.dbapi_connection
-                buffer = io.StringIO()
-                with raw.cursor() as cur:
-                    cur.copy_expert("COPY golden_records TO STDOUT", buffer)
-                buffer.seek(0)
-            with engine.begin() as conn:
-                raw = conn.connection.dbapi_connection
-                started = time.perf_counter()
-                with raw.cursor() as cur:
-                    cur.copy_expert("COPY golden_copy FROM STDIN", buffer)
-                copy_seconds = time.perf_counter() - started
+            steps = [
+                ("initial load", full, rows_n, "inserted"),
+                ("unchanged re-load", full, rows_n, "unchanged"),
+                ("10 % delta", tenth, rows_n // 10, "updated"),
+                ("1,000-row delta", small, 1000, "updated"),
+            ]
+            for label, path, count, counted in steps:
+                seconds, peak, summary = run_load(env, path)
+                assert summary[counted] == count and summary["rejected"] == 0, summary
+                copy = raw_copy_seconds(engine, count)
+                results.append((label, count, seconds, copy, peak))
+                print(f"  {label}: {seconds:.1f} s", flush=True)
             engine.dispose()
     finally:
         if not args.keep:
@@ -103,11 +124,14 @@ def main() -> None:
                 conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         admin.dispose()
 
-    load_rate = args.rows / load_seconds
-    copy_rate = args.rows / copy_seconds
-    print(f"(a) mdm load end to end: {load_seconds:8.1f} s  {load_rate:12,.0f} rows/s")
-    print(f"(b) raw COPY, same rows: {copy_seconds:8.1f} s  {copy_rate:12,.0f} rows/s")
-    print(f"ratio a/b: {load_rate / copy_rate:.3f}  (the load runs at {load_rate / copy_rate:.1%} of raw COPY speed)")
+    print(f"\n{'step':<20}{'rows':>10}{'wall s':>9}{'rows/s':>10}{'COPY rows/s':>13}{'ratio':>8}{'peak MB':>9}")
+    for label, count, seconds, copy, peak in results:
+        print(
+            f"{label:<20}{count:>10,}{seconds:>9.2f}{count / seconds:>10,.0f}{count / copy:>13,.0f}"
+            f"{copy / seconds:>8.3f}{peak:>9.0f}"
+        )
+    initial, reload = results[0], results[1]
+    print(f"unchanged re-load rate / initial rate: {(reload[1] / reload[2]) / (initial[1] / initial[2]):.2f}")
 
 
 if __name__ == "__main__":

@@ -58,13 +58,14 @@ def consolidate(sources: Iterable[SourceView]) -> Consolidated:
     data: dict[str, Any] = {}
     provenance: dict[str, dict[str, str]] = {}
     for source in ranked:
+        origin = {
+            "source": source.source_system_id,
+            "batch_id": source.batch_id,
+            "recorded_at": source.source_time.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+        }  # one provenance per source, shared by the fields it supplies (computed once, not per field)
         for name, value in source.data.items():
             if name in data or _empty(value):
                 continue
             data[name] = value
-            provenance[name] = {
-                "source": source.source_system_id,
-                "batch_id": source.batch_id,
-                "recorded_at": source.source_time.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
-            }
+            provenance[name] = origin
     return Consolidated(data=dict(sorted(data.items())), provenance=dict(sorted(provenance.items())), status=status)
