@@ -153,6 +153,7 @@ def run_batch(
             outcome.retired = len(retired)
             dialect.fill(session, _TOUCHED, ["business_key"], [(k,) for k in retired], empty=False)
         outcome.held = writer.held
+        dialect.analyse(session, _TOUCHED)
         _rebuild_touched(session, standard, batch_id, outcome.golden)
         record_batch(session, **finish(outcome))
     Dialect.of(db.engine).checkpoint(db.engine)
