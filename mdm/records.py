@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mdm import spatial
+from mdm.consolidation import unpack_provenance
 from mdm.errors import InvalidRequest, NotFound
 from mdm.models import GoldenRecord, RecordVersion
 from mdm.store.dialect import Dialect
@@ -48,7 +49,7 @@ def _view(row: GoldenRecord | RecordVersion) -> RecordView:
         recorded_at=row.recorded_at,
         batch_id=row.batch_id,
         data=row.data,
-        provenance=row.provenance,
+        provenance=unpack_provenance(row.provenance),
     )
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
 from mdm import spatial
-from mdm.consolidation import Consolidated, SourceView, consolidate
+from mdm.consolidation import Consolidated, SourceView, consolidate, pack_provenance
 from mdm.db import canonical_json
 from mdm.models import JsonDoc, UtcDateTime
 from mdm.search import text as search_text
@@ -168,7 +168,8 @@ def _write(
     dialect = Dialect.of(session)
     dialect.create_temp_table(session, _STAGE, _STAGE_COLUMNS)
     staged = {
-        key: (canonical_json(golden.data), canonical_json(golden.provenance), golden.status) for key, golden in changed
+        key: (canonical_json(golden.data), canonical_json(pack_provenance(golden.provenance)), golden.status)
+        for key, golden in changed
     }
     dialect.fill(
         session,
