@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from api import errors
 from api.routes import router
+from api.routes_projects import router as projects_router
 from mdm.db import Database
 from mdm.search import SearchBackend, backend_for
 from mdm.settings import Settings, get_settings
@@ -58,6 +59,7 @@ def create_app(
     errors.install(app)
     app.add_middleware(HeadAsGet)
     app.include_router(router)
+    app.include_router(projects_router)
     app.openapi = lambda: _openapi(app)
     return app
 

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.cli_projects import projects_app
 from mdm.errors import FileRejected, GuardRefused, MdmError
 
 EXIT = {"ok": 0, "error": 1, "usage": 2, "file_rejected": 3, "guard_refused": 4, "all_rejected": 5}
@@ -39,6 +40,7 @@ app.add_typer(profiles_app, name="profiles")
 app.add_typer(codes_app, name="codes")
 app.add_typer(indexer_app, name="indexer")
 app.add_typer(search_app, name="search")
+app.add_typer(projects_app, name="projects")
 
 err = Console(stderr=True)
 

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from mdm.db import Database, storable
-from mdm.errors import Forbidden, InvalidRequest, NotFound
+from mdm.db import Database
+from mdm.errors import Forbidden, NotFound
 from mdm.keys import Caller, authenticate
 from mdm.search import SearchBackend
 from mdm.settings import Settings
@@ -72,11 +72,3 @@ def get_standard(repository: str, registry: RegistryDep) -> Standard:
 
 
 StandardDep = Annotated[Standard, Depends(get_standard)]
-
-
-def reject_unstorable(request: Request) -> None:
-    """400 ``request.invalid`` for a NUL or an unpaired surrogate anywhere in the path or the query: no key,
-    filter or search can contain one, and PostgreSQL cannot even compare against one."""
-    values = [*request.path_params.values(), *request.query_params.keys(), *request.query_params.values()]
-    if not all(storable(str(v)) for v in values):
-        raise InvalidRequest("request.invalid", "the request holds a NUL character or an unpaired surrogate")

@@ -23,6 +23,7 @@ _STATUS: list[tuple[type[errors.MdmError], int]] = [
     (errors.NotFound, 404),
     (errors.InvalidRequest, 400),
     (errors.GuardRefused, 409),
+    (errors.Conflict, 409),
     (errors.FileRejected, 422),
 ]
 _CODE_STATUS = {

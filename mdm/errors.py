@@ -39,3 +39,7 @@ class FileRejected(MdmError):
 
 class GuardRefused(MdmError):
     """A snapshot that would retire too much of a repository (``load.guard_refused``)."""
+
+
+class Conflict(MdmError):
+    """The request is well-formed but the state of the thing refuses it (``project.transition_invalid``, …)."""

@@ -13,7 +13,11 @@ from mdm.db import Database
 from mdm.errors import InvalidRequest, Unauthorised
 from mdm.models import ApiKey
 
-ROLES = ("reader", "loader", "admin")
+LEVELS = ("reader", "loader", "admin")  # ordered: each includes the ones before it
+# Department roles of e-government projects (mdm/projects): each admits only its own project actions (and an
+# admin admits all); none of them is a reader, loader or admin level.
+DEPARTMENT_ROLES = ("declarer", "bigdata_reviewer", "finance_reviewer", "plan_control", "finance_approver")
+ROLES = LEVELS + DEPARTMENT_ROLES
 _PREFIX = "mdm_"
 
 
@@ -26,8 +30,11 @@ class Caller:
     key_prefix: str
 
     def may(self, role: str) -> bool:
-        """True if this caller's role is at least ``role`` (reader < loader < admin)."""
-        return ROLES.index(self.role) >= ROLES.index(role)
+        """True if this caller's role admits ``role``: for the levels, at least it (reader < loader < admin);
+        for a department role, that role itself or admin."""
+        if role in LEVELS:
+            return self.role in LEVELS and LEVELS.index(self.role) >= LEVELS.index(role)
+        return self.role in (role, "admin")
 
 
 def _hash(key: str) -> str:

@@ -80,6 +80,41 @@ _TABLE: tuple[Code, ...] = (
     Code("load.profile_unknown", "error", "No such source profile (path or name in MDM_PROFILE_PATH)."),
     Code("load.profile_invalid", "error", "The source profile is malformed."),
     Code("load.all_rejected", "error", "Every row of the file was rejected."),
+    # e-government projects (mdm/projects)
+    Code("project.not_found", "error", "No project (or no document of it) with this id."),
+    Code(
+        "project.invalid",
+        "error",
+        "A project field is missing or malformed (amount, year, kind, category, document type).",
+    ),
+    Code("project.entity_unknown", "error", "A USCC (department, vendor, supervisor) that is no legal_entity record."),
+    Code(
+        "project.transition_invalid",
+        "error",
+        "The transition is not allowed from this stage, by this role, or a condition is missing.",
+    ),
+    Code("project.over_control_price", "error", "The approved amount exceeds the control price."),
+    Code(
+        "project.duplicate_suspected",
+        "error",
+        "Similar projects exist; the declaration needs a not-a-duplicate statement.",
+    ),
+    Code(
+        "project.vendor_refused",
+        "error",
+        "The vendor has an active serious credit record; only a finance override with a reason admits it.",
+    ),
+    Code("project.cost_standard_unknown", "error", "No cost standard with this version."),
+    Code(
+        "project.payment_invalid",
+        "error",
+        "A payment row that cannot be imported (unknown project, bad date or amount).",
+    ),
+    Code(
+        "project.om_above_standard",
+        "warning",
+        "An O&M declaration whose cost ratio is above its category's proposed standard.",
+    ),
     # standards
     Code("standard.invalid", "error", "A schema under standards/ fails its meta-schema or an x- annotation."),
     Code("standard.format_unknown", "error", "A schema names a format that no checker implements."),
@@ -95,6 +130,7 @@ _TABLE: tuple[Code, ...] = (
     Code("request.method_not_allowed", "error", "The endpoint does not accept this HTTP method."),
     Code("request.filter_unknown", "error", "A filter on a field the standard does not mark filterable."),
     Code("request.cursor_invalid", "error", "The pagination cursor is malformed or belongs to another query."),
+    Code("request.too_long", "error", "A query or path parameter is longer than the service accepts."),
     Code("server.error", "error", "An unexpected error; the server log has the details."),
     Code("database.unavailable", "error", "The database cannot be reached."),
     Code(

@@ -1,0 +1,202 @@
+"""The demo's synthetic e-government projects: a year (2025) of construction and O&M projects, and the O&M
+projects of 2024 so the census shows growth. Driven through the same ``mdm.projects`` services as the API, with
+a caller per role, so every rule applies; from a fixed seed, and only into a database that has no project yet.
+
+Departments and vendors are the demo's synthetic legal entities (:func:`api.samples.entities`). Among the
+projects: a duplicate pair (a differently worded declaration with a not-a-duplicate statement), one over
+100 万元 with a supervision contract, and a vendor with an administrative penalty on record (a minor one, so
+the award goes through and the record is shown with it).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from sqlalchemy import func, select
+
+from mdm.db import Database
+from mdm.keys import Caller
+from mdm.projects import documents, evaluations, lifecycle, service, vendors
+from mdm.projects.models import Project
+
+YEAR = 2025
+ROLES = ("declarer", "bigdata_reviewer", "finance_reviewer", "plan_control", "finance_approver")
+CONSTRUCTION = [
+    (
+        "政务服务一网通办平台升级改造",
+        "整合各部门网上办事入口，建设统一身份认证、电子证照调用和好差评系统，实现政务服务事项一网通办",
+    ),
+    (
+        "一网通办政务服务平台改造升级",
+        "建设统一身份认证和电子证照调用能力，整合部门网上办事入口，完善好差评评价，推动全程网办",
+    ),
+    ("城市内涝监测预警系统", "在易涝点布设水位传感器，建设排水管网监测与暴雨内涝预警模型"),
+    ("市级不动产登记信息平台升级", "不动产登记受理、审核、登簿、发证全流程线上办理，与税务、公安数据对接"),
+    ("智慧养老服务管理平台", "建设居家养老服务工单、补贴发放和服务机构监管功能"),
+    ("公共信用信息平台三期", "归集双公示、失信名单和信用评价数据，提供信用核查和联合奖惩服务"),
+    ("城市运行管理中心数据中台", "建设数据汇聚、治理、共享交换和城市运行指标体系，对接各委办局业务系统"),
+    ("校园食品安全智慧监管系统", "建设学校食堂明厨亮灶视频接入、食材溯源和检查任务管理"),
+]
+# (target stage, hardware 万元) per construction project; index 6 is the one over 100 万 with supervision
+PLAN = [
+    ("accepted", "30.00"),
+    ("approved", "25.00"),
+    ("implementing", "18.00"),
+    ("evaluated", "20.00"),
+    ("declared", "0.00"),
+    ("procuring", "10.00"),
+    ("implementing", "120.00"),
+    ("draft", "0.00"),
+]
+OM_CATEGORIES = ("infrastructure", "hardware", "software", "data", "security", "service_desk")
+
+
+def _callers() -> dict[str, Caller]:
+    return {role: Caller(department=f"demo {role}", role=role, key_prefix="demo") for role in ROLES}
+
+
+def _count(rng: random.Random, low: int, high: int) -> int:
+    return rng.randrange(low, high)
+
+
+def _function_points(rng: random.Random) -> dict[str, Any]:
+    return {
+        "method": "estimated",
+        "functions": {
+            "ILF": _count(rng, 3, 15),
+            "EIF": _count(rng, 1, 6),
+            "EI": _count(rng, 10, 60),
+            "EO": _count(rng, 5, 30),
+            "EQ": _count(rng, 5, 40),
+        },
+        "stage": "early",
+        "application_type": "business",
+        "language": "java",
+        "team": "related",
+    }
+
+
+def _doc(db: Database, caller: Caller, pid: int, doc_type: str) -> None:
+    content = f"demo {doc_type} of project {pid} (synthetic)".encode()
+    documents.upload_document(
+        db,
+        caller=caller,
+        project_id=pid,
+        doc_type=doc_type,
+        file_name=f"{doc_type}.txt",
+        media_type="text/plain",
+        content=content,
+    )
+
+
+def _advance(
+    db: Database,
+    who: dict[str, Caller],
+    pid: int,
+    target: str,
+    *,
+    hardware: str,
+    rng: random.Random,
+    contractor: str,
+    supervisor: str,
+) -> None:
+    order = ["draft", "declared", "evaluated", "approved", "procuring", "implementing", "accepted"]
+    reached = order.index(target)
+    if reached >= 1:
+        _doc(db, who["declarer"], pid, "proposal")
+        lifecycle.transition(
+            db,
+            caller=who["declarer"],
+            project_id=pid,
+            to="declared",
+            not_duplicate_statement="二期仅建设移动端和自助终端，与一期不重复",
+        )
+    if reached >= 2:
+        evaluations.record_evaluation(
+            db,
+            caller=who["bigdata_reviewer"],
+            project_id=pid,
+            body={"kind": "software", "function_points": _function_points(rng)},
+        )
+        evaluations.record_evaluation(
+            db, caller=who["finance_reviewer"], project_id=pid, body={"kind": "hardware", "amount_wan": hardware}
+        )
+        lifecycle.transition(db, caller=who["finance_reviewer"], project_id=pid, to="evaluated")
+    if reached >= 3:
+        evaluations.record_evaluation(
+            db, caller=who["finance_reviewer"], project_id=pid, body={"kind": "performance", "passed": True}
+        )
+        evaluations.confirm_plan(db, caller=who["plan_control"], project_id=pid)
+        price = service.get_project(db, pid)["control_price_wan"]
+        evaluations.approve_budget(db, caller=who["finance_approver"], project_id=pid, amount_wan=price)
+        lifecycle.transition(db, caller=who["finance_approver"], project_id=pid, to="approved")
+    if reached >= 4:
+        lifecycle.transition(db, caller=who["declarer"], project_id=pid, to="procuring")
+    if reached >= 5:
+        vendors.award(db, caller=who["declarer"], project_id=pid, uscc=contractor, role="contractor")
+        _doc(db, who["declarer"], pid, "contract")
+        if float(service.get_project(db, pid)["approved_wan"]) >= 100:
+            vendors.award(db, caller=who["declarer"], project_id=pid, uscc=supervisor, role="supervisor")
+            _doc(db, who["declarer"], pid, "supervision_contract")
+        lifecycle.transition(db, caller=who["declarer"], project_id=pid, to="implementing")
+    if reached >= 6:
+        _doc(db, who["declarer"], pid, "acceptance_report")
+        lifecycle.transition(db, caller=who["declarer"], project_id=pid, to="accepted")
+
+
+def seed_projects(db: Database, companies: list[dict[str, Any]], credit: list[dict[str, Any]]) -> int:
+    """Seed the demo projects unless the database already has projects; returns how many were created."""
+    with db.read() as session:
+        if session.execute(select(func.count()).select_from(Project)).scalar_one():
+            return 0
+    rng = random.Random(20250101)
+    who = _callers()
+    penalised = {
+        r["subject_uscc"] for r in credit if r.get("record_type") == "administrative_penalty" and r.get("subject_uscc")
+    }
+    departments = [c["uscc"] for c in companies[:5]]
+    others = [c["uscc"] for c in companies[5:] if c["uscc"] not in penalised]
+    contractor_with_penalty = sorted(penalised)[0]
+    created = 0
+    for i, ((name, scope), (target, hardware)) in enumerate(zip(CONSTRUCTION, PLAN, strict=True)):
+        body = {
+            "kind": "construction",
+            "year": YEAR - 1 if i == 0 else YEAR,
+            "name": name,
+            "scope": scope,
+            "department_uscc": departments[i % len(departments)],
+            "requested_wan": f"{rng.randrange(40, 300)}.00",
+            "systems": [name.replace("升级改造", "").replace("三期", "")],
+            "other_parts": [{"name": "等保测评与密码测评服务", "amount_wan": "6.00"}],
+        }
+        pid = service.create_project(db, caller=who["declarer"], body=body)["id"]
+        contractor = contractor_with_penalty if i == 2 else others[i]
+        _advance(db, who, pid, target, hardware=hardware, rng=rng, contractor=contractor, supervisor=others[-1])
+        created += 1
+    for year, count in ((YEAR - 1, 12), (YEAR, 18)):
+        for n in range(count):
+            category = OM_CATEGORIES[n % len(OM_CATEGORIES)]
+            cost = rng.randrange(80, 1500)
+            ratio = rng.uniform(0.06, 0.18) * (1.1 if year == YEAR else 1.0)
+            body = {
+                "kind": "om",
+                "year": year,
+                "name": f"第{n + 1}号业务系统{year}年度运维服务（{category}）",
+                "scope": f"对第{n + 1}号系统提供{year}年度例行操作、响应支持和优化改善服务",
+                "requested_wan": f"{cost * ratio:.2f}",
+                "department_uscc": departments[n % len(departments)],
+                "om_category": category,
+                "construction_cost_wan": f"{cost}.00",
+            }
+            pid = service.create_project(db, caller=who["declarer"], body=body)["id"]
+            _doc(db, who["declarer"], pid, "proposal")
+            lifecycle.transition(
+                db,
+                caller=who["declarer"],
+                project_id=pid,
+                to="declared",
+                not_duplicate_statement="运维对象为不同业务系统",
+            )
+            created += 1
+    return created

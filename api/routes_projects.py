@@ -1,0 +1,236 @@
+"""The routes of e-government projects (``/projects``). Thin: parse, call one ``mdm.projects`` service, map.
+
+Every key may read (list, get, documents, dictionary, statistics, credit); the department roles act
+(declarer, bigdata_reviewer, finance_reviewer, plan_control, finance_approver; admin may do everything).
+Errors are problem+json with ``project.*`` codes (docs/codes.md).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, File, Form, Query, UploadFile
+from fastapi.responses import PlainTextResponse, Response
+
+from api.deps import CurrentCaller, DatabaseDep, SettingsDep
+from api.params import guard_parameters
+from mdm.db import storable
+from mdm.errors import Forbidden, InvalidRequest, MdmError
+from mdm.projects import census, costing, dictionary, documents, evaluations, finance, lifecycle, service, vendors
+from mdm.projects.duplicates import similar_projects
+
+PROBLEM = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "project.invalid, project.entity_unknown, request.invalid", **PROBLEM},
+    401: {"description": "auth.missing_key, auth.invalid_key", **PROBLEM},
+    403: {"description": "auth.forbidden — the key's role may not take this action", **PROBLEM},
+    404: {"description": "project.not_found", **PROBLEM},
+    409: {
+        "description": "project.transition_invalid (missing: the conditions), project.over_control_price, "
+        "project.duplicate_suspected, project.vendor_refused",
+        **PROBLEM,
+    },
+}
+router = APIRouter(prefix="/projects", tags=["projects"], responses=ERRORS, dependencies=[Depends(guard_parameters)])
+JsonBody = Annotated[dict[str, Any], Body()]
+
+
+def _text(body: dict[str, Any], name: str) -> str:
+    value = body.get(name) or ""
+    if not isinstance(value, str) or len(value) > 10_000 or not storable(value):
+        raise InvalidRequest("project.invalid", f"{name} must be a text of at most 10,000 characters (no NUL)")
+    return value
+
+
+@router.get("")
+def list_projects(
+    caller: CurrentCaller,
+    db: DatabaseDep,
+    year: int | None = None,
+    kind: str | None = None,
+    status: str | None = None,
+    department_uscc: str | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Any:
+    """Projects, newest first, filtered by year, kind, status, department and full text (q)."""
+    return service.list_projects(
+        db, year=year, kind=kind, status=status, department_uscc=department_uscc, q=q, limit=limit, offset=offset
+    )
+
+
+@router.post("", status_code=201)
+def create_project(caller: CurrentCaller, db: DatabaseDep, body: JsonBody) -> Any:
+    """Create a draft project (declarer); the department is a legal entity by USCC."""
+    return service.create_project(db, caller=caller, body=body)
+
+
+@router.get("/dictionary")
+def get_dictionary(caller: CurrentCaller, db: DatabaseDep) -> Any:
+    """The data dictionary: stages, kinds, document types, evaluation kinds, O&M categories, with Chinese titles."""
+    return dictionary.dictionary(db)
+
+
+@router.get("/om-statistics")
+def om_statistics(caller: CurrentCaller, db: DatabaseDep, year: int) -> Any:
+    """O&M census of a year per category: count, total, median, P25/P75, share, growth, proposed standard."""
+    return census.om_statistics(db, year=year)
+
+
+@router.get("/cost-standards/{version}")
+def get_cost_standard(caller: CurrentCaller, version: str) -> Any:
+    """A versioned cost standard (GB/T 36964-2018 coefficients, each with its source)."""
+    return costing.cost_standard(version)
+
+
+@router.post("/software-cost")
+def preview_software_cost(caller: CurrentCaller, body: JsonBody) -> Any:
+    """Compute (without recording) a software cost from a function-point count, showing every step."""
+    return costing.software_cost(
+        body.get("function_points") or {}, version=body.get("cost_standard") or costing.DEFAULT_COST_STANDARD
+    )
+
+
+@router.get("/vendors/{uscc}/credit")
+def vendor_credit(caller: CurrentCaller, db: DatabaseDep, uscc: str) -> Any:
+    """A vendor's credit records from credit_record, each marked serious or not."""
+    return vendors.vendor_credit(db, uscc)
+
+
+@router.get("/budget-lines", response_model=None)
+def budget_lines(
+    caller: CurrentCaller, db: DatabaseDep, year: int, format: Annotated[str, Query(pattern="^(csv|json)$")] = "json"
+) -> Any:
+    """Approved budget lines of a year for the budget system (finance roles), as CSV or JSON."""
+    if not (caller.may("finance_approver") or caller.may("finance_reviewer")):
+        raise Forbidden("auth.forbidden", "the budget export needs a finance role")
+    lines = finance.budget_lines(db, year=year)
+    if format == "csv":
+        return PlainTextResponse(finance.budget_csv(lines), media_type="text/csv; charset=utf-8")
+    return {"lines": lines}
+
+
+@router.post("/payments")
+def import_payments(caller: CurrentCaller, db: DatabaseDep, settings: SettingsDep, file: UploadFile = File(...)) -> Any:
+    """Import payment records of the budget system (finance_approver): CSV voucher_no,project_id,paid_on,amount_wan."""
+    if not caller.may("finance_approver"):
+        raise Forbidden("auth.forbidden", "importing payments needs the role finance_approver")
+    data = _read(file, settings.max_upload_bytes)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidRequest("project.payment_invalid", "the payment file must be UTF-8") from None
+    return finance.import_payments(db, caller=caller, text=text)
+
+
+@router.get("/{project_id}")
+def get_project(caller: CurrentCaller, db: DatabaseDep, project_id: int) -> Any:
+    """One project with its transitions, documents, evaluations, vendors and payments."""
+    return service.get_project(db, project_id)
+
+
+@router.get("/{project_id}/duplicates")
+def duplicates(caller: CurrentCaller, db: DatabaseDep, project_id: int) -> Any:
+    """Similar projects of the last three years, most similar first, with a score 0..1."""
+    with db.read() as session:
+        row = service.load(session, project_id)
+        items = similar_projects(session, name=row.name, scope=row.scope, year=row.year, exclude_id=row.id)
+    return {"items": items}
+
+
+@router.post("/{project_id}/transitions")
+def transition(caller: CurrentCaller, db: DatabaseDep, project_id: int, body: JsonBody) -> Any:
+    """Move the project to another stage; refused with the missing conditions named."""
+    docs = body.get("documents") or []
+    if not isinstance(docs, list) or not all(isinstance(d, int) for d in docs):
+        raise InvalidRequest("project.invalid", "documents must be a list of document ids")
+    return lifecycle.transition(
+        db,
+        caller=caller,
+        project_id=project_id,
+        to=_text(body, "to"),
+        comment=_text(body, "comment"),
+        documents=docs,
+        not_duplicate_statement=_text(body, "not_duplicate_statement") or None,
+    )
+
+
+@router.post("/{project_id}/documents", status_code=201)
+def upload_document(
+    caller: CurrentCaller,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    project_id: int,
+    doc_type: Annotated[str, Form()],
+    file: UploadFile = File(...),
+) -> Any:
+    """Upload a document (multipart file and doc_type); stored with its SHA-256 and size."""
+    content = _read(file, settings.max_upload_bytes)
+    return documents.upload_document(
+        db,
+        caller=caller,
+        project_id=project_id,
+        doc_type=doc_type,
+        file_name=file.filename or "document",
+        media_type=file.content_type or "application/octet-stream",
+        content=content,
+    )
+
+
+@router.get("/{project_id}/documents")
+def list_documents(caller: CurrentCaller, db: DatabaseDep, project_id: int) -> Any:
+    """The project's documents (type, name, size, SHA-256), without content."""
+    return {"items": documents.list_documents(db, project_id)}
+
+
+@router.get("/{project_id}/documents/{document_id}", response_class=Response)
+def download_document(caller: CurrentCaller, db: DatabaseDep, project_id: int, document_id: int) -> Response:
+    """Download a document as uploaded."""
+    meta, content = documents.get_document(db, project_id, document_id)
+    return Response(
+        content,
+        media_type=meta["media_type"],
+        headers={"X-Content-SHA256": meta["sha256"], "Content-Disposition": "attachment"},
+    )
+
+
+@router.post("/{project_id}/evaluations", status_code=201)
+def record_evaluation(caller: CurrentCaller, db: DatabaseDep, project_id: int, body: JsonBody) -> Any:
+    """Record a software (computed from function points), hardware or performance evaluation."""
+    return evaluations.record_evaluation(db, caller=caller, project_id=project_id, body=body)
+
+
+@router.post("/{project_id}/plan-control")
+def plan_control(caller: CurrentCaller, db: DatabaseDep, project_id: int, body: JsonBody) -> Any:
+    """Plan control (plan_control): the project is in the year's plan."""
+    return evaluations.confirm_plan(db, caller=caller, project_id=project_id, comment=_text(body, "comment"))
+
+
+@router.post("/{project_id}/budget-control")
+def budget_control(caller: CurrentCaller, db: DatabaseDep, project_id: int, body: JsonBody) -> Any:
+    """Budget control (finance_approver): approve an amount in 万元, at most the control price."""
+    return evaluations.approve_budget(
+        db, caller=caller, project_id=project_id, amount_wan=body.get("amount_wan"), comment=_text(body, "comment")
+    )
+
+
+@router.post("/{project_id}/vendors", status_code=201)
+def award_vendor(caller: CurrentCaller, db: DatabaseDep, project_id: int, body: JsonBody) -> Any:
+    """Award a contract (contractor or supervisor) to a vendor; refused on a serious credit record unless
+    finance overrides with a written reason."""
+    return vendors.award(
+        db,
+        caller=caller,
+        project_id=project_id,
+        uscc=_text(body, "uscc"),
+        role=_text(body, "role"),
+        override_reason=_text(body, "override_reason") or None,
+    )
+
+
+def _read(file: UploadFile, limit: int) -> bytes:
+    data = file.file.read(limit + 1)
+    if len(data) > limit:
+        raise MdmError("file.too_large", f"the upload is larger than {limit} bytes")
+    return data

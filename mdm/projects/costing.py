@@ -1,0 +1,109 @@
+"""The software part of a control price, computed from a function-point count per GB/T 36964-2018 (软件开发成本
+度量规范; NESMA estimated or indicative counting, ISO/IEC 24570) with every coefficient from a versioned cost
+standard (``cost_standards/<version>.yaml``, each coefficient with its source).
+
+:func:`software_cost` returns every step so an evaluator can check it by hand: the unadjusted count, the
+scale-change factor, the adjusted size, the software and development factors, person-hours, person-months,
+labour cost, direct non-labour cost and the total in 万元.
+"""
+
+from __future__ import annotations
+
+import functools
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mdm.errors import InvalidRequest
+from mdm.projects.rules import round_wan
+
+STANDARDS_DIR = Path(__file__).parent / "cost_standards"
+DEFAULT_COST_STANDARD = "gbt36964-2018-v1"
+
+
+def cost_standard_versions() -> list[str]:
+    """The versions available (file names without ``.yaml``)."""
+    return sorted(p.stem for p in STANDARDS_DIR.glob("*.yaml"))
+
+
+@functools.cache
+def cost_standard(version: str = DEFAULT_COST_STANDARD) -> dict[str, Any]:
+    """The cost standard ``version`` as a dict. Raises ``project.cost_standard_unknown`` (400)."""
+    if version not in cost_standard_versions():
+        raise InvalidRequest(
+            "project.cost_standard_unknown",
+            f"no cost standard {version!r}; known: {', '.join(cost_standard_versions())}",
+        )
+    return yaml.safe_load((STANDARDS_DIR / f"{version}.yaml").read_text(encoding="utf-8"))
+
+
+def _pick(table: dict[str, Any], key: str, what: str) -> Decimal:
+    values = table["values"]
+    if key not in values:
+        raise InvalidRequest("project.invalid", f"{what} must be one of {', '.join(values)}, got {key!r}")
+    return Decimal(str(values[key]["value"]))
+
+
+def _count(value: Any, name: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise InvalidRequest("project.invalid", f"the count of {name} must be a non-negative integer")
+    return value
+
+
+def software_cost(count: dict[str, Any], *, version: str = DEFAULT_COST_STANDARD) -> dict[str, Any]:
+    """The software development cost of a function-point count.
+
+    ``count``: ``{"method": "estimated"|"indicative", "functions": {"ILF": n, "EIF": n, "EI": n, "EO": n,
+    "EQ": n}`` (indicative: ILF and EIF only), ``"stage"`` (a scale-change key: early, middle, late, delivered),
+    ``"application_type"``, ``"quality": {"distributed": -1|0|1, "performance", "reliability", "multi_site"}``,
+    ``"language"``, ``"team"``, ``"direct_non_labour_wan"`` (万元, default 0)}``.
+    Returns ``{"cost_standard", "steps": [{"step", "formula", "value"}], "amount_wan"}`` with Decimal values as
+    strings. Raises ``project.invalid`` for an unknown key or a bad count, ``project.cost_standard_unknown``.
+    """
+    std = cost_standard(version)
+    method = count.get("method", "estimated")
+    if method not in std["counting"]:
+        raise InvalidRequest("project.invalid", f"method must be one of {', '.join(std['counting'])}")
+    weights = std["counting"][method]["weights"]
+    functions = count.get("functions") or {}
+    extra = sorted(set(functions) - set(weights))
+    if extra:
+        raise InvalidRequest("project.invalid", f"{method} counting has no {', '.join(extra)}")
+    steps: list[dict[str, str]] = []
+
+    def step(name: str, formula: str, value: Decimal) -> Decimal:
+        steps.append({"step": name, "formula": formula, "value": str(value)})
+        return value
+
+    terms = [(f, _count(functions.get(f, 0), f), int(w)) for f, w in weights.items()]
+    ufp = step(
+        "unadjusted_function_points",
+        " + ".join(f"{n}×{w} ({f})" for f, n, w in terms),
+        Decimal(sum(n * w for _, n, w in terms)),
+    )
+    cf = _pick(std["scale_change_factor"], count.get("stage", "early"), "stage")
+    size = step("adjusted_size", f"{ufp} × {cf} (CF)", ufp * cf)
+    a = _pick(std["application_type"], count.get("application_type", "business"), "application_type")
+    answers = count.get("quality") or {}
+    unknown = sorted(set(answers) - set(std["quality"]["characteristics"]))
+    if unknown or any(v not in (-1, 0, 1) or isinstance(v, bool) for v in answers.values()):
+        raise InvalidRequest("project.invalid", "quality answers are -1, 0 or 1 for distributed, performance, …")
+    base, unit = Decimal(std["quality"]["base"]), Decimal(std["quality"]["step"])
+    total_answers = sum(answers.values())
+    q = step("quality_factor", f"{base} + {unit} × {total_answers}", base + unit * total_answers)
+    swf = step("software_factor", f"{a} (A) × {q} (Q)", a * q)
+    lang = _pick(std["language"], count.get("language", "java"), "language")
+    team = _pick(std["team"], count.get("team", "related"), "team")
+    rdf = step("development_factor", f"{lang} (L) × {team} (T)", lang * team)
+    pdr = Decimal(str(std["productivity_hours_per_fp"]["value"]))
+    hours = step("effort_person_hours", f"{size} × {pdr} (PDR) × {swf} × {rdf}", size * pdr * swf * rdf)
+    hm = Decimal(str(std["hours_per_person_month"]["value"]))
+    months = step("effort_person_months", f"{hours} / {hm} (HM)", hours / hm)
+    rate = Decimal(str(std["person_month_rate_yuan"]["value"]))
+    labour = step("labour_cost_yuan", f"{months} × {rate} (F)", months * rate)
+    dnc = Decimal(str(count.get("direct_non_labour_wan", 0))) * 10_000
+    total = step("total_yuan", f"{labour} + {dnc} (DNC)", labour + dnc)
+    amount = step("amount_wan", f"round({total} / 10000, 2)", round_wan(total / 10_000))
+    return {"cost_standard": std["version"], "steps": steps, "amount_wan": str(amount)}

@@ -1,0 +1,80 @@
+"""Project documents: uploaded per stage (proposal, feasibility study, evaluation reports, approval, contract,
+supervision contract, acceptance report …), stored in the database with their SHA-256 and size, listed and
+downloadable. Types come from the ``project_document_type`` code list.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sqlalchemy import select
+
+from mdm.db import Database, storable
+from mdm.errors import Forbidden, InvalidRequest, NotFound
+from mdm.keys import DEPARTMENT_ROLES, Caller
+from mdm.projects import dictionary
+from mdm.projects.actions import now, record_project_action
+from mdm.projects.models import ProjectDocument
+from mdm.projects.service import document_view, load
+
+
+def upload_document(
+    db: Database, *, caller: Caller, project_id: int, doc_type: str, file_name: str, media_type: str, content: bytes
+) -> dict[str, Any]:
+    """Store a document; returns ``{"id", "doc_type", "file_name", "media_type", "size" (bytes), "sha256", …}``.
+
+    Any project role (or admin) may upload. Raises ``auth.forbidden``, ``project.invalid`` (unknown type or
+    empty file), ``project.not_found``.
+    """
+    if not any(caller.may(role) for role in DEPARTMENT_ROLES):
+        raise Forbidden("auth.forbidden", "uploading project documents needs a project role")
+    if not content:
+        raise InvalidRequest("project.invalid", "the document is empty")
+    with db.write() as session:
+        if doc_type not in dictionary.codes(session, "project_document_type"):
+            raise InvalidRequest("project.invalid", f"doc_type {doc_type!r} is not in the project_document_type list")
+        project = load(session, project_id)
+        row = ProjectDocument(
+            project_id=project.id,
+            doc_type=doc_type,
+            file_name=(file_name if file_name and storable(file_name) else "document")[:500],
+            media_type=(media_type or "application/octet-stream")[:200],
+            size=len(content),
+            sha256=hashlib.sha256(content).hexdigest(),
+            content=content,
+            department=caller.department,
+            key_prefix=caller.key_prefix,
+            uploaded_at=now(),
+        )
+        session.add(row)
+        session.flush()
+        record_project_action(
+            session,
+            caller=caller,
+            action="document_upload",
+            project_id=project.id,
+            detail={"document_id": row.id, "doc_type": doc_type, "sha256": row.sha256, "size": row.size},
+        )
+        return document_view(row)
+
+
+def list_documents(db: Database, project_id: int) -> list[dict[str, Any]]:
+    """The project's documents (without content), oldest first."""
+    with db.read() as session:
+        load(session, project_id)
+        rows = session.execute(
+            select(ProjectDocument).where(ProjectDocument.project_id == project_id).order_by(ProjectDocument.id)
+        ).scalars()
+        return [document_view(r) for r in rows]
+
+
+def get_document(db: Database, project_id: int, document_id: int) -> tuple[dict[str, Any], bytes]:
+    """(view, content) of one document; ``project.not_found`` (404) for another project's or no document."""
+    with db.read() as session:
+        row = session.execute(
+            select(ProjectDocument).where(ProjectDocument.id == document_id, ProjectDocument.project_id == project_id)
+        ).scalar_one_or_none()
+        if row is None:
+            raise NotFound("project.not_found", f"project {project_id} has no document {document_id}")
+        return document_view(row), row.content

@@ -1,0 +1,78 @@
+"""The rules of the city's 电子政务项目管理办法 (2019) and 国办发〔2019〕57号 as data: amounts, thresholds, and
+what counts as a serious credit record. Amounts are 万元 with two decimals at the edges and integer 分 inside.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from mdm.errors import InvalidRequest
+
+FEN_PER_WAN = 1_000_000  # 1 万元 = 10,000 元 = 1,000,000 分
+CENT_OF_WAN = Decimal("0.01")
+MAX_WAN = Decimal("1000000000")  # 10^9 万元: far above any project, and 10^15 分 fits a BIGINT
+
+# Projects of 100 万元 or more need a supervision (监理) contract before implementation (管理办法).
+SUPERVISION_THRESHOLD_FEN = 100 * FEN_PER_WAN
+# A declaration this similar (0..1) to another of the last three years needs a not-a-duplicate statement.
+DUPLICATE_THRESHOLD = Decimal("0.45")
+DUPLICATE_YEARS = 2  # this year and the two before
+
+# A serious credit record (政府采购法 art. 22: no 重大违法记录 in the three years before; 政府采购法实施条例
+# art. 19: 责令停产停业、吊销许可证或者执照、较大数额罚款; 财库〔2022〕3号: a 较大数额罚款 is 200 万元 or
+# more). Dishonest-debtor and black-list records count while active.
+SERIOUS_RECORD_TYPES = ("dishonest_debtor", "black_list")
+SERIOUS_PENALTY_CATEGORIES = ("permit_qualification", "business_restriction", "4", "5")
+LARGE_FINE_WAN = Decimal("200")
+SERIOUS_LOOKBACK_YEARS = 3
+
+
+def wan_to_fen(value: Any, *, field: str) -> int:
+    """An amount in 万元 (a number or numeric string, at most two decimals, not negative) as integer 分.
+
+    Raises :class:`InvalidRequest` (``project.invalid``) otherwise.
+    """
+    try:
+        amount = Decimal(str(value))
+        exact = amount.is_finite() and 0 <= amount <= MAX_WAN and amount == amount.quantize(CENT_OF_WAN)
+    except (InvalidOperation, ValueError):
+        exact = False
+    if not exact or isinstance(value, bool):
+        raise InvalidRequest(
+            "project.invalid", f"{field} must be an amount in 万元 from 0 to {MAX_WAN} with two decimals, got {value!r}"
+        )
+    return int(amount * FEN_PER_WAN)
+
+
+def fen_to_wan(fen: int | None) -> Decimal | None:
+    """Integer 分 as 万元 with two decimals (rounded half up)."""
+    if fen is None:
+        return None
+    return (Decimal(fen) / FEN_PER_WAN).quantize(CENT_OF_WAN, rounding=ROUND_HALF_UP)
+
+
+def round_wan(amount: Decimal) -> Decimal:
+    """An amount in 万元 rounded half up to two decimals."""
+    return amount.quantize(CENT_OF_WAN, rounding=ROUND_HALF_UP)
+
+
+def is_serious(record: dict[str, Any], *, today: dt.date) -> bool:
+    """True if a ``credit_record`` (its data) is an active serious record on ``today`` (see the sources above)."""
+    if record.get("status", "active") != "active":
+        return False
+    valid_to = record.get("valid_to")
+    if valid_to and dt.date.fromisoformat(valid_to) < today:
+        return False
+    kind = record.get("record_type")
+    if kind in SERIOUS_RECORD_TYPES:
+        return True
+    if kind != "administrative_penalty":
+        return False
+    decided = record.get("decision_date")
+    if decided and dt.date.fromisoformat(decided) < today.replace(year=today.year - SERIOUS_LOOKBACK_YEARS):
+        return False
+    if record.get("penalty_category") in SERIOUS_PENALTY_CATEGORIES:
+        return True
+    return Decimal(str(record.get("fine_wan") or 0)) >= LARGE_FINE_WAN

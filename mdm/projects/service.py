@@ -1,0 +1,286 @@
+"""Projects: declare a draft, read one, list with filters and full-text search.
+
+A project's declaring department is a ``legal_entity`` record by USCC; an unknown USCC is refused
+(``project.entity_unknown``). Amounts come in and go out in 万元 with two decimals (strings in views).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from mdm import records
+from mdm.db import Database, storable
+from mdm.errors import Forbidden, InvalidRequest, NotFound
+from mdm.keys import Caller
+from mdm.projects import dictionary
+from mdm.projects.actions import now, record_project_action
+from mdm.projects.models import (
+    Project,
+    ProjectDocument,
+    ProjectEvaluation,
+    ProjectPayment,
+    ProjectTransition,
+    ProjectVendor,
+)
+from mdm.projects.rules import fen_to_wan, wan_to_fen
+from mdm.search.text import normalise
+
+KINDS = ("construction", "om")
+
+
+def legal_entity(session: Session, uscc: str, *, what: str) -> dict[str, Any]:
+    """The golden ``legal_entity`` record data of ``uscc``; ``project.entity_unknown`` (400) if there is none
+    or it is retired."""
+    try:
+        record = records.get_record(session, "legal_entity", (uscc or "").strip().upper())
+    except NotFound:
+        raise InvalidRequest("project.entity_unknown", f"{what} {uscc!r} is no legal_entity record") from None
+    if record.status != "active":
+        raise InvalidRequest("project.entity_unknown", f"{what} {uscc!r} is a retired legal_entity record")
+    return record.data
+
+
+def load(session: Session, project_id: int, *, lock: bool = False) -> Project:
+    """The project row; ``project.not_found`` (404). ``lock`` takes a row lock on PostgreSQL."""
+    stmt = select(Project).where(Project.id == project_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    row = session.execute(stmt).scalar_one_or_none()
+    if row is None:
+        raise NotFound("project.not_found", f"no project {project_id}")
+    return row
+
+
+def _text(value: Any, field: str, *, limit: int) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > limit or not storable(value):
+        raise InvalidRequest("project.invalid", f"{field} must be a text of 1 to {limit} characters (no NUL)")
+    return value.strip()
+
+
+def create_project(db: Database, *, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+    """Create a draft from ``body``: ``kind`` (construction|om), ``year``, ``name``, ``scope``,
+    ``department_uscc``, ``requested_wan``, ``systems`` (names), ``other_parts`` ([{"name", "amount_wan"}]);
+    for O&M also ``om_category`` (code list ``om_category``) and ``construction_cost_wan``.
+
+    Returns the project view. Raises ``project.invalid``, ``project.entity_unknown``.
+    """
+    if not caller.may("declarer"):
+        raise Forbidden("auth.forbidden", "declaring a project needs the role declarer")
+    kind = body.get("kind")
+    if kind not in KINDS:
+        raise InvalidRequest("project.invalid", f"kind must be one of {', '.join(KINDS)}")
+    year = body.get("year")
+    if not isinstance(year, int) or isinstance(year, bool) or not 2000 <= year <= 2100:
+        raise InvalidRequest("project.invalid", "year must be a year between 2000 and 2100")
+    name = _text(body.get("name"), "name", limit=500)
+    scope = _text(body.get("scope"), "scope", limit=10_000)
+    systems = body.get("systems") or []
+    if not isinstance(systems, list) or not all(isinstance(s, str) and s.strip() for s in systems):
+        raise InvalidRequest("project.invalid", "systems must be a list of system names")
+    parts = body.get("other_parts") or []
+    if not isinstance(parts, list) or not all(isinstance(p, dict) for p in parts):
+        raise InvalidRequest("project.invalid", "other_parts must be a list of {name, amount_wan}")
+    other = [
+        {
+            "name": _text(p.get("name"), "other_parts.name", limit=200),
+            "amount_fen": wan_to_fen(p.get("amount_wan"), field="other_parts.amount_wan"),
+        }
+        for p in parts
+    ]
+    requested = wan_to_fen(body.get("requested_wan"), field="requested_wan")
+    category = cost = None
+    if kind == "om":
+        category = body.get("om_category")
+        with db.read() as session:
+            if category not in dictionary.codes(session, "om_category"):
+                raise InvalidRequest("project.invalid", f"om_category {category!r} is not in the om_category code list")
+        cost = wan_to_fen(body.get("construction_cost_wan"), field="construction_cost_wan")
+    with db.write() as session:
+        entity = legal_entity(session, body.get("department_uscc", ""), what="department_uscc")
+        stamp = now()
+        row = Project(
+            kind=kind,
+            year=year,
+            name=name,
+            scope=scope,
+            department_uscc=entity["uscc"],
+            department_name=entity.get("name", ""),
+            requested_fen=requested,
+            systems=[s.strip() for s in systems],
+            other_parts=other,
+            om_category=category,
+            om_construction_cost_fen=cost,
+            status="draft",
+            plan_confirmed=False,
+            duplicate_candidates=[],
+            search_text=normalise(f"{name}\n{scope}\n{entity.get('name', '')}"),
+            created_at=stamp,
+            updated_at=stamp,
+        )
+        session.add(row)
+        session.flush()
+        session.add(
+            ProjectTransition(
+                project_id=row.id,
+                from_status=None,
+                to_status="draft",
+                department=caller.department,
+                key_prefix=caller.key_prefix,
+                at=stamp,
+                comment="",
+                documents=[],
+            )
+        )
+        record_project_action(session, caller=caller, action="create", project_id=row.id, detail={"name": name})
+        return view(session, row)
+
+
+def _wan(fen: int | None) -> str | None:
+    amount = fen_to_wan(fen)
+    return None if amount is None else str(amount)
+
+
+def _actor(row: Any) -> dict[str, str]:
+    return {"department": row.department, "key_prefix": row.key_prefix}
+
+
+def summary(row: Project) -> dict[str, Any]:
+    """The list form of a project."""
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "year": row.year,
+        "name": row.name,
+        "department_uscc": row.department_uscc,
+        "department_name": row.department_name,
+        "status": row.status,
+        "requested_wan": _wan(row.requested_fen),
+        "control_price_wan": _wan(row.control_price_fen),
+        "approved_wan": _wan(row.approved_fen),
+        "om_category": row.om_category,
+    }
+
+
+def view(session: Session, row: Project) -> dict[str, Any]:
+    """The full form of a project: its fields, transitions, documents (without content), evaluations, vendors,
+    payments (paid vs approved)."""
+
+    def children(model):
+        return session.execute(select(model).where(model.project_id == row.id).order_by(model.id)).scalars().all()
+
+    paid = sum(p.amount_fen for p in children(ProjectPayment))
+    return {
+        **summary(row),
+        "scope": row.scope,
+        "systems": row.systems,
+        "other_parts": [{"name": p["name"], "amount_wan": _wan(p["amount_fen"])} for p in row.other_parts],
+        "construction_cost_wan": _wan(row.om_construction_cost_fen),
+        "plan_confirmed": row.plan_confirmed,
+        "not_duplicate_statement": row.not_duplicate_statement,
+        "duplicate_candidates": row.duplicate_candidates,
+        "transitions": [
+            {
+                "from": t.from_status,
+                "to": t.to_status,
+                **_actor(t),
+                "at": t.at.isoformat(),
+                "comment": t.comment,
+                "documents": t.documents,
+            }
+            for t in children(ProjectTransition)
+        ],
+        "documents": [document_view(d) for d in children(ProjectDocument)],
+        "evaluations": [
+            {
+                "id": e.id,
+                "kind": e.kind,
+                "amount_wan": _wan(e.amount_fen),
+                "passed": e.passed,
+                "report_document_id": e.report_document_id,
+                "computation": e.computation,
+                "comment": e.comment,
+                **_actor(e),
+                "at": e.at.isoformat(),
+            }
+            for e in children(ProjectEvaluation)
+        ],
+        "vendors": [
+            {
+                "uscc": v.uscc,
+                "name": v.name,
+                "role": v.role,
+                "credit": v.credit,
+                "override_reason": v.override_reason,
+                **_actor(v),
+                "at": v.at.isoformat(),
+            }
+            for v in children(ProjectVendor)
+        ],
+        "payments": {
+            "paid_wan": _wan(paid),
+            "approved_wan": _wan(row.approved_fen),
+            "outstanding_wan": _wan(row.approved_fen - paid) if row.approved_fen is not None else None,
+        },
+    }
+
+
+def document_view(d: ProjectDocument) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "doc_type": d.doc_type,
+        "file_name": d.file_name,
+        "media_type": d.media_type,
+        "size": d.size,
+        "sha256": d.sha256,
+        **_actor(d),
+        "uploaded_at": d.uploaded_at.isoformat(),
+    }
+
+
+def get_project(db: Database, project_id: int) -> dict[str, Any]:
+    """The full view of one project; ``project.not_found`` (404)."""
+    with db.read() as session:
+        return view(session, load(session, project_id))
+
+
+def list_projects(
+    db: Database,
+    *,
+    year: int | None = None,
+    kind: str | None = None,
+    status: str | None = None,
+    department_uscc: str | None = None,
+    q: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """Projects matching the filters, newest first: ``{"items": [summary], "total": n}``. ``q`` is a
+    substring of the name, scope or department name in search form (NFKC, lower case)."""
+    if not 1 <= limit <= 1000 or offset < 0:
+        raise InvalidRequest("project.invalid", "limit must be 1..1000 and offset not negative")
+    stmt = select(Project)
+    for column, value in (
+        (Project.year, year),
+        (Project.kind, kind),
+        (Project.status, status),
+        (Project.department_uscc, department_uscc),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if q:
+        terms = [t for t in normalise(q).split(" ") if t]
+        for term in terms:
+            escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            stmt = stmt.where(or_(Project.search_text.like(f"%{escaped}%", escape="\\")))
+    with db.read() as session:
+        total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+        rows = session.execute(stmt.order_by(Project.id.desc()).limit(limit).offset(offset)).scalars().all()
+        return {"items": [summary(r) for r in rows], "total": total}
+
+
+def today() -> dt.date:
+    return now().date()

@@ -1,0 +1,374 @@
+"""The project lifecycle over the HTTP API on each backend: every transition and gate, dual control, the
+control price, the 100 万 supervision gate, documents, roles, and refusals whatever order the routes are called in."""
+
+import hashlib
+
+import pytest
+
+from mdm.keys import Caller
+from tests.projects_world import FP, declare_body, make_world, to_approved, to_evaluated, upload
+
+
+@pytest.fixture
+def world(db, tmp_path):
+    return make_world(db, tmp_path)
+
+
+def create(world, **changes):
+    r = world.post("declarer", "/projects", declare_body(world, **changes))
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def refused(response, code="project.transition_invalid", status=409):
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["code"] == code, body
+    return body
+
+
+def status_of(world, pid):
+    return world.get("reader", f"/projects/{pid}").json()["status"]
+
+
+def to_procuring(world, pid, *, approved="50.00", hardware="80.00"):
+    to_evaluated(world, pid, hardware_wan=hardware)
+    to_approved(world, pid, amount_wan=approved)
+    r = world.post("declarer", f"/projects/{pid}/transitions", {"to": "procuring"})
+    assert r.status_code == 200, r.text
+
+
+def test_a_project_goes_from_draft_to_filed_with_every_step_recorded(world):
+    pid = create(world)
+    to_evaluated(world, pid)
+    to_approved(world, pid)
+    assert world.post("declarer", f"/projects/{pid}/transitions", {"to": "procuring"}).status_code == 200
+    assert (
+        world.post(
+            "declarer", f"/projects/{pid}/vendors", {"uscc": world.entities[3]["uscc"], "role": "contractor"}
+        ).status_code
+        == 201
+    )
+    contract = upload(world, "declarer", pid, "contract")
+    r = world.post(
+        "declarer",
+        f"/projects/{pid}/transitions",
+        {"to": "implementing", "comment": "合同已签", "documents": [contract["id"]]},
+    )
+    assert r.status_code == 200, r.text
+    upload(world, "declarer", pid, "acceptance_report")
+    assert world.post("declarer", f"/projects/{pid}/transitions", {"to": "accepted"}).status_code == 200
+    r = world.post("finance_approver", f"/projects/{pid}/transitions", {"to": "filed"})
+    assert r.status_code == 200, r.text
+    view = r.json()
+    stages = [(t["from"], t["to"]) for t in view["transitions"]]
+    assert stages == [
+        (None, "draft"),
+        ("draft", "declared"),
+        ("declared", "evaluated"),
+        ("evaluated", "approved"),
+        ("approved", "procuring"),
+        ("procuring", "implementing"),
+        ("implementing", "accepted"),
+        ("accepted", "filed"),
+    ]
+    implementing = view["transitions"][5]
+    assert implementing["comment"] == "合同已签" and implementing["documents"] == [contract["id"]]
+    assert implementing["department"] == "declarer 部门" and world.keys["declarer"].startswith(
+        implementing["key_prefix"]
+    )
+    assert view["transitions"][-1]["department"] == "finance_approver 部门" and view["transitions"][-1]["at"]
+
+
+def test_an_unknown_declaring_department_is_refused(world):
+    r = world.post("declarer", "/projects", declare_body(world, department_uscc="91320500MA1XXXXX0X"))
+    refused(r, "project.entity_unknown", 400)
+
+
+def test_declaring_needs_a_proposal(world):
+    pid = create(world)
+    body = refused(world.post("declarer", f"/projects/{pid}/transitions", {"to": "declared"}))
+    assert body["missing"] == ["document_proposal"]
+    upload(world, "declarer", pid, "proposal")
+    assert world.post("declarer", f"/projects/{pid}/transitions", {"to": "declared"}).status_code == 200
+
+
+def test_both_evaluations_are_needed_and_the_control_price_is_their_sum_plus_other_parts(world):
+    pid = create(world)
+    upload(world, "declarer", pid, "proposal")
+    world.post("declarer", f"/projects/{pid}/transitions", {"to": "declared"})
+    body = refused(world.post("finance_reviewer", f"/projects/{pid}/transitions", {"to": "evaluated"}))
+    assert body["missing"] == ["evaluation_software", "evaluation_hardware"]
+    r = world.post("bigdata_reviewer", f"/projects/{pid}/evaluations", {"kind": "software", "function_points": FP})
+    software = r.json()["evaluations"][-1]
+    # 234 FP (5×10 + 2×7 + 20×4 + 10×5 + 10×4) × 1.39 × 7.10 h / 174 h × 25474 元 = 338 093.56 元 → 33.81 万元
+    assert software["amount_wan"] == "33.81" and software["computation"]["steps"][0]["value"] == "234"
+    assert r.json()["control_price_wan"] is None  # hardware not evaluated yet
+    body = refused(world.post("finance_reviewer", f"/projects/{pid}/transitions", {"to": "evaluated"}))
+    assert body["missing"] == ["evaluation_hardware"]
+    r = world.post("finance_reviewer", f"/projects/{pid}/evaluations", {"kind": "hardware", "amount_wan": "12.34"})
+    assert r.json()["control_price_wan"] == "51.15"  # 33.81 + 12.34 + 5.00 (等保测评服务)
+    assert world.post("finance_reviewer", f"/projects/{pid}/transitions", {"to": "evaluated"}).status_code == 200
+
+
+def test_each_evaluation_needs_its_own_role(world):
+    pid = create(world)
+    upload(world, "declarer", pid, "proposal")
+    world.post("declarer", f"/projects/{pid}/transitions", {"to": "declared"})
+    refused(
+        world.post("finance_reviewer", f"/projects/{pid}/evaluations", {"kind": "software", "function_points": FP}),
+        "auth.forbidden",
+        403,
+    )
+    refused(
+        world.post("bigdata_reviewer", f"/projects/{pid}/evaluations", {"kind": "hardware", "amount_wan": "1.00"}),
+        "auth.forbidden",
+        403,
+    )
+    refused(
+        world.post("declarer", f"/projects/{pid}/evaluations", {"kind": "performance", "passed": True}),
+        "auth.forbidden",
+        403,
+    )
+    # the software amount is computed, never typed: an amount_wan sent with it is ignored
+    r = world.post(
+        "bigdata_reviewer",
+        f"/projects/{pid}/evaluations",
+        {"kind": "software", "amount_wan": "999.00", "function_points": FP},
+    )
+    assert r.json()["evaluations"][-1]["amount_wan"] == "33.81"
+
+
+def test_approval_needs_a_passed_performance_evaluation_and_dual_control(world):
+    pid = create(world)
+    to_evaluated(world, pid)
+    approve = {"to": "approved"}
+    body = refused(world.post("finance_approver", f"/projects/{pid}/transitions", approve))
+    assert body["missing"] == ["performance_evaluation_passed", "plan_control", "budget_control"]
+    world.post("finance_reviewer", f"/projects/{pid}/evaluations", {"kind": "performance", "passed": False})
+    world.post("plan_control", f"/projects/{pid}/plan-control")
+    world.post("finance_approver", f"/projects/{pid}/budget-control", {"amount_wan": "50.00"})
+    body = refused(world.post("finance_approver", f"/projects/{pid}/transitions", approve))
+    assert body["missing"] == ["performance_evaluation_passed"]
+    world.post("finance_reviewer", f"/projects/{pid}/evaluations", {"kind": "performance", "passed": True})
+    r = world.post("finance_approver", f"/projects/{pid}/transitions", approve)
+    assert r.status_code == 200 and r.json()["approved_wan"] == "50.00"
+
+
+def test_plan_control_alone_or_budget_control_alone_does_not_approve(world):
+    for control in ("plan", "budget"):
+        pid = create(world, name=f"独立审批测试{control}", scope=f"{control} 控制测试")
+        to_evaluated(world, pid)
+        world.post("finance_reviewer", f"/projects/{pid}/evaluations", {"kind": "performance", "passed": True})
+        if control == "plan":
+            world.post("plan_control", f"/projects/{pid}/plan-control")
+        else:
+            world.post("finance_approver", f"/projects/{pid}/budget-control", {"amount_wan": "10.00"})
+        body = refused(world.post("finance_approver", f"/projects/{pid}/transitions", {"to": "approved"}))
+        assert body["missing"] == (["budget_control"] if control == "plan" else ["plan_control"])
+    refused(world.post("finance_approver", f"/projects/{pid}/plan-control"), "auth.forbidden", 403)
+    refused(
+        world.post("plan_control", f"/projects/{pid}/budget-control", {"amount_wan": "1.00"}), "auth.forbidden", 403
+    )
+
+
+def test_an_approved_amount_above_the_control_price_is_refused(world):
+    pid = create(world)
+    assert to_evaluated(world, pid)["control_price_wan"] == "58.81"
+    body = refused(
+        world.post("finance_approver", f"/projects/{pid}/budget-control", {"amount_wan": "58.82"}),
+        "project.over_control_price",
+    )
+    assert body["control_price_wan"] == "58.81"
+    r = world.post("finance_approver", f"/projects/{pid}/budget-control", {"amount_wan": "58.81"})
+    assert r.status_code == 200 and r.json()["approved_wan"] == "58.81"
+
+
+@pytest.mark.parametrize(("approved", "needs_supervision"), [("99.99", False), ("100.00", True), ("100.01", True)])
+def test_implementation_from_100_wan_needs_a_supervision_contract(world, approved, needs_supervision):
+    pid = create(world)
+    to_procuring(world, pid, approved=approved)  # control price 33.81 + 80.00 + 5.00 = 118.81
+    world.post("declarer", f"/projects/{pid}/vendors", {"uscc": world.entities[3]["uscc"], "role": "contractor"})
+    upload(world, "declarer", pid, "contract")
+    r = world.post("declarer", f"/projects/{pid}/transitions", {"to": "implementing"})
+    if not needs_supervision:
+        assert r.status_code == 200, r.text
+        return
+    assert refused(r)["missing"] == ["supervision_contract"]
+    upload(world, "declarer", pid, "supervision_contract")
+    assert refused(world.post("declarer", f"/projects/{pid}/transitions", {"to": "implementing"}))["missing"] == [
+        "supervision_contract"
+    ]
+    r = world.post("declarer", f"/projects/{pid}/vendors", {"uscc": world.entities[4]["uscc"], "role": "supervisor"})
+    assert r.status_code == 201
+    r = world.post("declarer", f"/projects/{pid}/transitions", {"to": "implementing"})
+    assert r.status_code == 200, r.text
+    assert {v["role"] for v in r.json()["vendors"]} == {"contractor", "supervisor"}
+
+
+def test_implementing_needs_a_contractor_and_a_contract_and_acceptance_needs_a_report(world):
+    pid = create(world)
+    to_procuring(world, pid)
+    assert refused(world.post("declarer", f"/projects/{pid}/transitions", {"to": "implementing"}))["missing"] == [
+        "vendor_contractor",
+        "document_contract",
+    ]
+    world.post("declarer", f"/projects/{pid}/vendors", {"uscc": world.entities[3]["uscc"], "role": "contractor"})
+    upload(world, "declarer", pid, "contract")
+    assert world.post("declarer", f"/projects/{pid}/transitions", {"to": "implementing"}).status_code == 200
+    assert refused(world.post("declarer", f"/projects/{pid}/transitions", {"to": "accepted"}))["missing"] == [
+        "acceptance_report"
+    ]
+    upload(world, "declarer", pid, "acceptance_report")
+    assert world.post("declarer", f"/projects/{pid}/transitions", {"to": "accepted"}).status_code == 200
+
+
+def test_rejection_needs_a_reason_and_withdrawal_is_the_declarers(world):
+    pid = create(world)
+    upload(world, "declarer", pid, "proposal")
+    world.post("declarer", f"/projects/{pid}/transitions", {"to": "declared"})
+    assert refused(world.post("finance_reviewer", f"/projects/{pid}/transitions", {"to": "rejected"}))["missing"] == [
+        "comment"
+    ]
+    refused(world.post("finance_reviewer", f"/projects/{pid}/transitions", {"to": "withdrawn"}), "auth.forbidden", 403)
+    r = world.post("finance_reviewer", f"/projects/{pid}/transitions", {"to": "rejected", "comment": "不在规划内"})
+    assert r.status_code == 200 and r.json()["status"] == "rejected"
+    for to in ("declared", "evaluated", "approved", "withdrawn"):
+        refused(world.post("admin", f"/projects/{pid}/transitions", {"to": to}))
+    other = create(world, name="撤回测试项目", scope="撤回")
+    assert world.post("declarer", f"/projects/{other}/transitions", {"to": "withdrawn"}).status_code == 200
+
+
+ACTIONS = {
+    "declare": ("declarer", "transitions", {"to": "declared"}),
+    "evaluate": ("finance_reviewer", "transitions", {"to": "evaluated"}),
+    "approve": ("finance_approver", "transitions", {"to": "approved"}),
+    "procure": ("declarer", "transitions", {"to": "procuring"}),
+    "implement": ("declarer", "transitions", {"to": "implementing"}),
+    "accept": ("declarer", "transitions", {"to": "accepted"}),
+    "file": ("finance_approver", "transitions", {"to": "filed"}),
+    "software": ("bigdata_reviewer", "evaluations", {"kind": "software", "function_points": FP}),
+    "hardware": ("finance_reviewer", "evaluations", {"kind": "hardware", "amount_wan": "1.00"}),
+    "budget": ("finance_approver", "budget-control", {"amount_wan": "1.00"}),
+    "plan": ("plan_control", "plan-control", {}),
+    "vendor": ("admin", "vendors", {"uscc": None, "role": "contractor"}),
+}
+# what each stage admits (everything else must be refused)
+ADMITTED = {
+    "draft": {"declare"},
+    "declared": {"evaluate", "software", "hardware", "plan"},
+    "evaluated": {"approve", "budget", "plan"},
+    "approved": {"procure"},
+    "procuring": {"implement", "vendor"},
+    "implementing": {"accept"},
+    "accepted": {"file"},
+    "filed": set(),
+}
+
+
+def test_nothing_refused_is_reached_by_calling_the_routes_in_another_order(world):
+    """At every stage, try every action the stage does not admit (by a key allowed to act: admin where it
+    matters) with every document uploaded, so only the order can refuse it: each is refused and changes nothing."""
+    pid = create(world, requested_wan="150.00")
+    for doc in ("proposal", "contract", "acceptance_report"):
+        upload(world, "declarer", pid, doc)
+    ACTIONS["vendor"][2]["uscc"] = world.entities[3]["uscc"]
+    path = ["draft", "declared", "evaluated", "approved", "procuring", "implementing", "accepted", "filed"]
+    steps = {
+        "draft": [],
+        "declared": ["declare"],
+        "evaluated": ["software", "hardware", "evaluate"],
+        "approved": ["plan", "budget", "approve"],
+        "procuring": ["procure"],
+        "implementing": ["vendor", "implement"],
+        "accepted": ["accept"],
+        "filed": ["file"],
+    }
+    for stage in path:
+        if stage == "approved":
+            world.post("finance_reviewer", f"/projects/{pid}/evaluations", {"kind": "performance", "passed": True})
+        for name in steps[stage]:
+            role, route, body = ACTIONS[name]
+            r = world.post("admin" if name != "budget" else role, f"/projects/{pid}/{route}", body)
+            assert r.status_code in (200, 201), (stage, name, r.text)
+        assert status_of(world, pid) == stage
+        before = world.get("reader", f"/projects/{pid}").json()
+        for name, (_, route, body) in ACTIONS.items():
+            if name in ADMITTED[stage]:
+                continue
+            r = world.post("admin", f"/projects/{pid}/{route}", body)
+            assert r.status_code == 409, (stage, name, r.text)
+            assert r.json()["code"] == "project.transition_invalid"
+        after = world.get("reader", f"/projects/{pid}").json()
+        assert after == before
+    # the budget approved in 'evaluated' was 1.00 万元: under 100 万, so no supervision was needed
+    assert world.get("reader", f"/projects/{pid}").json()["approved_wan"] == "1.00"
+
+
+def test_an_approved_project_cannot_be_re_evaluated_above_its_control_price(world):
+    pid = create(world)
+    to_evaluated(world, pid)
+    to_approved(world, pid)
+    r = world.post("finance_reviewer", f"/projects/{pid}/evaluations", {"kind": "hardware", "amount_wan": "999.00"})
+    refused(r)
+    r = world.post("finance_approver", f"/projects/{pid}/budget-control", {"amount_wan": "1.00"})
+    refused(r)
+
+
+def test_documents_are_stored_with_their_sha256_and_size_and_downloadable(world):
+    pid = create(world)
+    content = "项目建议书 2025".encode() * 100
+    doc = upload(world, "declarer", pid, "proposal", content)
+    assert doc["sha256"] == hashlib.sha256(content).hexdigest() and doc["size"] == len(content)
+    listed = world.get("reader", f"/projects/{pid}/documents").json()["items"]
+    assert [d["id"] for d in listed] == [doc["id"]]
+    r = world.get("reader", f"/projects/{pid}/documents/{doc['id']}")
+    assert r.status_code == 200 and r.content == content and r.headers["x-content-sha256"] == doc["sha256"]
+    other = create(world, name="另一个项目", scope="另一个")
+    refused(world.get("reader", f"/projects/{other}/documents/{doc['id']}"), "project.not_found", 404)
+    r = world.client.post(
+        f"/projects/{pid}/documents",
+        data={"doc_type": "selfie"},
+        files={"file": ("a.txt", b"x")},
+        headers=world.h("declarer"),
+    )
+    refused(r, "project.invalid", 400)
+    r = world.client.post(
+        f"/projects/{pid}/documents",
+        data={"doc_type": "proposal"},
+        files={"file": ("a.txt", b"x")},
+        headers=world.h("reader"),
+    )
+    refused(r, "auth.forbidden", 403)
+
+
+def test_only_a_declarer_creates_and_every_key_reads(world):
+    refused(world.post("reader", "/projects", declare_body(world)), "auth.forbidden", 403)
+    refused(world.post("finance_approver", "/projects", declare_body(world)), "auth.forbidden", 403)
+    pid = create(world)
+    assert world.get("loader", f"/projects/{pid}").status_code == 200
+    refused(world.get("reader", "/projects/999999"), "project.not_found", 404)
+    found = world.get("reader", "/projects", q="不动产", year=2025)
+    assert [p["id"] for p in found.json()["items"]] == [pid]
+    assert world.get("reader", "/projects", q="内涝").json()["total"] == 0
+
+
+def test_the_old_roles_keep_their_order_and_department_roles_admit_only_themselves():
+    def caller(role):
+        return Caller(department="d", role=role, key_prefix="mdm_x")
+
+    assert caller("admin").may("loader") and caller("loader").may("reader") and not caller("reader").may("loader")
+    assert not caller("loader").may("admin") and caller("admin").may("finance_approver")
+    assert caller("declarer").may("declarer") and not caller("declarer").may("reader")
+    assert not caller("declarer").may("finance_approver") and not caller("reader").may("declarer")
+
+
+def test_a_text_the_store_cannot_keep_is_refused_not_a_server_error(world):
+    r = world.post("declarer", "/projects", declare_body(world, name="坏\x00名字"))
+    assert r.status_code == 400 and r.json()["code"] == "project.invalid"
+    pid = create(world)
+    r = world.post("declarer", f"/projects/{pid}/transitions", {"to": "withdrawn", "comment": "x\x00"})
+    assert r.status_code == 400 and r.json()["code"] == "project.invalid"
+    r = world.post("declarer", "/projects", declare_body(world, requested_wan="1e400"))
+    assert r.status_code == 400 and r.json()["code"] == "project.invalid"
