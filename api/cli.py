@@ -183,12 +183,7 @@ def load(
                 flush=True,
             )
         raise _fail(exc) from exc
-    options = LoadOptions(
-        report_root=report_dir or settings.report_dir,
-        guard=settings.snapshot_guard if guard is None else guard,
-        force=force,
-        chunk_rows=settings.chunk_rows,
-    )
+    options = LoadOptions.from_settings(settings, force=force, guard=guard, report_root=report_dir)
     database = _database()
     search = backend_for(settings, database)
     worst = EXIT["ok"]
@@ -209,7 +204,7 @@ def load(
                 def tick(rows: int, done: int, total: int, task=task, bar=bar) -> None:
                     bar.update(task, completed=done, total=total, rows=rows)
 
-                summary = load_file(database, chosen, path, options=options, progress=tick, search=search)
+                summary = load_file(database, chosen, path, options=options, progress=tick, search=search).as_dict()
             code = EXIT["all_rejected"] if summary["read"] and summary["rejected"] == summary["read"] else 0
         except (FileRejected, GuardRefused) as exc:
             summary = exc.extra.get("summary") or {

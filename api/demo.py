@@ -89,17 +89,15 @@ def prepare_demo(settings: Settings, *, console: Console | None = None) -> str:
     database = Database(settings.database_url)
     database.ensure_schema()
     search = backend_for(settings, database)
-    options = LoadOptions(
-        report_root=settings.report_dir, guard=settings.snapshot_guard, chunk_rows=settings.chunk_rows
-    )
+    options = LoadOptions.from_settings(settings)
     for profile_file, data_file in write_samples(demo_data_dir(settings)):
         profile = load_profile(str(SAMPLES / profile_file), [])
         summary = load_file(database, profile, data_file, options=options, search=search)
         if console:
             line = (
-                f"{profile.repository}: {summary['read']} read, {summary['inserted']} inserted, "
-                f"{summary['updated']} updated, {summary['unchanged']} unchanged, "
-                f"{summary['rejected']} rejected, {summary['warnings']} warnings"
+                f"{profile.repository}: {summary.read} read, {summary.inserted} inserted, "
+                f"{summary.updated} updated, {summary.unchanged} unchanged, "
+                f"{summary.rejected} rejected, {summary.warnings} warnings"
             )
             if summary.get("index"):
                 index = summary["index"]

@@ -1,13 +1,18 @@
-"""Load benchmark: ``mdm load`` end to end against a raw COPY of the same final rows, on PostgreSQL.
+"""Load benchmark: ``mdm load`` end to end against a raw COPY of the same rows, on PostgreSQL, in one run.
 
-    python bench/load.py --rows 1000000 [--database-url postgresql+psycopg2://…] [--keep]
+    python bench/load.py [--rows 100000] [--million] [--database-url postgresql+psycopg2://…] [--keep]
 
-(a) generates N synthetic natural_person rows as a CSV (api/samples.py; address code 990102, no real person)
-    and runs ``mdm load`` on it, as a user would, in a scratch schema;
-(b) copies the golden records that load produced into a table made with ``LIKE golden_records INCLUDING ALL``
-    (same columns, same indexes) in the same scratch schema, with one raw ``COPY``.
+Generates N synthetic natural_person rows as a CSV (api/samples.py; address code 990102, no real person) and
+runs ``mdm load`` on it, as a user would (a CLI process per load, in a scratch schema), four times:
 
-Prints rows/s for each and the ratio a/b, measured side by side in one run. Not a test; CI does not run it.
+1. the initial load of N rows;
+2. an unchanged re-load of the same file;
+3. a 10 % delta: N/10 of the rows with a changed phone number;
+4. a 1,000-row delta.
+
+Each is printed as wall time (CLI start included), rows/s, the ratio to a raw ``COPY`` of as many golden-record
+rows into a table made with ``LIKE golden_records INCLUDING ALL`` (same columns, same indexes) in the same
+schema, and the load process's peak memory. ``--million`` runs at 1,000,000 rows. Not a test; CI does not run it.
 The database URL defaults to MDM_TEST_DATABASE_URL (as scripts/services.sh sets it).
 """
 
@@ -31,13 +36,69 @@ sys.path.insert(0, str(ROOT))
 
 from api import samples  # noqa: E402
 
+# Runs the CLI and, at exit, writes its own peak RSS (after exec, so the benchmark's memory is not counted).
+_WRAPPER = (
+    "import atexit, os, resource, runpy, sys\n"
+    "atexit.register(lambda: open(os.environ['BENCH_PEAK_FILE'], 'w').write("
+    "str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)))\n"
+    "sys.argv = ['mdm', *sys.argv[1:]]\n"
+    "runpy.run_module('api', run_name='__main__')\n"
+)
+
+
+def run_load(env: dict[str, str], path: Path) -> tuple[float, float, float, dict]:
+    """One ``mdm load --json`` process: (wall seconds, CPU seconds of the process, peak RSS in MB, its summary)."""
+    peak_file = path.with_suffix(".peak")
+    command = [sys.executable, "-c", _WRAPPER, "load", "--profile", str(ROOT / "api/demo/persons.yaml"), "--json"]
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [*command, str(path)],
+        env={**env, "BENCH_PEAK_FILE": str(peak_file)},
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    out = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode not in (0, 5):
+        raise SystemExit(f"mdm load exited {process.returncode}")
+    peak = int(peak_file.read_text()) / 1024
+    return seconds, usage.ru_utime + usage.ru_stime, peak, json.loads(out.splitlines()[-1])
+
+
+def raw_copy_seconds(engine: sa.Engine, rows: int) -> float:
+    """Seconds to COPY ``rows`` golden-record rows into a fresh table shaped like golden_records."""
+    buffer = io.StringIO()
+    with engine.begin() as conn, conn.connection.dbapi_connection.cursor() as cur:
+        cur.copy_expert(f"COPY (SELECT * FROM golden_records ORDER BY id LIMIT {rows}) TO STDOUT", buffer)
+    buffer.seek(0)
+    table = f"golden_copy_{rows}"
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE TABLE {table} (LIKE golden_records INCLUDING ALL)")
+        started = time.perf_counter()
+        with conn.connection.dbapi_connection.cursor() as cur:
+            cur.copy_expert(f"COPY {table} FROM STDIN", buffer)
+        seconds = time.perf_counter() - started
+        conn.exec_driver_sql(f"DROP TABLE {table}")
+    return seconds
+
+
+def changed(rows: list[dict], count: int, salt: int) -> list[dict]:
+    """The first ``count`` rows with another phone number (a real change of one field)."""
+    return [{**row, "phone": f"100{(int(row['phone'][3:]) + salt) % 10**8:08d}"} for row in rows[:count]]
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--million", action="store_true", help="run at 1,000,000 rows")
     parser.add_argument("--database-url", default=os.environ.get("MDM_TEST_DATABASE_URL"))
     parser.add_argument("--keep", action="store_true", help="keep the scratch schema")
     args = parser.parse_args()
+    rows_n = 1_000_000 if args.million else args.rows
     if not args.database_url or not args.database_url.startswith("postgresql"):
         parser.error("a PostgreSQL URL is needed (--database-url or MDM_TEST_DATABASE_URL)")
 
@@ -47,55 +108,32 @@ def main() -> None:
         conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
     scoped_url = sa.engine.make_url(args.database_url).update_query_dict({"options": f"-csearch_path={schema},public"})
     scoped = scoped_url.render_as_string(hide_password=False)
+    results: list[tuple[str, int, float, float, float, float, float]] = []  # see the table header below
     try:
         with tempfile.TemporaryDirectory(prefix="mdm-bench-") as tmp:
-            data = Path(tmp) / "persons.csv"
             started = time.perf_counter()
-            samples.write_csv(data, list(samples.persons(args.rows, seed=42)))
-            print(
-                f"generated {args.rows:,} rows ({data.stat().st_size / 1e6:.1f} MB) "
-                f"in {time.perf_counter() - started:.1f} s",
-                flush=True,
-            )
-
+            people = list(samples.persons(rows_n, seed=42))
+            full = samples.write_csv(Path(tmp) / "persons.csv", people)
+            tenth = samples.write_csv(Path(tmp) / "delta-10pc.csv", changed(people, rows_n // 10, 1))
+            small = samples.write_csv(Path(tmp) / "delta-1000.csv", changed(people[rows_n // 2 :], 1000, 2))
+            del people
+            took = time.perf_counter() - started
+            print(f"generated {rows_n:,} rows ({full.stat().st_size / 1e6:.1f} MB) in {took:.1f} s", flush=True)
             env = {**os.environ, "MDM_DATABASE_URL": scoped, "MDM_REPORT_DIR": str(Path(tmp) / "loads")}
             subprocess.run([sys.executable, "-m", "api", "db", "upgrade"], env=env, check=True, cwd=ROOT)
-            started = time.perf_counter()
-            done = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "api",
-                    "load",
-                    "--profile",
-                    str(ROOT / "api/demo/persons.yaml"),
-                    "--json",
-                    str(data),
-                ],
-                env=env,
-                check=True,
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-            )
-            load_seconds = time.perf_counter() - started
-            summary = json.loads(done.stdout.splitlines()[-1])
-            assert summary["inserted"] == args.rows and summary["rejected"] == 0, summary
-
             engine = sa.create_engine(scoped)
-            with engine.begin() as conn:
-                conn.exec_driver_sql("CREATE TABLE golden_copy (LIKE golden_records INCLUDING ALL)")
-                raw = conn.connection.dbapi_connection
-                buffer = io.StringIO()
-                with raw.cursor() as cur:
-                    cur.copy_expert("COPY golden_records TO STDOUT", buffer)
-                buffer.seek(0)
-            with engine.begin() as conn:
-                raw = conn.connection.dbapi_connection
-                started = time.perf_counter()
-                with raw.cursor() as cur:
-                    cur.copy_expert("COPY golden_copy FROM STDIN", buffer)
-                copy_seconds = time.perf_counter() - started
+            steps = [
+                ("initial load", full, rows_n, "inserted"),
+                ("unchanged re-load", full, rows_n, "unchanged"),
+                ("10 % delta", tenth, rows_n // 10, "updated"),
+                ("1,000-row delta", small, 1000, "updated"),
+            ]
+            for label, path, count, counted in steps:
+                seconds, cpu, peak, summary = run_load(env, path)
+                assert summary[counted] == count and summary["rejected"] == 0, summary
+                copy = raw_copy_seconds(engine, count)
+                results.append((label, count, seconds, summary["seconds"], cpu, copy, peak))
+                print(f"  {label}: {seconds:.1f} s", flush=True)
             engine.dispose()
     finally:
         if not args.keep:
@@ -103,11 +141,21 @@ def main() -> None:
                 conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         admin.dispose()
 
-    load_rate = args.rows / load_seconds
-    copy_rate = args.rows / copy_seconds
-    print(f"(a) mdm load end to end: {load_seconds:8.1f} s  {load_rate:12,.0f} rows/s")
-    print(f"(b) raw COPY, same rows: {copy_seconds:8.1f} s  {copy_rate:12,.0f} rows/s")
-    print(f"ratio a/b: {load_rate / copy_rate:.3f}  (the load runs at {load_rate / copy_rate:.1%} of raw COPY speed)")
+    print(
+        "\nwall s: the whole CLI process; load s: inside load_file (summary 'seconds'); CPU s: the CLI process's own"
+        " user+sys time; ratio: raw COPY seconds / wall seconds for as many rows"
+    )
+    print(
+        f"{'step':<20}{'rows':>10}{'wall s':>9}{'load s':>9}{'CPU s':>8}{'rows/s':>10}{'COPY rows/s':>13}"
+        f"{'ratio':>8}{'peak MB':>9}"
+    )
+    for label, count, seconds, inside, cpu, copy, peak in results:
+        print(
+            f"{label:<20}{count:>10,}{seconds:>9.2f}{inside:>9.2f}{cpu:>8.2f}{count / seconds:>10,.0f}"
+            f"{count / copy:>13,.0f}{copy / seconds:>8.3f}{peak:>9.0f}"
+        )
+    initial, reload = results[0], results[1]
+    print(f"unchanged re-load rate / initial rate: {(reload[1] / reload[2]) / (initial[1] / initial[2]):.2f}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The load pipeline (DESIGN §5 "Load"): read → map → normalise → validate → de-duplicate → store → report.
+"""The load pipeline (DESIGN §5 "Load"): read → map → normalise → validate → report; the store's unit of work
+(de-duplicate → store → golden records) is :func:`mdm.store.run_batch`.
 
 One file is one batch and one transaction: the source records, golden records, versions, outbox rows and the
 batch row commit together, or nothing does. A bad row never fails the batch; it becomes a reject with a stable
@@ -13,8 +14,7 @@ import datetime as dt
 import json
 import time
 import unicodedata
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,31 +27,24 @@ from loaders.profiles import Profile
 from loaders.readers import open_reader
 from loaders.report import LoadReport
 from loaders.rows import Reader, SourceRow
-from mdm.batches import new_batch_id, record_batch, record_failed_batch, register_source_system
+from loaders.summary import LoadOptions, LoadSummary
+from mdm.batches import new_batch_id, record_failed_batch
 from mdm.codelists import DatabaseCodeLists
 from mdm.db import Database
 from mdm.errors import FileRejected, GuardRefused, MdmError, ProfileRejected, RepositoryUnknown
-from mdm.records import existing_keys
 from mdm.repositories import standard_for
 from mdm.search import SearchBackend
-from mdm.store import BatchWriter, StagedRow
+from mdm.store import BatchOutcome, Duplicate, Feed, Held, StagedRow, run_batch
+from mdm.store.text import storable_cells
 from standards import Standard, checkdigits, default_registry
 from standards.codelists import CodeListProvider
 from standards.registry import Registry
 from standards.validation import Issue, issue
 
+__all__ = ["LoadOptions", "LoadSummary", "RowPreparer", "load_file"]
+
 Progress = Callable[[int, int, int], None]  # rows read, bytes read, total bytes
 RAW_GEOMETRY = "(geometry)"  # the raw key holding a feature's geometry as supplied, when it was converted
-
-
-@dataclass(frozen=True)
-class LoadOptions:
-    """How to run a load: where reports go, the snapshot guard (a share, 0–1), ``force`` past it, chunk size."""
-
-    report_root: Path
-    guard: float = 0.05
-    force: bool = False
-    chunk_rows: int = 5000
 
 
 def _tz(offset: str) -> dt.tzinfo:
@@ -65,11 +58,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     return value
-
-
-def _storable(cells: dict[str, str | None]) -> dict[str, str | None]:
-    """Raw cells as the store can keep them: a NUL (which PostgreSQL cannot store) shown as U+2400 ␀."""
-    return {k: v.replace("\x00", "\u2400") if v and "\x00" in v else v for k, v in cells.items()}
 
 
 class RowPreparer:
@@ -209,7 +197,7 @@ class RowPreparer:
             row_no=row.row_no,
             source_key=source_key,
             business_key=key,
-            raw=_storable(row.cells),
+            raw=storable_cells(row.cells),
             data=data,
             source_time=source_time,
         )
@@ -257,53 +245,6 @@ class RowPreparer:
             )
 
 
-def _warn_unknown_references(session, standard: Standard, rows: list[StagedRow], report: LoadReport) -> None:
-    """``ref.unknown`` for x-ref values that point to no record yet: a warning, never a reject (the referenced
-    record may arrive later)."""
-    references = standard.references
-    if not references:
-        return
-    wanted: dict[str, set[str]] = {}
-    for row in rows:
-        for field, targets in references.items():
-            value = row.data.get(field)
-            if isinstance(value, str):
-                for target in targets:
-                    wanted.setdefault(target, set()).add(value)
-    found = existing_keys(session, wanted)
-    for row in rows:
-        missing = [
-            issue("ref.unknown", field, f"{row.data[field]} is in none of {', '.join(targets)}", row.data[field])
-            for field, targets in references.items()
-            if isinstance(row.data.get(field), str) and not any((t, row.data[field]) in found for t in targets)
-        ]
-        report.warn(row.row_no, missing, source_key=row.source_key)
-
-
-def _summary_base(batch_id: str, profile: Profile, path: Path, started: dt.datetime) -> dict[str, Any]:
-    return {
-        "batch_id": batch_id,
-        "status": "running",
-        "profile": profile.name,
-        "repository": profile.repository,
-        "source_system": profile.source_system.id,
-        "mode": profile.mode,
-        "file": path.name,
-        "encoding": None,
-        "read": 0,
-        "inserted": 0,
-        "updated": 0,
-        "unchanged": 0,
-        "retired": 0,
-        "rejected": 0,
-        "warnings": 0,
-        "reject_codes": {},
-        "warning_codes": {},
-        "golden": {},
-        "started_at": started.isoformat(),
-    }
-
-
 def _standard_for(profile: Profile, registry: Registry) -> Standard:
     try:
         standard = standard_for(registry, profile.repository)
@@ -321,6 +262,46 @@ def _standard_for(profile: Profile, registry: Registry) -> Standard:
     return standard
 
 
+class _ReportListener:
+    """Findings the store makes about rows (duplicates, unknown references), written to the load report."""
+
+    def __init__(self, report: LoadReport) -> None:
+        self.report = report
+
+    def duplicate(self, duplicate: Duplicate, issues: list[Issue]) -> None:
+        row = duplicate.row
+        self.report.reject(row.row_no, issues, source_key=row.source_key, raw=row.raw)
+
+    def warn(self, row_no: int, issues: list[Issue], *, source_key: str | None) -> None:
+        self.report.warn(row_no, issues, source_key=source_key)
+
+
+def _rows(
+    reader: Reader,
+    preparer: RowPreparer,
+    report: LoadReport,
+    summary: LoadSummary,
+    progress: Progress | None,
+    every: int,
+) -> Iterator[StagedRow | Held]:
+    """Read, prepare and report each row; yield what the store needs: staged rows and held source keys."""
+    for row in reader.rows():
+        summary.read += 1
+        staged, errors, warnings = preparer.prepare(row)
+        report.warn(row.row_no, warnings, source_key=staged.source_key if staged else None)
+        if staged is None:
+            source_key = preparer.source_key(row, {})  # best effort: the key column as supplied
+            report.reject(row.row_no, errors, source_key=source_key, raw=row.cells)
+            if source_key:
+                yield Held(source_key)
+        else:
+            yield staged
+        if progress and summary.read % every == 0:
+            progress(summary.read, reader.position, reader.size)
+    if progress:
+        progress(summary.read, reader.size, reader.size)
+
+
 def load_file(
     db: Database,
     profile: Profile,
@@ -331,164 +312,129 @@ def load_file(
     progress: Progress | None = None,
     file_name: str | None = None,
     search: SearchBackend | None = None,
-) -> dict[str, Any]:
-    """Load one file as one batch and return its summary (also written to ``<report_root>/<batch_id>/``).
+) -> LoadSummary:
+    """Load one file as one batch and return its :class:`LoadSummary` (also written to
+    ``<report_root>/<batch_id>/summary.json``; :meth:`LoadSummary.as_dict` is the published shape).
 
     The summary holds ``batch_id, status, read, inserted, updated, unchanged, retired, rejected`` (rows),
     ``warnings``, counts by code, ``golden`` (created/changed/retired/versions), ``encoding``, ``rejects_path``.
     With an index-backed ``search`` backend (Elasticsearch), the batch's changes are indexed before this
     returns, with the outcome under ``index``.
-    Raises :class:`FileRejected` or :class:`GuardRefused` (the summary is in ``exc.extra["summary"]``).
+    Raises :class:`FileRejected` or :class:`GuardRefused` (the summary, as a dict, is in ``exc.extra["summary"]``).
     """
     registry = registry or default_registry()
     batch_id = new_batch_id()
     started = dt.datetime.now(dt.UTC)
     clock = time.monotonic()
-    summary = _summary_base(batch_id, profile, path, started)
-    if file_name:
-        summary["file"] = file_name
     report = LoadReport(options.report_root / batch_id)
-    summary["rejects_path"] = str(report.rejects_path)
-    summary["warnings_path"] = str(report.warnings_path)
+    summary = LoadSummary(
+        batch_id=batch_id,
+        profile=profile.name,
+        repository=profile.repository,
+        source_system=profile.source_system.id,
+        mode=profile.mode,
+        file=file_name or path.name,
+        started_at=started.isoformat(),
+        rejects_path=str(report.rejects_path),
+        warnings_path=str(report.warnings_path),
+    )
     try:
         standard = _standard_for(profile, registry)
         reader = open_reader(
             path, format=profile.format, encoding=profile.encoding, delimiter=profile.delimiter, sheet=profile.sheet
         )
-        summary["encoding"] = report_name(reader.encoding, path)
+        summary.encoding = report_name(reader.encoding, path)
         reader.check_columns(profile.columns)
         preparer = RowPreparer(profile, standard, reader, DatabaseCodeLists(db))
-        with db.write() as session:
-            register_source_system(
-                session, source_system_id=profile.source_system.id, name=profile.source_system.name, now=started
-            )
-            writer = BatchWriter(
-                session,
-                standard=standard,
-                batch_id=batch_id,
+
+        def finish(outcome: BatchOutcome) -> dict[str, Any]:
+            if summary.read == 0:
+                raise FileRejected("file.empty", f"{path.name} holds no data rows")
+            summary.took(outcome)
+            if report.rejected == summary.read:
+                summary.notice = {"code": "load.all_rejected", "detail": "every row was rejected; nothing changed"}
+            _finish(summary, report, clock, "committed")
+            return _batch_row(summary, profile, started)
+
+        run_batch(
+            db,
+            standard=standard,
+            feed=Feed(
                 source_system_id=profile.source_system.id,
+                source_system_name=profile.source_system.name,
                 feed=profile.name,
                 priority=profile.priority,
-                started_at=started,
-            )
-            chunk: list[StagedRow] = []
-            held: list[str] = []  # source keys of rejected rows: what is stored for them stays as it is
-
-            def flush() -> None:
-                _warn_unknown_references(session, standard, chunk, report)
-                writer.hold(held)
-                held.clear()
-                result = writer.write_chunk(chunk)
-                for duplicate in result.duplicates:
-                    report.reject(
-                        duplicate.row_no,
-                        [
-                            issue(
-                                "batch.duplicate_key",
-                                ",".join(standard.business_key),
-                                f"key {duplicate.business_key} already appeared earlier in this batch",
-                                duplicate.business_key,
-                            )
-                        ],
-                        source_key=duplicate.source_key,
-                        raw=duplicate.raw,
-                    )
-                summary["inserted"] += result.inserted
-                summary["updated"] += result.updated
-                summary["unchanged"] += result.unchanged
-                chunk.clear()
-
-            for row in reader.rows():
-                summary["read"] += 1
-                staged, errors, warnings = preparer.prepare(row)
-                report.warn(row.row_no, warnings, source_key=staged.source_key if staged else None)
-                if staged is None:
-                    source_key = preparer.source_key(row, {})  # best effort: the key column as supplied
-                    report.reject(row.row_no, errors, source_key=source_key, raw=row.cells)
-                    if source_key:
-                        held.append(source_key)
-                else:
-                    chunk.append(staged)
-                    if len(chunk) >= options.chunk_rows:
-                        flush()
-                        if progress:
-                            progress(summary["read"], reader.position, reader.size)
-            if chunk or held:
-                flush()
-            if progress:
-                progress(summary["read"], reader.size, reader.size)
-            if summary["read"] == 0:
-                raise FileRejected("file.empty", f"{path.name} holds no data rows")
-            accepted = summary["inserted"] + summary["updated"] + summary["unchanged"]
-            if profile.mode == "snapshot" and accepted:
-                summary["retired"] = writer.retire_absent(guard=options.guard, force=options.force)
-            summary["golden"] = writer.golden.as_dict()
-            if summary["read"] and report.rejected == summary["read"]:
-                summary["notice"] = {"code": "load.all_rejected", "detail": "every row was rejected; nothing changed"}
-            _finish(summary, report, clock, "committed")
-            record_batch(session, **_batch_row(summary, profile, started))
+            ),
+            rows=_rows(reader, preparer, report, summary, progress, options.chunk_rows),
+            mode=profile.mode,
+            guard=options.guard,
+            force=options.force,
+            batch_id=batch_id,
+            started_at=started,
+            listener=_ReportListener(report),
+            finish=finish,
+            chunk_rows=options.chunk_rows,
+        )
         synced = search.sync(db, registry, batch_id=batch_id) if search is not None else None
         if synced is not None:
             # the batch's changes reached the index before the load returns; a failure is reported, never fatal:
-            # the load has committed and `mdm indexer run` catches up
-            summary["index"] = synced.as_dict()
-        report.write_summary(summary)
+            # the load has committed and the background indexer (or `mdm indexer run`) catches up
+            summary.index = synced.as_dict()
+        report.write_summary(summary.as_dict())
         return summary
     except MdmError as exc:
         status = "refused" if isinstance(exc, GuardRefused) else "rejected"
-        summary.update({"error": {"code": exc.code, "detail": exc.detail}})
+        summary.error = {"code": exc.code, "detail": exc.detail}
         _fail(db, summary, report, clock, status, profile, started)
-        exc.extra["summary"] = summary
+        exc.extra["summary"] = summary.as_dict()
         raise
     except BaseException as exc:
-        summary.update({"error": {"code": "server.error", "detail": str(exc)[:500]}})
+        summary.error = {"code": "server.error", "detail": str(exc)[:500]}
         _fail(db, summary, report, clock, "failed", profile, started)
         raise
     finally:
         report.close()
 
 
-def _finish(summary: dict[str, Any], report: LoadReport, clock: float, status: str) -> None:
-    summary["status"] = status
-    summary["rejected"] = report.rejected
-    summary["warnings"] = report.warned
-    summary["reject_codes"] = dict(sorted(report.reject_codes.items()))
-    summary["warning_codes"] = dict(sorted(report.warning_codes.items()))
-    summary["finished_at"] = dt.datetime.now(dt.UTC).isoformat()
-    summary["seconds"] = round(time.monotonic() - clock, 3)
+def _finish(summary: LoadSummary, report: LoadReport, clock: float, status: str) -> None:
+    summary.status = status
+    summary.rejected = report.rejected
+    summary.warnings = report.warned
+    summary.reject_codes = dict(sorted(report.reject_codes.items()))
+    summary.warning_codes = dict(sorted(report.warning_codes.items()))
+    summary.finished_at = dt.datetime.now(dt.UTC).isoformat()
+    summary.seconds = round(time.monotonic() - clock, 3)
 
 
-def _batch_row(summary: dict[str, Any], profile: Profile, started: dt.datetime) -> dict[str, Any]:
+def _batch_row(summary: LoadSummary, profile: Profile, started: dt.datetime) -> dict[str, Any]:
     return {
-        "id": summary["batch_id"],
+        "id": summary.batch_id,
         "repository": profile.repository,
         "source_system_id": profile.source_system.id,
         "profile": profile.name,
-        "file_name": summary["file"][:500],
+        "file_name": summary.file[:500],
         "mode": profile.mode,
-        "status": summary["status"],
-        "encoding": summary["encoding"],
+        "status": summary.status,
+        "encoding": summary.encoding,
         "started_at": started,
-        "finished_at": dt.datetime.fromisoformat(summary["finished_at"]),
-        "summary": summary,
+        "finished_at": summary.finished(),
+        "summary": summary.as_dict(),
     }
 
 
 def _fail(
     db: Database,
-    summary: dict[str, Any],
+    summary: LoadSummary,
     report: LoadReport,
     clock: float,
     status: str,
     profile: Profile,
     started: dt.datetime,
 ) -> None:
-    for key in ("inserted", "updated", "unchanged", "retired"):
-        summary[key] = 0  # rolled back: nothing of the batch is stored
-    summary["golden"] = {}
+    summary.rolled_back()  # nothing of the batch is stored
     _finish(summary, report, clock, status)
-    report.write_summary(summary)
+    report.write_summary(summary.as_dict())
     try:
         record_failed_batch(db, **_batch_row(summary, profile, started))
     except Exception:  # the database itself may be what failed; the summary file still tells the story
-        summary.setdefault("notes", []).append("the batch row could not be recorded")
+        summary.notes = [*(summary.notes or []), "the batch row could not be recorded"]

@@ -7,12 +7,12 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from mdm.db import Database
 from mdm.errors import NotFound
 from mdm.models import Batch, SourceSystem
+from mdm.store.dialect import Dialect
 
 
 def new_batch_id() -> str:
@@ -21,8 +21,7 @@ def new_batch_id() -> str:
 
 def register_source_system(session: Session, *, source_system_id: str, name: str, now: dt.datetime) -> None:
     """Create or rename a source system: one ``INSERT … ON CONFLICT`` so concurrent loads never collide."""
-    dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = dialect_insert(SourceSystem).values(id=source_system_id, name=name, updated_at=now)
+    statement = Dialect.of(session).insert(SourceSystem).values(id=source_system_id, name=name, updated_at=now)
     session.execute(
         statement.on_conflict_do_update(
             index_elements=[SourceSystem.id],

@@ -39,6 +39,37 @@ class Consolidated:
     status: str
 
 
+_SOURCES, _FIELDS = "~sources", "~fields"
+
+
+def pack_provenance(provenance: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """The stored form of per-field provenance: each distinct origin once, and per field its index.
+
+    Most fields of a record come from one or two sources, so repeating ``{source, batch_id, recorded_at}`` per
+    field made provenance 2.5 times the size of the data it describes (golden records and versions alike).
+    :func:`unpack_provenance` gives the per-field form back.
+    """
+    origins: list[dict[str, str]] = []
+    index: dict[tuple, int] = {}
+    fields: dict[str, int] = {}
+    for name, origin in provenance.items():
+        key = tuple(sorted(origin.items()))
+        if key not in index:
+            index[key] = len(origins)
+            origins.append(origin)
+        fields[name] = index[key]
+    return {_SOURCES: origins, _FIELDS: fields}
+
+
+def unpack_provenance(stored: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Per-field provenance from its stored form (either :func:`pack_provenance`'s or the per-field form that
+    databases written before it hold)."""
+    if _SOURCES not in stored or _FIELDS not in stored:
+        return stored
+    origins = stored[_SOURCES]
+    return {name: dict(origins[i]) for name, i in stored[_FIELDS].items()}
+
+
 def _empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
@@ -58,13 +89,14 @@ def consolidate(sources: Iterable[SourceView]) -> Consolidated:
     data: dict[str, Any] = {}
     provenance: dict[str, dict[str, str]] = {}
     for source in ranked:
+        origin = {
+            "source": source.source_system_id,
+            "batch_id": source.batch_id,
+            "recorded_at": source.source_time.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+        }  # one provenance per source, shared by the fields it supplies (computed once, not per field)
         for name, value in source.data.items():
             if name in data or _empty(value):
                 continue
             data[name] = value
-            provenance[name] = {
-                "source": source.source_system_id,
-                "batch_id": source.batch_id,
-                "recorded_at": source.source_time.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
-            }
+            provenance[name] = origin
     return Consolidated(data=dict(sorted(data.items())), provenance=dict(sorted(provenance.items())), status=status)

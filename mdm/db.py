@@ -2,7 +2,8 @@
 
 SQLite (the embedded default) runs in WAL mode with a busy timeout; a writing unit of work starts with
 ``BEGIN IMMEDIATE`` so a second writer waits for the first instead of failing on a lock upgrade. PostgreSQL runs
-at READ COMMITTED; writers serialise per business key with advisory locks (see :mod:`mdm.store`).
+at READ COMMITTED; writers serialise per repository with advisory locks (see :mod:`mdm.store`). What differs
+between the two lives in :mod:`mdm.store.dialect`.
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mdm.errors import Unavailable
+from mdm.store.dialect import Dialect
+from mdm.store.text import storable
+
+__all__ = ["Database", "canonical_json", "current_revision", "make_engine", "storable", "upgrade"]
 
 
 def canonical_json(value) -> str:
@@ -33,45 +37,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 _lock = threading.Lock()
 
 
-def storable(text: str) -> bool:
-    """True if the store can keep and compare ``text``: no NUL (PostgreSQL refuses it) and no unpaired
-    surrogate (not encodable as UTF-8)."""
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def make_engine(url: str, **kwargs) -> Engine:
-    """An engine for ``url``. SQLite: creates the file's directory, WAL, foreign keys, 30 s busy timeout."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            url, connect_args={"timeout": 30, "check_same_thread": False}, json_serializer=canonical_json, **kwargs
-        )
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_connect(dbapi_conn, _record):
-            dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.close()
-
-        @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn):
-            mode = "IMMEDIATE" if conn.get_execution_options().get("mdm_write") else "DEFERRED"
-            conn.exec_driver_sql(f"BEGIN {mode}")
-
-        return engine
-    return create_engine(url, pool_pre_ping=True, json_serializer=canonical_json, **kwargs)
+    """An engine for ``url`` that writes JSON in :func:`canonical_json` form (see
+    :meth:`mdm.store.dialect.Dialect.create_engine` for what each database gets)."""
+    return Dialect.from_url(url).create_engine(url, json_serializer=canonical_json, **kwargs)
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
@@ -106,7 +75,8 @@ class Database:
 
     @property
     def dialect(self) -> str:
-        return self.engine.dialect.name
+        """``sqlite`` or ``postgresql`` (for reports such as ``/health``; code asks :class:`Dialect`)."""
+        return Dialect.of(self.engine).name
 
     def ensure_schema(self) -> None:
         """Create and migrate the database on first use."""

@@ -29,6 +29,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from mdm.spatial import GeometryColumn
+from mdm.store.dialect import Dialect
 
 JsonDoc = JSON().with_variant(JSONB(), "postgresql")
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -46,7 +47,7 @@ class UtcDateTime(TypeDecorator):
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
         value = value.astimezone(dt.UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return value if Dialect.of(dialect).native_timezones else value.replace(tzinfo=None)
 
     def process_result_value(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
         if value is None:
@@ -91,7 +92,8 @@ class SourceSystem(Base):
 class SourceRecord(Base):
     """One record as a source supplied it (normalised), keyed by its source key: the crosswalk.
 
-    ``batch_id`` is the batch that last changed it, ``seen_batch_id`` the last that supplied it; ``source_time``
+    ``batch_id`` is the batch that last changed it, ``seen_batch_id`` the last that wrote it (what a running batch
+    has supplied is kept in its own temporary table, see :mod:`mdm.store.sources`); ``source_time``
     is the source's own timestamp when the profile maps one, else the time of the batch that changed it.
     """
 
@@ -100,7 +102,6 @@ class SourceRecord(Base):
         UniqueConstraint("repository", "source_system_id", "source_key", name="uq_source_records_key"),
         Index("ix_source_records_business_key", "repository", "business_key"),
         Index("ix_source_records_feed", "source_system_id", "feed", "status"),
-        Index("ix_source_records_seen", "seen_batch_id", "business_key"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

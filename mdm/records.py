@@ -13,10 +13,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mdm import spatial
+from mdm.consolidation import unpack_provenance
 from mdm.errors import InvalidRequest, NotFound
 from mdm.models import GoldenRecord, RecordVersion
 from mdm.query import MAX_LIST_LIMIT as MAX_LIMIT
 from mdm.query import ListQuery
+from mdm.store.dialect import Dialect
 from standards import Standard
 
 __all__ = [
@@ -63,7 +65,7 @@ def _view(row: GoldenRecord | RecordVersion) -> RecordView:
         recorded_at=row.recorded_at,
         batch_id=row.batch_id,
         data=_served(row.data),
-        provenance=row.provenance,
+        provenance=unpack_provenance(row.provenance),
     )
 
 
@@ -157,7 +159,7 @@ def list_records(session: Session, standard: Standard, query: ListQuery) -> tupl
     filter value, ``request.cursor_invalid`` for a bad or foreign cursor (:meth:`ListQuery.check`).
     """
     query.check(standard)
-    dialect = session.get_bind().dialect.name
+    dialect = Dialect.of(session).name
     table = GoldenRecord.__table__
     stmt = select(GoldenRecord).where(GoldenRecord.repository == standard.repository)
     if not query.include_retired:

@@ -63,3 +63,15 @@ def test_a_key_whose_sources_are_all_retired_is_retired_with_its_last_values():
 def test_consolidating_nothing_is_a_programming_error():
     with pytest.raises(ValueError):
         consolidate([])
+
+
+def test_provenance_is_stored_once_per_origin_and_read_back_per_field():
+    from mdm.consolidation import pack_provenance, unpack_provenance
+
+    a = {"source": "a", "batch_id": "b1", "recorded_at": "2024-01-01T00:00:00Z"}
+    b = {"source": "b", "batch_id": "b2", "recorded_at": "2024-02-01T00:00:00Z"}
+    per_field = {"name": a, "road": b, "level": dict(a)}
+    packed = pack_provenance(per_field)
+    assert packed["~sources"] == [a, b] and packed["~fields"] == {"name": 0, "road": 1, "level": 0}
+    assert unpack_provenance(packed) == per_field
+    assert unpack_provenance(per_field) == per_field  # databases written before the packed form

@@ -63,12 +63,12 @@ def _load_upload(request, standard, db, registry, settings, backend, file, profi
         raise InvalidRequest(
             "request.invalid", f"profile {profile} loads {chosen.repository}, not {standard.repository}"
         )
-    options = LoadOptions(
-        report_root=settings.report_dir, guard=settings.snapshot_guard, force=force, chunk_rows=settings.chunk_rows
-    )
+    options = LoadOptions.from_settings(settings, force=force)
     with tempfile.TemporaryDirectory(prefix="mdm-upload-") as tmp:
         path = _save_upload(file, settings.max_upload_bytes, Path(tmp))
-        summary = load_file(db, chosen, path, options=options, registry=registry, file_name=path.name, search=backend)
+        summary = load_file(
+            db, chosen, path, options=options, registry=registry, file_name=path.name, search=backend
+        ).as_dict()
         shutil.rmtree(tmp, ignore_errors=True)
     return summary
 

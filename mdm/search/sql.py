@@ -23,6 +23,7 @@ from mdm.models import GoldenRecord
 from mdm.query import SearchQuery
 from mdm.search.base import SearchHit, SearchPage, distance_m, shingles
 from mdm.search.text import normalise, search_text
+from mdm.store.dialect import Dialect
 from standards import Standard
 from standards.registry import Registry
 
@@ -48,7 +49,7 @@ class SqlBackend:
 
     def _contains(self, piece: str):
         """A WHERE clause: ``search_text`` contains ``piece`` (already normalised)."""
-        if len(piece) >= 3 and self.db.dialect == "sqlite":
+        if len(piece) >= 3 and Dialect.of(self.db.engine).has_fts_trigram:
             phrase = '"' + piece.replace('"', '""') + '"'
             return G.id.in_(
                 text("SELECT rowid FROM golden_fts WHERE golden_fts MATCH :phrase").bindparams(

@@ -3,14 +3,14 @@ and the seed of the projects' data dictionary (code lists in ``code_list_entries
 ``mdm codes import``).
 
 Revision ID: 0006
-Revises: 0003 (the integrator re-chains after 0004 and 0005)
+Revises: 0004 (re-chained after the store's 0004; the integrator re-chains after 0005 when it lands)
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0003"
+down_revision = "0004"
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 Fen = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
