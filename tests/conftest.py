@@ -124,3 +124,25 @@ def settings(tmp_path) -> Settings:
         report_dir=tmp_path / "loads",
         profile_path=f"{tmp_path / 'profiles'}{os.pathsep}{ROOT / 'examples' / 'profiles'}",
     )
+
+
+@pytest.fixture
+def check(tmp_path, monkeypatch):
+    """``mdm check`` on an empty embedded database: ``check(*args) -> (exit code, [one JSON object per value])``."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from api.cli import app
+    from mdm.settings import get_settings
+
+    monkeypatch.setenv("MDM_DATABASE_URL", f"sqlite:///{tmp_path / 'mdm.db'}")
+    get_settings.cache_clear()
+    runner = CliRunner()
+
+    def run(*args):
+        result = runner.invoke(app, ["check", *args])
+        return result.exit_code, [json.loads(line) for line in result.stdout.splitlines()]
+
+    yield run
+    get_settings.cache_clear()

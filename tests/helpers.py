@@ -57,3 +57,21 @@ def load(db: Database, prof, path: Path, tmp_path: Path, **options: Any) -> dict
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     with open(path, encoding="utf-8") as fh:
         return [json.loads(line) for line in fh]
+
+
+def rejects(summary) -> list[dict[str, Any]]:
+    """The rejects a load wrote (its ``rejects.jsonl``)."""
+    return read_jsonl(summary["rejects_path"])
+
+
+def warnings(summary) -> list[dict[str, Any]]:
+    """The warnings a load wrote (its ``warnings.jsonl``)."""
+    return read_jsonl(summary["warnings_path"])
+
+
+def golden(db: Database, repository: str, key: str):
+    """The current golden record of ``key`` in ``repository``, or None."""
+    from mdm import records
+
+    with db.read() as session:
+        return records.get_record(session, repository, key)

@@ -1,27 +1,8 @@
 """``mdm check`` gives every identifier test vector in ../shared/data/vectors/ its listed verdict."""
 
 import csv
-import json
 
 import pytest
-from typer.testing import CliRunner
-
-from api.cli import app
-from mdm.settings import get_settings
-
-
-@pytest.fixture
-def check(tmp_path, monkeypatch):
-    monkeypatch.setenv("MDM_DATABASE_URL", f"sqlite:///{tmp_path / 'mdm.db'}")
-    get_settings.cache_clear()
-    runner = CliRunner()
-
-    def run(*args):
-        result = runner.invoke(app, ["check", *args])
-        return result.exit_code, [json.loads(line) for line in result.stdout.splitlines()]
-
-    yield run
-    get_settings.cache_clear()
 
 
 def test_every_citizen_id_vector_gets_its_listed_verdict(check, vectors):

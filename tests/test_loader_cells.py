@@ -4,9 +4,8 @@ characters — each kind on both databases, with tiny files written here."""
 import sqlalchemy as sa
 
 from loaders.profiles import parse_profile
-from mdm import records
 from mdm.models import SourceRecord
-from tests.helpers import csv_file, load, profile, read_jsonl
+from tests.helpers import csv_file, golden, load, profile, rejects, warnings
 
 P1 = "110101199003071233"  # GB 11643 check character computed for this test
 P2 = "32050519900307123X"
@@ -30,19 +29,6 @@ def persons(**changes):
 
 def persons_csv(path, *rows):
     return csv_file(path, list(rows), header="id,name,phone,address")
-
-
-def rejects(summary):
-    return read_jsonl(summary["rejects_path"])
-
-
-def warnings(summary):
-    return read_jsonl(summary["warnings_path"])
-
-
-def golden(db, repository, key):
-    with db.read() as session:
-        return records.get_record(session, repository, key)
 
 
 def source_raw(db, key):

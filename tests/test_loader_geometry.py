@@ -14,7 +14,7 @@ from mdm.errors import FileRejected
 from mdm.keys import create_key
 from mdm.models import GoldenRecord, SourceRecord
 from mdm.settings import Settings
-from tests.helpers import csv_file, load, profile, read_jsonl
+from tests.helpers import csv_file, load, profile, rejects, warnings
 
 # Reference pairs: WGS 84 positions and their GCJ-02 / BD-09 forms computed with eviltransform 0.1.1 (MIT), an
 # implementation of the published algorithm independent of prcoords (which the loader uses); the two agree to
@@ -24,14 +24,6 @@ SUZHOU_GCJ = (120.5894775016397, 31.296815304942463)
 SUZHOU_BD = (120.59587936523305, 31.303118832527435)
 BEIJING_WGS = (116.3975, 39.9087)
 BEIJING_GCJ = (116.40374367837322, 39.91010352310999)
-
-
-def rejects(summary):
-    return read_jsonl(summary["rejects_path"])
-
-
-def warnings(summary):
-    return read_jsonl(summary["warnings_path"])
 
 
 def golden(db, key):

@@ -1,19 +1,15 @@
 """Identifiers as they arrive (issue 8 item 11, issue 7 "legally issued codes that fail their check character"):
 hints an integrator can act on, warnings for what normalising changed, and legacy USCCs from their issuer."""
 
-import json
 
 import pytest
 import sqlalchemy as sa
-from typer.testing import CliRunner
 
-from api.cli import app
 from loaders.profiles import parse_profile
 from mdm import records
 from mdm.errors import NotFound
 from mdm.models import SourceRecord
-from mdm.settings import get_settings
-from tests.helpers import csv_file, load, read_jsonl
+from tests.helpers import csv_file, golden, load, rejects, warnings
 
 VALID = "91320505MA1B2C3D85"
 LEGACY = "91320505MA1B2C3D86"  # the same code with a check character GB 32100 does not give
@@ -36,19 +32,6 @@ PERSONS = {
 
 def entities(**changes):
     return parse_profile({**ENTITIES, **changes}, default_name="test-entities")
-
-
-def rejects(summary):
-    return read_jsonl(summary["rejects_path"])
-
-
-def warnings(summary):
-    return read_jsonl(summary["warnings_path"])
-
-
-def golden(db, repository, key):
-    with db.read() as session:
-        return records.get_record(session, repository, key)
 
 
 def test_an_18_digit_id_ending_in_000_that_fails_its_check_says_excel_truncated_it(db, tmp_path):
@@ -102,20 +85,6 @@ def test_an_authoritative_source_still_rejects_a_uscc_of_the_wrong_length_or_alp
     rows = ["91320505MA1B2C3D8,短", "91320505MA1B2C3DI5,字母"]
     summary = load(db, entities(authoritative=True), csv_file(tmp_path / "e.csv", rows, header="uscc,name"), tmp_path)
     assert [r["code"] for r in rejects(summary)] == ["uscc.length", "uscc.charset"]
-
-
-@pytest.fixture
-def check(tmp_path, monkeypatch):
-    monkeypatch.setenv("MDM_DATABASE_URL", f"sqlite:///{tmp_path / 'mdm.db'}")
-    get_settings.cache_clear()
-    runner = CliRunner()
-
-    def run(*args):
-        result = runner.invoke(app, ["check", *args])
-        return result.exit_code, [json.loads(line) for line in result.stdout.splitlines()]
-
-    yield run
-    get_settings.cache_clear()
 
 
 def test_mdm_check_authoritative_answers_as_the_issuers_load_would_and_plain_check_says_invalid(check):
