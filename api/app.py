@@ -18,7 +18,10 @@ from fastapi_offline import FastAPIOffline
 from api import errors
 from api.routes import router
 from api.routes_projects import router as projects_router
+from api.routes_sharing import router as sharing_router
+from mdm.audit import AuditWriter
 from mdm.db import Database
+from mdm.reads import Reads
 from mdm.search import SearchBackend, backend_for
 from mdm.settings import Settings, get_settings
 from standards import default_registry
@@ -53,8 +56,10 @@ DESCRIPTION = """
 Base-information resource service: one standards-governed, consolidated copy of the city's base information
 (natural persons, legal entities, geographic data, credit information, electronic licences), served on demand.
 
-Every endpoint but `/health` and the docs needs `Authorization: Bearer <key>`. Errors are RFC 9457
-problem+json documents with a stable `code` (see docs/codes.md).
+Every endpoint but `/health` and the docs needs `Authorization: Bearer <key>`; every read of records needs
+`X-Purpose: <registered purpose code>`. What a department sees is decided by its grants (repository × fields ×
+purpose) and the standard's share classes; every read is audited. Errors are RFC 9457 problem+json documents
+with a stable `code` (see docs/codes.md).
 """
 
 
@@ -79,9 +84,12 @@ def create_app(
     app.state.db = db or Database(settings.database_url)
     app.state.registry = registry or default_registry()
     app.state.search = search or backend_for(settings, app.state.db)
+    app.state.audit = AuditWriter(app.state.db, batch=settings.audit_batch, enabled=settings.audit_reads)
+    app.state.reads = Reads(app.state.db, app.state.search, app.state.audit)
     errors.install(app)
     app.add_middleware(HeadAsGet)
     app.include_router(router)
+    app.include_router(sharing_router)
     app.include_router(projects_router)
     app.openapi = lambda: _openapi(app)
     return app
@@ -109,6 +117,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if runner is not None:
             runner.stop()
+        app.state.audit.close()  # a clean shutdown writes every queued audit event
 
 
 PROBLEM_SCHEMA = {

@@ -97,16 +97,19 @@ def db_current() -> None:
 
 @keys_app.command("create")
 def keys_create(
-    department: Annotated[str, typer.Option(help="The department the key belongs to.")],
+    department: Annotated[str, typer.Option(help="The department (id or name) the key belongs to.")],
     role: Annotated[str, typer.Option(help="reader, loader or admin.")] = "reader",
 ) -> None:
-    """Issue an API key; it is printed once and stored only as a hash."""
-    from mdm.keys import create_key
+    """Issue an API key for a registered department (an unknown name is registered); printed once, stored hashed."""
+    from mdm.keys import issue_key
 
     try:
-        print(create_key(_database(), department=department, role=role))
+        issued = issue_key(_database(), department=department, role=role)
     except MdmError as exc:
         raise _fail(exc) from exc
+    if issued.registered:
+        err.print(f"registered the department {department!r} as {issued.department}")
+    print(issued.key)
 
 
 @profiles_app.command("list")
@@ -411,15 +414,21 @@ def demo(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after loading.")] = True,
 ) -> None:
-    """Create the embedded database, load the built-in sample data, print an admin key and serve."""
+    """Create the embedded database, load the built-in sample data, print keys and a sharing tour, and serve."""
     from api.demo import demo_settings, prepare_demo
 
     settings = demo_settings(_settings())  # the demo's profiles are on the served app's profile path
     if serve_api:
         _free_port(host, port)
-    key = prepare_demo(settings, console=err)
-    err.print(f"admin key (shown once): [bold]{key}[/bold]", soft_wrap=True)
-    print(key, flush=True)  # the only line on stdout: logs go to stderr (_log_config)
+    keys = prepare_demo(settings, console=err)
+    err.print(f"admin key (stewards, shown once): [bold]{keys.admin}[/bold]", soft_wrap=True)
+    err.print(
+        f"reader key of 苏州市民政局 (grant: natural_person and credit_record for social.assistance): "
+        f"[bold]{keys.reader}[/bold]",
+        soft_wrap=True,
+    )
+    err.print(f"reader key of 苏州市税务局 (no read grant): [bold]{keys.other}[/bold]", soft_wrap=True)
+    print(keys.admin, flush=True)  # the only line on stdout: logs go to stderr (_log_config)
     if serve_api:
         import uvicorn
 
@@ -438,3 +447,6 @@ def main() -> None:
     except MdmError as exc:
         err.print(f"[red]error[/red] {exc.code}: {exc.detail}")
         sys.exit(exc.exit_code)
+
+
+import api.cli_sharing  # noqa: E402,F401 — registers mdm departments | purposes | grants | audit

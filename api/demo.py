@@ -8,9 +8,11 @@ The samples (``api/demo/`` and :mod:`api.samples`):
 * ``legal_entity`` — 300 synthetic companies with valid check characters;
 * ``credit_record`` — 300 credit records about them (loaded from JSON Lines);
 * ``e_license`` — 500 licences they hold;
-* e-government projects of 2025 (and 2024's O&M projects), see :mod:`api.demo_projects`.
+* e-government projects of 2025 (and 2024's O&M projects), see :mod:`api.demo_projects`;
+* a few departments, purposes and grants (:mod:`api.demo_sharing`).
 
-All from fixed seeds: running the demo again loads nothing new; each run issues a fresh admin key. Every sample
+All from fixed seeds: running the demo again loads nothing new; each run issues fresh keys (stewards' admin key,
+a 民政局 reader key with a grant). Every sample
 file is written to ``<report dir>/../demo-data/`` (``./var/demo-data/`` by default), and the demo's profiles
 (``api/demo/*.yaml``: ``suzhou-divisions``, ``persons``, ``entities``, ``credit``, ``licences``) are on the profile
 path of the application ``mdm demo`` serves, so ``POST …/loads`` takes them by name. With Elasticsearch configured,
@@ -27,10 +29,10 @@ from rich.console import Console
 
 from api import samples
 from api.demo_projects import seed_projects
+from api.demo_sharing import DemoKeys, prepare_sharing, tour
 from loaders.pipeline import LoadOptions, load_file
 from loaders.profiles import load_profile
 from mdm.db import Database
-from mdm.keys import create_key
 from mdm.search import backend_for
 from mdm.settings import Settings
 
@@ -83,9 +85,9 @@ def _credit() -> list[dict]:
     return list(samples.credit_records(COUNTS["credit"], list(samples.entities(COUNTS["entities"])), people))
 
 
-def prepare_demo(settings: Settings, *, console: Console | None = None) -> str:
-    """Migrate the database, load every sample (each batch drained into the search index when it keeps one),
-    and return a new admin key."""
+def prepare_demo(settings: Settings, *, console: Console | None = None) -> DemoKeys:
+    """Migrate the database, load every sample, set up sharing, print the tour (with ``console``) and return
+    new keys."""
     database = Database(settings.database_url)
     database.ensure_schema()
     search = backend_for(settings, database)
@@ -106,6 +108,10 @@ def prepare_demo(settings: Settings, *, console: Console | None = None) -> str:
     seeded = seed_projects(database, list(samples.entities(COUNTS["entities"])), _credit())
     if console:
         console.print(f"projects: {seeded} seeded (see GET /projects/om-statistics?year=2025)", soft_wrap=True)
-    key = create_key(database, department="demo", role="admin")
+    keys = prepare_sharing(database)
+    if console:
+        console.print("the same records read with and without a grant:", soft_wrap=True)
+        for line in tour(database, backend_for(settings, database)):
+            console.print(line, soft_wrap=True, markup=False)
     database.dispose()
-    return key
+    return keys

@@ -1,14 +1,17 @@
-"""Dependencies for routes: settings, database, registry, the calling department, role checks."""
+"""Dependencies for routes: settings, database, registry, the calling department, role checks, and the
+:class:`~mdm.reads.ReadContext` (caller + ``X-Purpose``) with the read service every record read goes through."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Header, Path, Request
 
+from mdm.access.departments import check_purpose_code
 from mdm.db import Database
 from mdm.errors import Forbidden
 from mdm.keys import Caller, authenticate
+from mdm.reads import ReadContext, Reads
 from mdm.repositories import standard_for
 from mdm.search import SearchBackend
 from mdm.settings import Settings
@@ -60,6 +63,38 @@ def require(role: str):
 
 
 Loader = Annotated[Caller, Depends(require("loader"))]
+Steward = Annotated[Caller, Depends(require("admin"))]
+
+
+def get_reads(request: Request) -> Reads:
+    return request.app.state.reads
+
+
+ReadsDep = Annotated[Reads, Depends(get_reads)]
+
+
+def read_context(
+    request: Request,
+    caller: CurrentCaller,
+    x_purpose: Annotated[
+        str | None,
+        Header(
+            alias="X-Purpose",
+            description="The registered purpose of this read (用途/事由), e.g. tax.audit; see GET /purposes.",
+        ),
+    ] = None,
+) -> ReadContext:
+    """The caller and the purpose it names: 400 ``access.purpose_required`` without ``X-Purpose``,
+    ``access.purpose_invalid`` for one over 64 characters or with control characters (whether it is registered
+    is checked by the read service)."""
+    route = getattr(request.scope.get("route"), "path", request.url.path)
+    query = {k: v for k, v in request.query_params.items() if k != "cursor"}
+    return ReadContext(
+        caller=caller, purpose=check_purpose_code(x_purpose), route=f"{request.method} {route}", query=query
+    )
+
+
+ReadContextDep = Annotated[ReadContext, Depends(read_context)]
 
 
 def get_standard(
@@ -71,3 +106,4 @@ def get_standard(
 
 
 StandardDep = Annotated[Standard, Depends(get_standard)]
+

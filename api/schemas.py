@@ -18,30 +18,38 @@ class ProvenanceEntry(BaseModel):
     recorded_at: str = Field(description="The source's time for the value (ISO 8601).")
 
 
+class Withheld(BaseModel):
+    field: str
+    reason: str = Field(
+        description="access.share_none, access.no_grant, access.purpose_not_granted or access.grant_expired"
+    )
+    reveals: str | None = Field(None, description="The field this one would reveal (x-reveals), when that is why.")
+
+
 class Record(BaseModel):
     repository: str
-    key: str = Field(description="Business key.")
+    key: str | None = Field(description="Business key as shown (masked when its field is; null when withheld).")
     version: int
     status: str = Field(description="active or retired")
     recorded_at: dt.datetime = Field(description="When this version was recorded (UTC).")
     data: dict[str, Any]
     provenance: dict[str, ProvenanceEntry]
     masked: list[str] = Field(description="Fields shown masked by their x-mask rule.")
-    withheld: list[str] = Field(description="Fields left out for this caller.")
+    withheld: list[Withheld] = Field(description="Fields left out for this caller, each with the reason.")
 
     @classmethod
     def of(cls, view: RecordView, projection: Projection) -> Record:
         shown = set(projection.data)
         return cls(
             repository=view.repository,
-            key=projection.key or view.key,
+            key=projection.key,
             version=view.version,
             status=view.status,
             recorded_at=view.recorded_at,
             data=projection.data,
             provenance={k: v for k, v in view.provenance.items() if k in shown},
             masked=projection.masked,
-            withheld=projection.withheld,
+            withheld=[Withheld(**w) for w in projection.withheld],
         )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from mdm import audit
 from mdm.db import Database
 from mdm.errors import NotFound
 from mdm.models import Batch, SourceSystem
@@ -32,10 +33,25 @@ def register_source_system(session: Session, *, source_system_id: str, name: str
 
 
 def record_batch(session: Session, **fields: Any) -> Batch:
-    """Add a batch row (fields of :class:`mdm.models.Batch`) to the unit of work."""
+    """Add a batch row (fields of :class:`mdm.models.Batch`) to the unit of work, with its audit event
+    (``load:commit``: the counts of the summary), so both commit with the batch's records."""
     batch = Batch(**fields)
     session.add(batch)
     session.flush()
+    summary = batch.summary or {}
+    audit.record(
+        session,
+        actor=None,
+        action="load:commit",
+        target=batch.id,
+        repository=batch.repository,
+        detail={
+            "source_system": batch.source_system_id,
+            "profile": batch.profile,
+            "status": batch.status,
+            **{k: summary.get(k, 0) for k in ("read", "inserted", "updated", "unchanged", "retired", "rejected")},
+        },
+    )
     return batch
 
 

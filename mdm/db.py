@@ -72,6 +72,7 @@ class Database:
         self._migrate = migrate
         self._ready = False
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._closers: list = []
 
     @property
     def dialect(self) -> str:
@@ -120,5 +121,12 @@ class Database:
                 session.rollback()
                 raise
 
+    def on_dispose(self, closer) -> None:
+        """Call ``closer()`` before the engine is disposed (the audit writer flushes its queue there)."""
+        self._closers.append(closer)
+
     def dispose(self) -> None:
+        for closer in self._closers:
+            closer()
+        self._closers.clear()
         self.engine.dispose()

@@ -1,4 +1,7 @@
-"""API keys: issued to a department with a role, stored as SHA-256 hashes, shown in clear only once."""
+"""API keys: issued to a registered department with a role, stored as SHA-256 hashes, shown in clear only once.
+
+Issuing and revoking a key append an audit event in the same transaction (:mod:`mdm.audit`).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +12,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from mdm import audit
+from mdm.access.departments import ensure_department
 from mdm.db import Database
 from mdm.errors import InvalidRequest, Unauthorised
-from mdm.models import ApiKey
+from mdm.models import ApiKey, Department
 
 LEVELS = ("reader", "loader", "admin")  # ordered: each includes the ones before it
 # Department roles of e-government projects (mdm/projects): each admits only its own project actions (and an
@@ -22,8 +27,17 @@ _PREFIX = "mdm_"
 
 
 @dataclass(frozen=True)
+class IssuedKey:
+    """A new key in clear (shown once), its department id, and whether that department was registered now."""
+
+    key: str
+    department: str
+    registered: bool
+
+
+@dataclass(frozen=True)
 class Caller:
-    """Who is asking: the key's department and role."""
+    """Who is asking: the key's department (its id) and role."""
 
     department: str
     role: str
@@ -42,9 +56,16 @@ def _hash(key: str) -> str:
 
 
 def create_key(db: Database, *, department: str, role: str) -> str:
-    """Issue a key for ``department`` with ``role``; returns the key in clear (it is not stored).
+    """Issue a key for ``department`` with ``role``; returns the key in clear (see :func:`issue_key`)."""
+    return issue_key(db, department=department, role=role).key
 
-    Raises :class:`InvalidRequest` (``request.invalid``) for an unknown role or an empty department.
+
+def issue_key(db: Database, *, department: str, role: str, issued_by: str | None = None) -> IssuedKey:
+    """Issue a key for ``department`` (a registered id or name; an unknown name is registered, with
+    :func:`mdm.access.departments.code_for_name` as its id) with ``role``; audited as ``key.issue``.
+
+    Raises :class:`InvalidRequest` (``request.invalid``) for an unknown role or an empty department,
+    ``department.invalid`` for a malformed name.
     """
     if role not in ROLES:
         raise InvalidRequest("request.invalid", f"role must be one of {', '.join(ROLES)}")
@@ -52,16 +73,24 @@ def create_key(db: Database, *, department: str, role: str) -> str:
         raise InvalidRequest("request.invalid", "department must not be empty")
     key = _PREFIX + secrets.token_urlsafe(32)
     with db.write() as session:
+        holder, registered = ensure_department(session, department)
         session.add(
             ApiKey(
                 key_hash=_hash(key),
                 prefix=key[:12],
-                department=department.strip(),
+                department=holder.id,
                 role=role,
                 created_at=dt.datetime.now(dt.UTC),
             )
         )
-    return key
+        audit.record(
+            session,
+            actor=issued_by,
+            action="key:issue",
+            target=key[:12],
+            detail={"department": holder.id, "role": role, "registered_department": registered},
+        )
+    return IssuedKey(key, holder.id, registered)
 
 
 def authenticate(db: Database, key: str | None) -> Caller:
@@ -78,22 +107,26 @@ def authenticate(db: Database, key: str | None) -> Caller:
 
 
 def list_keys(db: Database) -> list[dict[str, object]]:
-    """Every issued key without its secret: prefix, department, role, created_at, revoked_at."""
+    """Every issued key without its secret: prefix, department (id), department_name, role, created_at,
+    revoked_at."""
     with db.read() as session:
-        rows = session.execute(select(ApiKey).order_by(ApiKey.id)).scalars().all()
+        rows = session.execute(
+            select(ApiKey, Department.name).join(Department, Department.id == ApiKey.department).order_by(ApiKey.id)
+        ).all()
         return [
             {
                 "prefix": r.prefix,
                 "department": r.department,
+                "department_name": name,
                 "role": r.role,
                 "created_at": r.created_at,
                 "revoked_at": r.revoked_at,
             }
-            for r in rows
+            for r, name in rows
         ]
 
 
-def revoke_key(db: Database, prefix: str) -> None:
+def revoke_key(db: Database, prefix: str, *, revoked_by: str | None = None) -> None:
     """Revoke the key with this prefix. Raises :class:`InvalidRequest` (``request.invalid``) unless exactly one
     active key has it."""
     with db.write() as session:
@@ -103,3 +136,4 @@ def revoke_key(db: Database, prefix: str) -> None:
         if len(rows) != 1:
             raise InvalidRequest("request.invalid", f"{len(rows)} active keys have the prefix {prefix!r}")
         rows[0].revoked_at = dt.datetime.now(dt.UTC)
+        audit.record(session, actor=revoked_by, action="key:revoke", target=prefix)

@@ -1,9 +1,10 @@
 """SQLAlchemy 2 models of the store. The same models serve SQLite and PostgreSQL; the migrations create them.
 
 Tables: ``batches``, ``source_systems``, ``source_records`` (the crosswalk), ``golden_records``,
-``record_versions`` (append-only), ``outbox`` and ``api_keys``. Record fields live in a JSON(B) column; the
-business key, status, geometry and envelope are real columns. These classes are not API schemas: ``api`` maps
-them to its own response shapes.
+``record_versions`` (append-only), ``outbox``, ``api_keys``, and for sharing ``departments``, ``purposes``,
+``grants``, ``sharing_requests`` and the hash-chained ``audit_events`` (with ``audit_keys``). Record fields live
+in a JSON(B) column; the business key, status, geometry and envelope are real columns. These classes are not
+API schemas: ``api`` maps them to its own response shapes.
 """
 
 from __future__ import annotations
@@ -207,7 +208,115 @@ class ApiKey(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(16))
-    department: Mapped[str] = mapped_column(String(200))
+    department: Mapped[str] = mapped_column(ForeignKey("departments.id"))
     role: Mapped[str] = mapped_column(String(16))  # reader, loader, admin
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
+class Department(Base):
+    """A department (委办局): its id is its USCC (government bodies: codes starting with 11) or a short code;
+    ``owns`` lists the repositories whose source facts it owns (sharing requests for them are routed to it)."""
+
+    __tablename__ = "departments"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    owns: Mapped[list[str]] = mapped_column(JsonDoc, default=list)  # repositories whose source it owns
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class Purpose(Base):
+    """A registered purpose of use (用途/事由): ``code`` such as ``tax.audit``, a title and its legal basis."""
+
+    __tablename__ = "purposes"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    legal_basis: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class Grant(Base):
+    """Department × repository × fields (or ``*``) × purposes, valid from/until, of kind ``read`` or ``verify``;
+    ``unmasked`` lists the sensitive fields shown in clear. A revoked grant keeps its row (``revoked_at``)."""
+
+    __tablename__ = "grants"
+    __table_args__ = (Index("ix_grants_department", "department_id", "repository"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"))
+    repository: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))  # read, verify
+    fields: Mapped[list[str]] = mapped_column(JsonDoc)
+    purposes: Mapped[list[str]] = mapped_column(JsonDoc)
+    unmasked: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
+    valid_from: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    valid_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    issued_by: Mapped[str] = mapped_column(String(200))
+    issued_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    request_id: Mapped[int | None] = mapped_column(BigId)
+
+
+class SharingRequest(Base):
+    """A department's request (共享申请) for fields of a repository for a purpose; routed to ``owner_id`` (the
+    department owning the repository's source) or, when that is unknown, to stewards (``owner_id`` null)."""
+
+    __tablename__ = "sharing_requests"
+    __table_args__ = (Index("ix_sharing_requests_state", "state", "owner_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"))
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("departments.id"))
+    repository: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    fields: Mapped[list[str]] = mapped_column(JsonDoc)
+    purpose: Mapped[str] = mapped_column(ForeignKey("purposes.code"))
+    unmasked: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
+    valid_from: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    valid_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    reason: Mapped[str] = mapped_column(String(2000))
+    state: Mapped[str] = mapped_column(String(16))  # pending, approved, rejected
+    filed_by: Mapped[str] = mapped_column(String(16))
+    filed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    decision_reason: Mapped[str | None] = mapped_column(String(2000))
+    grant_id: Mapped[int | None] = mapped_column(BigId)
+
+
+class AuditEvent(Base):
+    """One audit event, hash-chained: ``hash`` = SHA-256 of the canonical content with ``prev_hash`` (the
+    previous row's hash). ``id`` is the chain position, assigned by :mod:`mdm.audit`. Append-only (triggers)."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_department", "department", "at"),
+        Index("ix_audit_events_repository", "repository", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    department: Mapped[str | None] = mapped_column(String(64))
+    key_prefix: Mapped[str | None] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(64))
+    repository: Mapped[str | None] = mapped_column(String(32))
+    purpose: Mapped[str | None] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(500))
+    keys: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
+    detail: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditKey(Base):
+    """The business keys one audit event disclosed, one row each, so ``…/usage`` finds a record's uses."""
+
+    __tablename__ = "audit_keys"
+    __table_args__ = (Index("ix_audit_keys_record", "repository", "business_key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(BigId)
+    repository: Mapped[str] = mapped_column(String(32))
+    business_key: Mapped[str] = mapped_column(String(200))

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     search_max_candidates: int = Field(
         10_000, ge=100, description="sql search backend: the most candidate records one query ranks."
     )
+    audit_reads: bool = Field(
+        True, description="Audit every read (default on; off only to measure its cost in bench/read.py)."
+    )
+    audit_batch: int = Field(500, ge=1, description="Most buffered read events written in one audit transaction.")
 
     @property
     def profile_dirs(self) -> list[Path]:

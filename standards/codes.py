@@ -148,6 +148,28 @@ _TABLE: tuple[Code, ...] = (
         "database.extension_missing", "error", "PostGIS (or pg_trgm) is not in the database; a superuser must add it."
     ),
     Code("search.unavailable", "error", "The search index (Elasticsearch) cannot be reached; try again later."),
+    # sharing: purposes, grants, requests, audit
+    Code("access.purpose_required", "error", "A read without the X-Purpose header naming its purpose."),
+    Code("access.purpose_unknown", "error", "The X-Purpose code is not a registered purpose."),
+    Code("access.purpose_invalid", "error", "A purpose over 64 characters, with control characters or malformed."),
+    Code("access.no_grant", "error", "No grant covers the field (or nothing of the repository) for this department."),
+    Code("access.purpose_not_granted", "error", "Grants cover the field, but not for the request's purpose."),
+    Code("access.grant_expired", "error", "The grant covering field and purpose is outside its validity."),
+    Code("access.share_none", "error", "The field is never shared (x-share: none, 不予共享)."),
+    Code("access.field_not_granted", "error", "Filtering, searching or verifying on a field not granted unmasked."),
+    Code("department.invalid", "error", "A department id that is neither a USCC nor a short code, or a bad name."),
+    Code("department.not_found", "error", "No such department."),
+    Code("department.exists", "error", "A department with this id or name is registered."),
+    Code("purpose.invalid", "error", "A purpose without a title or a legal basis."),
+    Code("purpose.exists", "error", "A purpose with this code is registered."),
+    Code("grant.invalid", "error", "A malformed grant: kind, fields, purposes or validity."),
+    Code("grant.field_unknown", "error", "A grant names a field the repository's standard does not have."),
+    Code("grant.share_none", "error", "A grant names a field whose share class is none: it can never be granted."),
+    Code("grant.not_found", "error", "No such grant."),
+    Code("grant.revoked", "error", "The grant is already revoked."),
+    Code("sharing_request.not_found", "error", "No such sharing request."),
+    Code("request.already_decided", "error", "The sharing request was already approved or rejected."),
+    Code("audit.chain_broken", "error", "An audit event was edited, deleted or moved: the hash chain breaks there."),
 )
 
 CODES: dict[str, Code] = {c.slug: c for c in _TABLE}

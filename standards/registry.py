@@ -52,6 +52,7 @@ _PROPERTY_ANNOTATIONS = {
     "x-filter",
     "x-labels",
     "x-pinyin",
+    "x-reveals",
 }
 
 
@@ -78,6 +79,7 @@ class FieldRule:
     ref: tuple[str, ...]
     labels: dict[str, str] = field(default_factory=dict)
     pinyin: bool = False
+    reveals: tuple[str, ...] = ()
 
 
 @dataclass
@@ -226,6 +228,10 @@ def _field_rules(where: str, schema: dict[str, Any]) -> dict[str, FieldRule]:
         labels = prop.get("x-labels", {})
         if not isinstance(labels, dict) or set(labels) - set(prop.get("enum", labels)):
             raise _fail(here, "x-labels must map each enum value to its label")
+        reveals = prop.get("x-reveals", [])
+        properties = schema.get("properties") or {}
+        if not isinstance(reveals, list) or any(r not in properties or r == name for r in reveals):
+            raise _fail(here, "x-reveals must list other properties of the standard that this field reveals")
         code_list = prop.get("x-code-list")
         if code_list is not None and not isinstance(code_list, str):
             raise _fail(here, "x-code-list must name a code list")
@@ -241,6 +247,7 @@ def _field_rules(where: str, schema: dict[str, Any]) -> dict[str, FieldRule]:
             ref=ref,
             labels=labels,
             pinyin=prop.get("x-pinyin", False) is True,
+            reveals=tuple(reveals),
         )
     return rules
 

@@ -75,3 +75,41 @@ def golden(db: Database, repository: str, key: str):
 
     with db.read() as session:
         return records.get_record(session, repository, key)
+
+
+TEST_PURPOSE = "test.reading"
+PURPOSE_HEADER = {"X-Purpose": TEST_PURPOSE}
+
+
+def ensure_purpose(db: Database, code: str = TEST_PURPOSE) -> str:
+    """Register a purpose for tests (once)."""
+    from mdm.access.departments import add_purpose
+    from mdm.models import Purpose
+
+    with db.write() as session:
+        if session.get(Purpose, code) is None:
+            add_purpose(session, code=code, title=f"test purpose {code}", legal_basis="the test suite")
+    return code
+
+
+def grant(db: Database, department: str, repository: str, *, fields=("*",), purposes=(TEST_PURPOSE,), **more: Any):
+    """Issue a grant to ``department`` (id or name) as a steward would; returns its id."""
+    from mdm.access.grants import GrantSpec, issue_grant
+    from standards import default_registry
+
+    for code in purposes:
+        ensure_purpose(db, code)
+    spec = GrantSpec(repository=repository, fields=tuple(fields), purposes=tuple(purposes), **more)
+    with db.write() as session:
+        return issue_grant(
+            session, default_registry().get(repository), department=department, spec=spec, issued_by="tests"
+        ).id
+
+
+def grant_everything(db: Database, department: str, **more: Any) -> None:
+    """A ``*`` read grant for every repository for :data:`TEST_PURPOSE` (sensitive fields stay masked unless
+    ``unmasked`` says otherwise): the view readers had before grants existed."""
+    from standards import default_registry
+
+    for repository in default_registry().repositories:
+        grant(db, department, repository, **more)

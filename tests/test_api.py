@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from mdm.keys import create_key
 from mdm.settings import Settings
-from tests.helpers import csv_file, load, profile, write_profile
+from tests.helpers import PURPOSE_HEADER, csv_file, grant_everything, load, profile, write_profile
 
 ROWS = [
     "p1,苏州博物馆,,320508,2020-01-01,120.6285,31.3236",
@@ -24,8 +24,10 @@ def api(db, tmp_path):
     settings = Settings(
         database_url="sqlite://", report_dir=tmp_path / "loads", max_upload_bytes=10_000, profile_path=str(profiles)
     )
-    client = TestClient(create_app(settings, db=db), raise_server_exceptions=False)
+    client = TestClient(create_app(settings, db=db), raise_server_exceptions=False, headers=PURPOSE_HEADER)
     keys = {role: create_key(db, department=f"{role} dept", role=role) for role in ("reader", "loader", "admin")}
+    for role in ("reader", "loader"):
+        grant_everything(db, f"{role} dept")
     load(db, profile(), csv_file(tmp_path / "seed.csv", ROWS), tmp_path)
     return client, keys, tmp_path
 

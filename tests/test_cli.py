@@ -103,6 +103,9 @@ def test_keys_create_prints_a_key_once_and_stores_its_hash(cli, tmp_path):
     result = cli("keys", "create", "--department", "市场监管局", "--role", "reader")
     key = result.stdout.strip()
     assert result.exit_code == 0 and key.startswith("mdm_")
+    assert "registered the department '市场监管局' as dept-" in result.stderr
+    again = cli("keys", "create", "--department", "市场监管局", "--role", "loader")
+    assert again.exit_code == 0 and "registered" not in again.stderr
     assert key.encode() not in (tmp_path / "mdm.db").read_bytes()
     assert cli("keys", "create", "--department", "x", "--role", "god").exit_code == 2
 
@@ -150,7 +153,8 @@ def test_keys_can_be_listed_and_revoked(cli, tmp_path):
 
     key = cli("keys", "create", "--department", "民政局", "--role", "reader").stdout.strip()
     [listed] = [json.loads(line) for line in cli("keys", "list").stdout.splitlines()]
-    assert listed["department"] == "民政局" and listed["revoked_at"] is None and key not in json.dumps(listed)
+    assert listed["department_name"] == "民政局" and listed["department"].startswith("dept-")
+    assert listed["revoked_at"] is None and key not in json.dumps(listed)
     client = TestClient(create_app(get_settings()))
     assert client.get("/repositories", headers={"Authorization": f"Bearer {key}"}).status_code == 200
     assert cli("keys", "revoke", listed["prefix"]).exit_code == 0

@@ -206,7 +206,7 @@ def test_the_command_line_prints_the_om_statistics_as_a_table_and_lists_shows_an
 def test_the_demo_seeds_a_year_of_projects_with_statistics_and_running_it_again_adds_none(settings):
     from api.demo import prepare_demo
 
-    key = prepare_demo(settings)
+    key = prepare_demo(settings).admin  # the stewards' key (the demo also issues reader keys)
     prepare_demo(settings)
     client = TestClient(create_app(settings))
     h = {"Authorization": f"Bearer {key}"}

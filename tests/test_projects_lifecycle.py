@@ -5,6 +5,7 @@ import hashlib
 
 import pytest
 
+from mdm.access.departments import code_for_name  # keys name registered departments by id
 from mdm.keys import Caller
 from tests.projects_world import FP, declare_body, make_world, to_approved, to_evaluated, upload
 
@@ -75,10 +76,13 @@ def test_a_project_goes_from_draft_to_filed_with_every_step_recorded(world):
     ]
     implementing = view["transitions"][5]
     assert implementing["comment"] == "合同已签" and implementing["documents"] == [contract["id"]]
-    assert implementing["department"] == "declarer 部门" and world.keys["declarer"].startswith(
+    assert implementing["department"] == code_for_name("declarer 部门") and world.keys["declarer"].startswith(
         implementing["key_prefix"]
     )
-    assert view["transitions"][-1]["department"] == "finance_approver 部门" and view["transitions"][-1]["at"]
+    assert (
+        view["transitions"][-1]["department"] == code_for_name("finance_approver 部门")
+        and view["transitions"][-1]["at"]
+    )
 
 
 def test_an_unknown_declaring_department_is_refused(world):

@@ -3,6 +3,7 @@
 import pytest
 from sqlalchemy import select
 
+from mdm.access.departments import code_for_name  # keys name registered departments by id
 from mdm.projects.duplicates import similarity
 from mdm.projects.models import ProjectAction
 from tests.projects_world import declare_body, make_world, to_approved, to_evaluated, upload
@@ -57,7 +58,9 @@ def test_only_finance_overrides_a_credit_refusal_with_a_written_reason_which_is_
     r = world.post("finance_approver", f"/projects/{pid}/vendors", body)
     assert r.status_code == 201, r.text
     vendor = r.json()["vendors"][0]
-    assert vendor["override_reason"] == body["override_reason"] and vendor["department"] == "finance_approver 部门"
+    assert vendor["override_reason"] == body["override_reason"] and vendor["department"] == code_for_name(
+        "finance_approver 部门"
+    )
     with db.read() as session:
         actions = session.execute(select(ProjectAction).where(ProjectAction.project_id == pid)).scalars().all()
     override = [a for a in actions if a.action == "vendor_override"]

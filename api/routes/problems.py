@@ -8,7 +8,7 @@ PROBLEM = {"content": {"application/problem+json": {"schema": {"$ref": "#/compon
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "request.* — a parameter is missing, malformed or too long", **PROBLEM},
     401: {"description": "auth.missing_key, auth.invalid_key", **PROBLEM},
-    403: {"description": "auth.forbidden", **PROBLEM},
+    403: {"description": "auth.forbidden, access.no_grant, access.field_not_granted", **PROBLEM},
     404: {"description": "repository.unknown, record.not_found, load.not_found", **PROBLEM},
     503: {"description": "database.unavailable, search.unavailable — try again later", **PROBLEM},
 }

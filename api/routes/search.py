@@ -1,4 +1,5 @@
-"""Search route: text, fuzzy, pinyin and nearest-first search over active records, masked like reads."""
+"""Search route: text, fuzzy, pinyin and nearest-first search over active records, through the read service
+(grant check, masking and audit like every read)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from api import params
-from api.deps import CurrentCaller, DatabaseDep, SearchDep, StandardDep
+from api.deps import ReadContextDep, ReadsDep, StandardDep
 from api.schemas import Record, SearchHitOut, SearchResults
-from mdm.access import project
-from mdm.search import SearchQuery, search_records
+from mdm.search import SearchQuery
 
 router = APIRouter(tags=["search"])
 _SEARCH_PARAMS = {"q", "mode", "near", "bbox", "limit", "cursor"}
@@ -19,10 +19,9 @@ _SEARCH_PARAMS = {"q", "mode", "near", "bbox", "limit", "cursor"}
 @router.get("/repositories/{repository}/search", response_model=SearchResults)
 def search(
     request: Request,
-    caller: CurrentCaller,
+    ctx: ReadContextDep,
     standard: StandardDep,
-    db: DatabaseDep,
-    backend: SearchDep,
+    reads: ReadsDep,
     q: Annotated[str | None, Query(description="Text: names, addresses, codes; pinyin and initials for names")] = None,
     mode: Annotated[str, Query(description="exact (the text as typed) or fuzzy (two-character pieces)")] = "exact",
     near: Annotated[str | None, Query(description="lon,lat,radius_m (EPSG:4490): nearest first")] = None,
@@ -40,13 +39,9 @@ def search(
         limit=limit,
         cursor=cursor,
     )
-    found, page = search_records(db, backend, standard, query)
+    found, page = reads.search(ctx, standard, query)
     items = [
-        SearchHitOut(
-            **Record.of(view, project(standard, caller, view.data)).model_dump(),
-            score=hit.score,
-            distance_m=hit.distance_m,
-        )
-        for hit, view in found
+        SearchHitOut(**Record.of(shown.view, shown.projection).model_dump(), score=hit.score, distance_m=hit.distance_m)
+        for hit, shown in found
     ]
     return {"items": items, "next_cursor": page.next_cursor, "complete": page.complete}

@@ -1,0 +1,290 @@
+"""The audit chain: every read and every write appends a hash-chained event (issue 9; DESIGN §6).
+
+An event is ``{id, at, department, key_prefix, action, repository, purpose, target, keys, detail}``; its
+``hash`` is the SHA-256 (hex) of ``prev_hash`` followed by the canonical JSON of that content
+(:func:`mdm.db.canonical_json`), and ``prev_hash`` is the hash of the event before it (64 zeros for the first).
+``id`` is the position in the chain, assigned here under a lock (PostgreSQL: a transaction-level advisory lock;
+SQLite: the write transaction is already exclusive), so concurrent writers — the API, a CLI load — extend one
+chain. An edited row fails its own hash; a deleted row leaves a gap in ``id`` and a broken link; rows reordered
+(ids swapped) fail their hashes, since ``id`` is hashed. Deleting the newest rows cannot be told from a chain
+that ended there: compare the head (``mdm audit verify`` prints it) with a copy kept elsewhere.
+
+Writes (a load batch, a grant, a request decision, a key issued or revoked) call :func:`record` inside their own
+transaction, so the event commits with the change or not at all. Reads go through :class:`AuditWriter`: the
+request puts the event on an in-memory queue and returns; one writer thread per process appends queued events in
+batches (up to ``MDM_AUDIT_BATCH`` per transaction). On SQLite that single thread is the only audit writer of
+the process, so reads never wait behind ``BEGIN IMMEDIATE``: WAL readers do not block on a writer. A clean
+shutdown (the app's lifespan end, :meth:`AuditWriter.close`) writes everything queued; a crash loses the events
+still queued — at most those of the last fraction of a second (the thread writes as soon as events arrive).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import queue
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from mdm.db import Database, canonical_json
+from mdm.models import AuditEvent, AuditKey
+
+GENESIS = "0" * 64
+_UNLINKED = "unlinked: the row does not follow its predecessor's hash (a row before it was rewritten or moved)"
+_LOCK_ID = 7_305_901  # the advisory lock that serialises chain appends on PostgreSQL
+log = logging.getLogger("mdm.audit")
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def content_of(event: AuditEvent) -> dict[str, Any]:
+    """The hashed content of a stored event (everything but the hashes)."""
+    return {
+        "id": event.id,
+        "at": _iso(event.at),
+        "department": event.department,
+        "key_prefix": event.key_prefix,
+        "action": event.action,
+        "repository": event.repository,
+        "purpose": event.purpose,
+        "target": event.target,
+        "keys": list(event.keys or []),
+        "detail": event.detail or {},
+    }
+
+
+def chain_hash(prev_hash: str, content: dict[str, Any]) -> str:
+    """SHA-256 hex of ``prev_hash`` + the canonical JSON of ``content``."""
+    return hashlib.sha256((prev_hash + canonical_json(content)).encode("utf-8")).hexdigest()
+
+
+def _append(session: Session, events: list[dict[str, Any]]) -> list[int]:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
+    last = session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
+    position, prev = (last[0], last[1]) if last else (0, GENESIS)
+    ids: list[int] = []
+    for event in events:
+        position += 1
+        row = AuditEvent(
+            id=position,
+            at=event.get("at") or dt.datetime.now(dt.UTC),
+            department=event.get("department"),
+            key_prefix=event.get("key_prefix"),
+            action=event["action"],
+            repository=event.get("repository"),
+            purpose=event.get("purpose"),
+            target=(event.get("target") or None) and str(event["target"])[:500],
+            keys=[str(k) for k in event.get("keys") or []],
+            detail=event.get("detail") or {},
+            prev_hash=prev,
+            hash="",
+        )
+        row.hash = chain_hash(prev, content_of(row))
+        prev = row.hash
+        session.add(row)
+        if row.repository:
+            session.add_all(
+                AuditKey(event_id=position, repository=row.repository, business_key=k[:200]) for k in row.keys
+            )
+        ids.append(position)
+    session.flush()
+    return ids
+
+
+def record(
+    session: Session,
+    *,
+    actor: str | None,
+    action: str,
+    target: str | None = None,
+    detail: dict[str, Any] | None = None,
+    key_prefix: str | None = None,
+    repository: str | None = None,
+    purpose: str | None = None,
+    keys: Iterable[str] = (),
+) -> int:
+    """Append one event inside ``session``'s transaction (it commits with the caller's change); returns its id.
+
+    ``actor`` is the acting department id (None for the system), ``action`` an ``area:verb`` (``grant:issue``,
+    ``load:commit``, ``project:approve``), ``target`` what it acted on (a grant id, a batch id, a project id),
+    ``detail`` a JSON object. For domain packages (``mdm.projects``) this is the one entry point.
+    """
+    event = {
+        "department": actor,
+        "key_prefix": key_prefix,
+        "action": action,
+        "repository": repository,
+        "purpose": purpose,
+        "target": target,
+        "keys": list(keys),
+        "detail": detail or {},
+    }
+    return _append(session, [event])[0]
+
+
+class AuditWriter:
+    """The buffered writer of read events: :meth:`submit` queues, one thread appends in batches.
+
+    :meth:`flush` waits until everything submitted so far is committed; :meth:`close` flushes and stops the
+    thread. ``enabled=False`` drops events (``MDM_AUDIT_READS=false``, for measuring the cost only).
+    """
+
+    def __init__(self, db: Database, *, batch: int = 500, enabled: bool = True) -> None:
+        self.db = db
+        self.batch = batch
+        self.enabled = enabled
+        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._start = threading.Lock()
+        db.on_dispose(self.close)
+
+    def submit(self, **event: Any) -> None:
+        """Queue a read event (the keyword arguments of :func:`record`, with ``department`` for ``actor``)."""
+        if not self.enabled:
+            return
+        event.setdefault("at", dt.datetime.now(dt.UTC))
+        self._ensure_thread()
+        self._queue.put(event)
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            with self._start:
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(target=self._run, name="mdm-audit", daemon=True)
+                    self._thread.start()
+
+    def _take(self) -> Iterator[list[dict[str, Any] | None]]:
+        while True:
+            first = self._queue.get()
+            items = [first]
+            while len(items) < self.batch:
+                try:
+                    items.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            yield items
+
+    def _run(self) -> None:
+        for items in self._take():
+            events = [e for e in items if e is not None]
+            pause = 0.5
+            while events:
+                try:
+                    with self.db.write() as session:
+                        _append(session, events)
+                    break
+                except Exception as exc:  # the database is away: keep the events and try again
+                    log.error("audit: could not write %d events (%s); retrying in %.1f s", len(events), exc, pause)
+                    threading.Event().wait(pause)
+                    pause = min(pause * 2, 30.0)
+            for _ in items:
+                self._queue.task_done()
+            if any(e is None for e in items):
+                return
+
+    def flush(self) -> None:
+        """Block until every event submitted before this call is committed."""
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.join()
+
+    def close(self) -> None:
+        """Write everything queued, then stop the thread (a clean shutdown loses nothing)."""
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        self._thread = None
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    """The verdict of :func:`verify_chain`: ``ok``; ``checked`` rows; the first broken row and why."""
+
+    ok: bool
+    checked: int
+    head: str
+    broken_id: int | None = None
+    problem: str | None = None
+
+
+def verify_chain(session: Session, *, page: int = 5000) -> ChainCheck:
+    """Walk the chain in id order and report the first broken link: ``edited`` (a row's hash does not match
+    its content and position: an edit, or rows moved to other ids), ``deleted`` (an id is missing), ``unlinked`` (a
+    row intact in itself that does not follow its predecessor's hash: the row before was rewritten together with
+    its own hash) — reading the rows in pages of ``page``."""
+    expected_id, prev, checked, after = 1, GENESIS, 0, 0
+    while True:
+        rows = (
+            session.execute(select(AuditEvent).where(AuditEvent.id > after).order_by(AuditEvent.id).limit(page))
+            .scalars()
+            .all()
+        )
+        if not rows:
+            return ChainCheck(True, checked, prev)
+        for row in rows:
+            if row.id != expected_id:
+                return ChainCheck(False, checked, prev, row.id, f"deleted: rows {expected_id}–{row.id - 1} missing")
+            if chain_hash(row.prev_hash, content_of(row)) != row.hash:
+                return ChainCheck(
+                    False,
+                    checked,
+                    prev,
+                    row.id,
+                    "edited or moved: the row's hash does not match its content and position",
+                )
+            if row.prev_hash != prev:
+                return ChainCheck(False, checked, prev, row.id, _UNLINKED)
+            prev, expected_id, checked = row.hash, row.id + 1, checked + 1
+        after = rows[-1].id
+        session.expunge_all()
+
+
+def _event_out(row: AuditEvent) -> dict[str, Any]:
+    return {**content_of(row), "hash": row.hash}
+
+
+def find_events(
+    session: Session,
+    *,
+    department: str | None = None,
+    repository: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Events newest first, filtered by department id, repository and ``since <= at < until`` (UTC)."""
+    stmt = select(AuditEvent)
+    if department:
+        stmt = stmt.where(AuditEvent.department == department)
+    if repository:
+        stmt = stmt.where(AuditEvent.repository == repository)
+    if since:
+        stmt = stmt.where(AuditEvent.at >= since)
+    if until:
+        stmt = stmt.where(AuditEvent.at < until)
+    rows = session.execute(stmt.order_by(AuditEvent.id.desc()).limit(limit)).scalars()
+    return [_event_out(r) for r in rows]
+
+
+def usage(session: Session, repository: str, key: str, *, limit: int = 100) -> list[dict[str, Any]]:
+    """Who used the record ``key`` of ``repository``, when and why, newest first:
+    ``[{"at", "department", "purpose", "action", "target"}]`` (the data-subject view)."""
+    stmt = (
+        select(AuditEvent)
+        .join(AuditKey, AuditKey.event_id == AuditEvent.id)
+        .where(AuditKey.repository == repository, AuditKey.business_key == key)
+        .order_by(AuditEvent.id.desc())
+        .limit(limit)
+    )
+    return [
+        {"at": _iso(r.at), "department": r.department, "purpose": r.purpose, "action": r.action, "target": r.target}
+        for r in session.execute(stmt).scalars()
+    ]
