@@ -106,4 +106,3 @@ def get_standard(
 
 
 StandardDep = Annotated[Standard, Depends(get_standard)]
-

@@ -23,6 +23,9 @@ shorter limit in the search query (``request.invalid``)."""
 
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="A row id (a positive 64-bit integer).")]
 """A numeric id in a path: larger ones are a 400, never an integer the database cannot hold."""
+Year = Annotated[int, Query(ge=1949, le=2100, description="A budget year (公历年份), 1949–2100.")]
+"""A project or statistics year: outside the range is a 400, never an integer the database cannot hold."""
+Offset = Annotated[int, Query(ge=0, le=2**31 - 1, description="Rows to skip.")]
 ListLimit = Annotated[int, Query(ge=1, le=MAX_LIST_LIMIT, description="Records per page.")]
 SearchLimit = Annotated[int, Query(ge=1, le=MAX_SEARCH_LIMIT, description="Hits per page.")]
 Cursor = Annotated[

@@ -47,13 +47,13 @@ def _text(body: dict[str, Any], name: str) -> str:
 def list_projects(
     caller: CurrentCaller,
     db: DatabaseDep,
-    year: int | None = None,
+    year: Annotated[int | None, Query(ge=1949, le=2100, description="A budget year, 1949–2100.")] = None,
     kind: str | None = None,
     status: str | None = None,
     department_uscc: str | None = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
-    limit: int = 50,
-    offset: int = 0,
+    limit: params.ListLimit = 50,
+    offset: params.Offset = 0,
 ) -> Any:
     """Projects, newest first, filtered by year, kind, status, department and full text (q)."""
     return service.list_projects(
@@ -74,7 +74,7 @@ def get_dictionary(caller: CurrentCaller, db: DatabaseDep) -> Any:
 
 
 @router.get("/om-statistics")
-def om_statistics(caller: CurrentCaller, db: DatabaseDep, year: int) -> Any:
+def om_statistics(caller: CurrentCaller, db: DatabaseDep, year: params.Year) -> Any:
     """O&M census of a year per category: count, total, median, P25/P75, share, growth, proposed standard."""
     return census.om_statistics(db, year=year)
 
@@ -105,7 +105,10 @@ def vendor_credit(caller: CurrentCaller, db: DatabaseDep, uscc: str) -> Any:
     responses={200: {"content": {"application/json": {}, "text/csv": {}}, "description": "JSON or CSV lines"}},
 )
 def budget_lines(
-    caller: CurrentCaller, db: DatabaseDep, year: int, format: Annotated[str, Query(pattern="^(csv|json)$")] = "json"
+    caller: CurrentCaller,
+    db: DatabaseDep,
+    year: params.Year,
+    format: Annotated[str, Query(pattern="^(csv|json)$")] = "json",
 ) -> Any:
     """Approved budget lines of a year for the budget system (finance roles), as CSV or JSON."""
     if not (caller.may("finance_approver") or caller.may("finance_reviewer")):

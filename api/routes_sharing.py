@@ -18,7 +18,7 @@ from api.deps import (
     Steward,
     get_standard,
 )
-from api.params import guard_parameters
+from api.params import RowId, guard_parameters
 from api.routes.problems import ERRORS, PROBLEM
 from api.schemas_sharing import (
     DecisionIn,
@@ -129,7 +129,7 @@ def issue_grant(caller: Steward, db: DatabaseDep, registry: RegistryDep, body: G
 
 
 @router.post("/grants/{grant_id}/revoke", tags=["sharing"])
-def revoke_grant(caller: Steward, db: DatabaseDep, grant_id: int) -> dict[str, Any]:
+def revoke_grant(caller: Steward, db: DatabaseDep, grant_id: RowId) -> dict[str, Any]:
     """Revoke a grant (stewards); it stops working on the next request."""
     with db.write() as session:
         return grants.grant_out(grants.revoke_grant(session, grant_id, revoked_by=caller.department))
@@ -182,7 +182,7 @@ def _decide(caller, db, registry, request_id: int, *, approve: bool, reason: str
 
 @router.post("/sharing-requests/{request_id}/approve", tags=["sharing"])
 def approve_request(
-    caller: CurrentCaller, db: DatabaseDep, registry: RegistryDep, request_id: int, body: DecisionIn | None = None
+    caller: CurrentCaller, db: DatabaseDep, registry: RegistryDep, request_id: RowId, body: DecisionIn | None = None
 ) -> Any:
     """Approve a pending request: a grant is issued. 409 `request.already_decided` if it was decided."""
     return _decide(caller, db, registry, request_id, approve=True, reason=body.reason if body else None)
@@ -190,7 +190,7 @@ def approve_request(
 
 @router.post("/sharing-requests/{request_id}/reject", tags=["sharing"])
 def reject_request(
-    caller: CurrentCaller, db: DatabaseDep, registry: RegistryDep, request_id: int, body: DecisionIn
+    caller: CurrentCaller, db: DatabaseDep, registry: RegistryDep, request_id: RowId, body: DecisionIn
 ) -> Any:
     """Reject a pending request with a reason. 409 `request.already_decided` if it was decided."""
     return _decide(caller, db, registry, request_id, approve=False, reason=body.reason)

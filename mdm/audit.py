@@ -29,15 +29,16 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mdm.db import Database, canonical_json
 from mdm.models import AuditEvent, AuditKey
+from mdm.store.dialect import Dialect
 
 GENESIS = "0" * 64
 _UNLINKED = "unlinked: the row does not follow its predecessor's hash (a row before it was rewritten or moved)"
-_LOCK_ID = 7_305_901  # the advisory lock that serialises chain appends on PostgreSQL
+_CHAIN_LOCK = "mdm.audit.chain"  # serialises chain appends (an advisory lock on PostgreSQL)
 log = logging.getLogger("mdm.audit")
 
 
@@ -67,8 +68,7 @@ def chain_hash(prev_hash: str, content: dict[str, Any]) -> str:
 
 
 def _append(session: Session, events: list[dict[str, Any]]) -> list[int]:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
+    Dialect.of(session).lock(session, _CHAIN_LOCK)
     last = session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
     position, prev = (last[0], last[1]) if last else (0, GENESIS)
     ids: list[int] = []

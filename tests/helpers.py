@@ -106,10 +106,17 @@ def grant(db: Database, department: str, repository: str, *, fields=("*",), purp
         ).id
 
 
-def grant_everything(db: Database, department: str, **more: Any) -> None:
-    """A ``*`` read grant for every repository for :data:`TEST_PURPOSE` (sensitive fields stay masked unless
-    ``unmasked`` says otherwise): the view readers had before grants existed."""
+def grant_everything(db: Database, department: str, *, unmasked: bool = False, **more: Any) -> None:
+    """A read grant for every repository for :data:`TEST_PURPOSE`: every field that may be shared (``*``), sensitive
+    fields masked — the view readers had before grants existed — or, with ``unmasked=True``, every shareable field
+    unmasked (what a test needs that searches or filters by a sensitive field)."""
     from standards import default_registry
 
-    for repository in default_registry().repositories:
-        grant(db, department, repository, **more)
+    registry = default_registry()
+    for repository in registry.repositories:
+        if not unmasked:
+            grant(db, department, repository, **more)
+            continue
+        fields = {name: rule for name, rule in registry.get(repository).fields.items() if rule.share != "none"}
+        open_ = tuple(name for name, rule in fields.items() if rule.sensitivity == "sensitive")
+        grant(db, department, repository, fields=tuple(fields), unmasked=open_, **more)

@@ -35,6 +35,7 @@ from mdm.search.sql import SqlBackend
 from mdm.settings import Settings
 from standards import default_registry
 from tests.conftest import missing
+from tests.helpers import PURPOSE_HEADER, ensure_purpose
 
 ES_URL = os.environ.get("MDM_TEST_ELASTICSEARCH_URL")
 FUZZ_EXAMPLES = int(os.environ.get("MDM_FUZZ_EXAMPLES", "40"))
@@ -69,6 +70,7 @@ def fuzzed(request, tmp_path_factory):
         database_url="sqlite://", report_dir=tmp / "loads", max_upload_bytes=100_000, profile_path=str(SAMPLES)
     )
     app = create_app(app_settings, db=db, search=backend)
+    ensure_purpose(db)
     yield app, create_key(db, department="fuzz", role="admin")
     if isinstance(backend, ElasticBackend):
         for repository in default_registry().repositories:
@@ -105,7 +107,7 @@ def test_no_request_is_a_server_error_and_every_response_is_documented(openapi, 
     )
     @given(case=cases)
     def check(case):
-        case.call_and_validate(headers={"Authorization": f"Bearer {key}"}, checks=CHECKS)
+        case.call_and_validate(headers={"Authorization": f"Bearer {key}", **PURPOSE_HEADER}, checks=CHECKS)
 
     check()
 
@@ -117,7 +119,7 @@ def test_an_exact_search_filter_is_served_up_to_the_parameter_limit_and_refused_
 
     app, key = fuzzed
     client = TestClient(app, raise_server_exceptions=False)
-    headers = {"Authorization": f"Bearer {key}"}
+    headers = {"Authorization": f"Bearer {key}", **PURPOSE_HEADER}
     path = f"/repositories/{repository}/search"
     for field in default_registry().get(repository).filterable:
         for value in ("3" * MAX_PARAMETER_LENGTH, "苏" * MAX_PARAMETER_LENGTH):

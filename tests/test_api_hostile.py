@@ -890,7 +890,14 @@ def test_an_overlong_search_text_is_a_400_problem(api):  # noqa: F811
         (f"{RECORDS}/p1", {"as_of": "2024-01-01T00:00:00" + "0" * 2000 + "Z"}),
     ],
     ids=[
-        "q", "search-filter", "search-cursor", "parameter-name", "list-filter", "list-cursor", "nested-cursor", "as-of"
+        "q",
+        "search-filter",
+        "search-cursor",
+        "parameter-name",
+        "list-filter",
+        "list-cursor",
+        "nested-cursor",
+        "as-of",
     ],
 )
 def test_a_query_parameter_longer_than_the_limit_is_a_400_too_long(api, path, params):  # noqa: F811

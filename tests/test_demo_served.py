@@ -41,7 +41,7 @@ def test_every_sample_file_the_readme_lists_is_written(settings):
 
 
 def test_after_the_demo_each_demo_profile_loads_through_the_api_by_name(settings):
-    key = prepare_demo(settings)
+    key = prepare_demo(settings).admin
     client = TestClient(create_app(demo_settings(settings)))
     for profile_file, data_file in write_samples(demo_data_dir(settings)):
         name = Path(profile_file).stem

@@ -14,7 +14,7 @@ from mdm.errors import FileRejected
 from mdm.keys import create_key
 from mdm.models import GoldenRecord, SourceRecord
 from mdm.settings import Settings
-from tests.helpers import csv_file, load, profile, rejects, warnings
+from tests.helpers import PURPOSE_HEADER, csv_file, grant_everything, load, profile, rejects, warnings
 
 # Reference pairs: WGS 84 positions and their GCJ-02 / BD-09 forms computed with eviltransform 0.1.1 (MIT), an
 # implementation of the published algorithm independent of prcoords (which the loader uses); the two agree to
@@ -139,8 +139,10 @@ CCW_HOLE = [[120.605, 31.305], [120.615, 31.305], [120.615, 31.315], [120.605, 3
 @pytest.fixture
 def api(db, tmp_path):
     settings = Settings(database_url="sqlite://", report_dir=tmp_path / "loads", profile_path=str(tmp_path))
-    client = TestClient(create_app(settings, db=db), raise_server_exceptions=False)
-    return client, {"Authorization": f"Bearer {create_key(db, department='readers', role='reader')}"}
+    client = TestClient(create_app(settings, db=db), raise_server_exceptions=False, headers=PURPOSE_HEADER)
+    key = create_key(db, department="readers", role="reader")
+    grant_everything(db, "readers")
+    return client, {"Authorization": f"Bearer {key}"}
 
 
 def test_polygons_are_served_with_rfc7946_ring_orientation_and_stored_as_supplied(db, tmp_path, api):

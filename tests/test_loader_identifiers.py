@@ -1,7 +1,6 @@
 """Identifiers as they arrive (issue 8 item 11, issue 7 "legally issued codes that fail their check character"):
 hints an integrator can act on, warnings for what normalising changed, and legacy USCCs from their issuer."""
 
-
 import pytest
 import sqlalchemy as sa
 

@@ -21,7 +21,7 @@ from mdm.settings import Settings
 from mdm.spatial import Envelope
 from standards import default_registry
 from tests.conftest import missing
-from tests.helpers import PURPOSE_HEADER, grant, load
+from tests.helpers import PURPOSE_HEADER, grant, grant_everything, load
 
 ES_URL = os.environ.get("MDM_TEST_ELASTICSEARCH_URL")
 REGISTRY = default_registry()
@@ -310,9 +310,14 @@ def test_a_search_that_hit_the_sql_candidate_cap_says_it_is_incomplete(people):
 
 
 def _client(env):
+    """A client and the headers of a reader whose department may see (and so search) every field unmasked."""
     settings = Settings(database_url="sqlite://", report_dir=env.tmp_path / "loads")
-    client = TestClient(create_app(settings, db=env.db, search=env.backend), raise_server_exceptions=False)
-    return client, {"Authorization": f"Bearer {create_key(env.db, department='统计局', role='reader')}"}
+    client = TestClient(
+        create_app(settings, db=env.db, search=env.backend), raise_server_exceptions=False, headers=PURPOSE_HEADER
+    )
+    key = create_key(env.db, department="统计局", role="reader")
+    grant_everything(env.db, "统计局", unmasked=True)
+    return client, {"Authorization": f"Bearer {key}"}
 
 
 def _forged(cursor: str, position_json: str) -> str:

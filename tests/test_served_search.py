@@ -62,7 +62,7 @@ def wait_for(condition, seconds: float = 30.0) -> bool:
 
 def test_the_demo_with_elasticsearch_leaves_every_repository_indexed_and_searchable(es, tmp_path):
     settings = es_settings(tmp_path, ES_URL, es.prefix)
-    key = prepare_demo(settings)
+    key = prepare_demo(settings).admin
     db = Database(settings.database_url)
     try:
         assert pending(db) == 0
@@ -75,9 +75,9 @@ def test_the_demo_with_elasticsearch_leaves_every_repository_indexed_and_searcha
         found = client.get(
             "/repositories/legal_entity/search",
             params={"q": company["name"]},
-            headers={"Authorization": f"Bearer {key}"},
+            headers={"Authorization": f"Bearer {key}", "X-Purpose": "review.credit"},
         )
-        assert found.status_code == 200
+        assert found.status_code == 200, found.text
         assert company["uscc"] in [hit["key"] for hit in found.json()["items"]]
     finally:
         db.dispose()

@@ -95,12 +95,17 @@ class Dialect:
     # -- writing -------------------------------------------------------------------------------------------
 
     def lock_repository(self, session: Session, repository: str) -> None:
-        """Serialise writers of one repository until the transaction ends: a transaction-scoped advisory lock on
-        PostgreSQL; on SQLite the writing unit of work already holds the single writer (``BEGIN IMMEDIATE``)."""
+        """Serialise writers of one repository until the transaction ends (see :meth:`lock`)."""
+        self.lock(session, f"mdm.load.{repository}")
+
+    def lock(self, session: Session, name: str) -> None:
+        """Serialise the holders of the lock ``name`` until the transaction ends: a transaction-scoped advisory
+        lock on PostgreSQL (keyed by schema and name); on SQLite the writing unit of work already holds the single
+        writer (``BEGIN IMMEDIATE``), so nothing is taken."""
         if self.name == POSTGRESQL:
             session.execute(
                 text("SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || :name, 0))"),
-                {"name": f"mdm.load.{repository}"},
+                {"name": name},
             )
 
     def create_temp_table(self, session: Session, name: str, columns: Sequence[tuple[str, str]]) -> None:
