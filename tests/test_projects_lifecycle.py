@@ -376,3 +376,19 @@ def test_a_text_the_store_cannot_keep_is_refused_not_a_server_error(world):
     assert r.status_code == 400 and r.json()["code"] == "project.invalid"
     r = world.post("declarer", "/projects", declare_body(world, requested_wan="1e400"))
     assert r.status_code == 400 and r.json()["code"] == "project.invalid"
+
+
+def test_every_project_action_is_an_event_of_the_audit_chain(world):
+    from mdm import audit
+
+    pid = create(world)
+    to_evaluated(world, pid)
+    with world.db.read() as session:
+        events = [e for e in audit.find_events(session) if e["action"].startswith("project:")]
+        check = audit.verify_chain(session)
+    assert check.ok, check
+    ours = [e for e in events if e["target"] == str(pid)]
+    assert {e["action"] for e in ours} >= {"project:transition", "project:evaluation"}, [e["action"] for e in ours]
+    declared = next(e for e in reversed(ours) if e["action"] == "project:transition")  # newest first: the oldest
+    assert declared["department"] == code_for_name("declarer 部门")
+    assert world.keys["declarer"].startswith(declared["key_prefix"])

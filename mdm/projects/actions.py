@@ -1,7 +1,9 @@
 """The one function every project action goes through: :func:`record_project_action`.
 
 Each service of :mod:`mdm.projects` that changes something calls it inside its own unit of work, so the action
-row commits or rolls back with the change. (The audit chain, ``mdm/audit.py``, is to be appended from here.)
+row commits or rolls back with the change, and so does the event it appends to the audit chain (``mdm/audit.py``,
+action ``project:<action>``, target the project id): ``mdm audit verify`` covers project work as it covers reads,
+loads and grants.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from mdm import audit
 from mdm.keys import Caller
 from mdm.projects.models import ProjectAction
 
@@ -24,7 +27,8 @@ def record_project_action(
 ) -> ProjectAction:
     """Record ``action`` (e.g. ``transition``, ``evaluation``, ``vendor_award``) by ``caller`` on a project.
 
-    ``detail`` must be JSON-ready. Returns the (flushed) row; the caller's unit of work commits it.
+    ``detail`` must be JSON-ready. Returns the (flushed) row; the caller's unit of work commits it together
+    with the audit event ``project:<action>`` (department, key prefix, project id, ``detail``).
     """
     row = ProjectAction(
         project_id=project_id,
@@ -36,4 +40,12 @@ def record_project_action(
     )
     session.add(row)
     session.flush()
+    audit.record(
+        session,
+        actor=caller.department,
+        key_prefix=caller.key_prefix,
+        action=f"project:{action}",
+        target=None if project_id is None else str(project_id),
+        detail=detail,
+    )
     return row
