@@ -77,11 +77,11 @@ apt_ensure() {
     ((${#missing[@]})) || return 0
     if ((APT_UPDATED == 0)); then
         log "apt-get update (missing: ${missing[*]})"
-        apt-get update -qq >&2
+        apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
         APT_UPDATED=1
     fi
     log "apt-get install ${missing[*]}"
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 
 # ---------------------------------------------------------------- PostgreSQL
