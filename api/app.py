@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, cast
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from api import errors
+from api import console, errors
 from api.routes import router
 from api.routes_projects import router as projects_router
 from api.routes_sharing import router as sharing_router
@@ -91,6 +91,7 @@ def create_app(
     app.include_router(router)
     app.include_router(sharing_router)
     app.include_router(projects_router)
+    console.install(app)
     app.openapi = lambda: _openapi(app)
     return app
 

@@ -17,7 +17,18 @@ from api.deps import CurrentCaller, DatabaseDep, SettingsDep
 from api.params import guard_parameters
 from mdm.db import storable
 from mdm.errors import FileTooLarge, Forbidden, InvalidRequest
-from mdm.projects import census, costing, dictionary, documents, evaluations, finance, lifecycle, service, vendors
+from mdm.projects import (
+    census,
+    costing,
+    dictionary,
+    documents,
+    evaluations,
+    finance,
+    lifecycle,
+    service,
+    statistics,
+    vendors,
+)
 from mdm.projects.duplicates import similar_projects
 
 PROBLEM = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
@@ -77,6 +88,18 @@ def get_dictionary(caller: CurrentCaller, db: DatabaseDep) -> Any:
 def om_statistics(caller: CurrentCaller, db: DatabaseDep, year: params.Year) -> Any:
     """O&M census of a year per category: count, total, median, P25/P75, share, growth, proposed standard."""
     return census.om_statistics(db, year=year)
+
+
+@router.get("/statistics")
+def portfolio_statistics(
+    caller: CurrentCaller,
+    db: DatabaseDep,
+    year: Annotated[
+        int | None, Query(ge=1949, le=2100, description="A budget year, 1949–2100; all years if unset.")
+    ] = None,
+) -> Any:
+    """Counts and amounts (万元) of projects by stage, by declaring department and by year."""
+    return statistics.portfolio(db, year=year)
 
 
 @router.get("/cost-standards/{version}")

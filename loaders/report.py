@@ -58,3 +58,26 @@ class LoadReport:
         path = self.directory / "summary.json"
         path.write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
         return path
+
+
+def read_rejects(
+    path: Path, *, code: str | None = None, field: str | None = None, limit: int | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """Reject lines of a ``rejects.jsonl`` whose errors include ``code`` and/or ``field`` (exact), in row
+    order: the first ``limit`` of them (all when None) and how many matched in all. A missing file has none."""
+    if not path.is_file():
+        return [], 0
+    found: list[dict[str, Any]] = []
+    matched = 0
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            reject = json.loads(line)
+            errors = reject.get("errors") or []
+            if code and not any(e.get("code") == code for e in errors):
+                continue
+            if field and not any(e.get("field") == field for e in errors):
+                continue
+            matched += 1
+            if limit is None or len(found) < limit:
+                found.append(reject)
+    return found, matched

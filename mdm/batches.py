@@ -7,11 +7,12 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mdm import audit
 from mdm.db import Database
-from mdm.errors import NotFound
+from mdm.errors import InvalidRequest, NotFound
 from mdm.models import Batch, SourceSystem
 from mdm.store.dialect import Dialect
 
@@ -68,3 +69,29 @@ def get_batch(db: Database, batch_id: str) -> Batch:
         if batch is None:
             raise NotFound("load.not_found", f"no load batch {batch_id}")
         return batch
+
+
+def recent_batches(session: Session, *, limit: int = 50, repository: str | None = None) -> list[Batch]:
+    """The latest ``limit`` batches (1…500), newest first, of one repository or all; ``request.invalid``."""
+    if not 1 <= limit <= 500:
+        raise InvalidRequest("request.invalid", "limit must be 1..500")
+    stmt = select(Batch).order_by(Batch.started_at.desc(), Batch.id).limit(limit)
+    if repository is not None:
+        stmt = stmt.where(Batch.repository == repository)
+    return list(session.execute(stmt).scalars())
+
+
+def last_loads(session: Session) -> dict[str, Batch]:
+    """The last committed batch per repository."""
+    latest = (
+        select(Batch.repository, func.max(Batch.started_at).label("started_at"))
+        .where(Batch.status == "committed")
+        .group_by(Batch.repository)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Batch).join(
+            latest, (Batch.repository == latest.c.repository) & (Batch.started_at == latest.c.started_at)
+        )
+    ).scalars()
+    return {b.repository: b for b in rows}

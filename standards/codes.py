@@ -133,6 +133,8 @@ _TABLE: tuple[Code, ...] = (
     Code("auth.missing_key", "error", "No API key: send Authorization: Bearer <key>."),
     Code("auth.invalid_key", "error", "The API key is unknown or revoked."),
     Code("auth.forbidden", "error", "The key's role may not do this."),
+    Code("console.csrf_invalid", "error", "The console form's CSRF token is missing or does not match the session."),
+    Code("console.signed_out", "error", "The console session is missing, expired or its key was revoked: sign in."),
     Code("repository.unknown", "error", "No such repository."),
     Code("record.not_found", "error", "No record with this business key (or none as of that time)."),
     Code("load.not_found", "error", "No load batch with this id."),

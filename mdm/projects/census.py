@@ -3,10 +3,12 @@ construction cost of the systems maintained, growth on the previous year, and a 
 
 Counted: O&M projects of the year past draft and neither rejected nor withdrawn. Per category:
 
-* ``count``; ``total_wan`` (Σ contract amount); ``median_wan``, ``p25_wan``, ``p75_wan`` of the contract
-  amounts — quantiles by linear interpolation between order statistics (``statistics.quantiles`` with
-  ``method="inclusive"``; Hyndman & Fan type 7, the default of R and NumPy);
-* ``share_of_construction`` = Σ contract / Σ construction cost (4 decimals);
+* ``count``; ``total_wan`` (Σ contract amount); ``min_wan``, ``p25_wan``, ``median_wan``, ``p75_wan``,
+  ``max_wan`` of the contract amounts — quantiles by linear interpolation between order statistics
+  (``statistics.quantiles`` with ``method="inclusive"``; Hyndman & Fan type 7, the default of R and NumPy);
+* ``share_of_construction`` = Σ contract / Σ construction cost (4 decimals); ``ratio_min``, ``ratio_p25``,
+  ``ratio_median``, ``ratio_p75``, ``ratio_max``: the same quantiles of each declaration's contract / construction
+  cost (declarations without a construction cost left out; None when none has one);
 * ``growth`` = total / previous year's total − 1 (4 decimals; None without a previous year);
 * the proposed standard: the **median of the ratios** contract / construction cost (the declared rule,
   :data:`STANDARD_RULE`); each declaration is flagged ``above_standard`` (code ``project.om_above_standard``)
@@ -54,8 +56,9 @@ def _rows(session, year: int) -> list[Project]:
 
 
 def om_statistics(db: Database, *, year: int) -> dict[str, Any]:
-    """``{"year", "rule", "categories": [{"category", "title", "count", "total_wan", "median_wan", "p25_wan",
-    "p75_wan", "share_of_construction", "growth", "standard_ratio", "declarations": [{"id", "name",
+    """``{"year", "rule", "categories": [{"category", "title", "count", "total_wan", "min_wan", "p25_wan",
+    "median_wan", "p75_wan", "max_wan", "share_of_construction", "ratio_min", "ratio_p25", "ratio_median",
+    "ratio_p75", "ratio_max", "growth", "standard_ratio", "declarations": [{"id", "name",
     "contract_wan", "construction_cost_wan", "ratio", "above_standard", "code"}]}]}`` — amounts in 万元 and
     ratios as strings."""
     with db.read() as session:
@@ -76,6 +79,7 @@ def om_statistics(db: Database, *, year: int) -> dict[str, Any]:
         known = [r for r in ratios if r is not None]
         standard = Decimal(statistics.median(known)).quantize(_FOUR, rounding=ROUND_HALF_UP) if known else None
         p25, median, p75 = _quantiles(sorted(amounts))
+        spread = _quantiles(sorted(known)) if known else None
         total = sum(amounts, Decimal(0))
         categories.append(
             {
@@ -83,10 +87,17 @@ def om_statistics(db: Database, *, year: int) -> dict[str, Any]:
                 "title": titles.get(category, category),
                 "count": len(rows),
                 "total_wan": str(round_wan(total)),
-                "median_wan": str(round_wan(median)),
+                "min_wan": str(round_wan(min(amounts))),
                 "p25_wan": str(round_wan(p25)),
+                "median_wan": str(round_wan(median)),
                 "p75_wan": str(round_wan(p75)),
+                "max_wan": str(round_wan(max(amounts))),
                 "share_of_construction": _str(_ratio(total, sum(costs, Decimal(0)))),
+                "ratio_min": _str(min(known)) if known else None,
+                "ratio_p25": _str(spread[0].quantize(_FOUR, rounding=ROUND_HALF_UP)) if spread else None,
+                "ratio_median": _str(spread[1].quantize(_FOUR, rounding=ROUND_HALF_UP)) if spread else None,
+                "ratio_p75": _str(spread[2].quantize(_FOUR, rounding=ROUND_HALF_UP)) if spread else None,
+                "ratio_max": _str(max(known)) if known else None,
                 "growth": _str(_growth(total, before.get(category))),
                 "standard_ratio": _str(standard),
                 "declarations": [

@@ -1,0 +1,108 @@
+"""Rendering console pages: the Jinja2 environment (autoescaped), the page frame's context, chart data, and the
+security headers every console response carries.
+
+Pages keep scripts out of the HTML: chart data goes into ``<script type="application/json">`` blocks read by
+``static/console.js``, so the Content-Security-Policy allows scripts from the console's own origin only.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import RedirectResponse, Response
+
+from api.console.session import ConsoleUser
+from mdm.access.departments import list_departments, list_purposes
+from mdm.db import Database
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": False}
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+NAV = [
+    ("repositories", "基础信息库", "/console/repositories"),
+    ("loads", "数据加载", "/console/loads"),
+    ("sharing", "共享与授权", "/console/sharing"),
+    ("projects", "项目管理", "/console/projects"),
+    ("dashboards", "统计看板", "/console/dashboards"),
+]
+
+ROLE_TITLES = {
+    "reader": "查询",
+    "loader": "加载",
+    "admin": "管理员（数据管理）",
+    "declarer": "申报单位",
+    "bigdata_reviewer": "大数据局评审",
+    "finance_reviewer": "财政投资评审",
+    "plan_control": "计划管控（发改）",
+    "finance_approver": "预算管控（财政）",
+}
+
+
+def chart_json(value: Any) -> str:
+    """JSON for a ``<script type="application/json">`` block: ``<``, ``>`` and ``&`` escaped so no value can
+    close the block."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+templates.env.filters["chart_json"] = chart_json
+
+
+def frame(db: Database, user: ConsoleUser | None) -> dict[str, Any]:
+    """What the page frame shows: the department's name, the role, the purposes to choose from."""
+    if user is None:
+        return {"user": None}
+    with db.read() as session:
+        names = {d["id"]: d["name"] for d in list_departments(session)}
+        purposes = list_purposes(session)
+    return {
+        "user": user,
+        "caller": user.caller,
+        "department_name": names.get(user.caller.department, user.caller.department),
+        "role_title": ROLE_TITLES.get(user.caller.role, user.caller.role),
+        "purposes": purposes,
+        "csrf_token": user.csrf,
+        "nav": NAV,
+    }
+
+
+def page(
+    request: Request,
+    template: str,
+    *,
+    user: ConsoleUser | None,
+    section: str = "",
+    title: str,
+    status_code: int = 200,
+    **context: Any,
+) -> Response:
+    """A rendered page with the frame and the security headers."""
+    response = templates.TemplateResponse(
+        request,
+        template,
+        {**frame(request.app.state.db, user), "section": section, "title": title, "request": request, **context},
+        status_code=status_code,
+    )
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def redirect(url: str) -> Response:
+    """303 See Other to ``url`` (after a form post, so a reload does not post again)."""
+    response = RedirectResponse(url, status_code=303)
+    response.headers.update(SECURITY_HEADERS)
+    return response
