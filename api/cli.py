@@ -428,13 +428,20 @@ def demo(
         soft_wrap=True,
     )
     err.print(f"reader key of 苏州市税务局 (no read grant): [bold]{keys.other}[/bold]", soft_wrap=True)
+    err.print(
+        f"reader key of 苏州市公安局 (owns natural_person, decides its sharing requests): [bold]{keys.owner}[/bold]",
+        soft_wrap=True,
+    )
     print(keys.admin, flush=True)  # the only line on stdout: logs go to stderr (_log_config)
     if serve_api:
         import uvicorn
 
         from api.app import create_app
 
-        err.print(f"serving on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
+        err.print(
+            f"serving on http://{host}:{port}  (console: http://{host}:{port}/console — sign in with a key above; "
+            f"docs: http://{host}:{port}/docs)"
+        )
         uvicorn.run(create_app(settings), host=host, port=port, log_config=_log_config())
 
 

@@ -44,6 +44,7 @@ class DemoKeys:
     admin: str
     reader: str  # 民政局, with grants for social.assistance
     other: str  # 税务局, without them
+    owner: str  # 公安局, owner of natural_person: decides sharing requests for it
 
 
 def prepare_sharing(db: Database) -> DemoKeys:
@@ -71,6 +72,7 @@ def prepare_sharing(db: Database) -> DemoKeys:
         admin=issue_key(db, department="bigdata", role="admin").key,
         reader=issue_key(db, department=CIVIL, role="reader").key,
         other=issue_key(db, department=TAX, role="reader").key,
+        owner=issue_key(db, department=POLICE, role="reader").key,
     )
 
 

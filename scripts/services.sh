@@ -6,6 +6,8 @@
 #   scripts/services.sh status                           print both statuses; non-zero exit if either is down
 #   scripts/services.sh env                              print the `export ...` lines the tests read
 #                                                        (use: eval "$(scripts/services.sh env)")
+#   scripts/services.sh browser                          install Debian's chromium, chromium-driver and CJK
+#                                                        fonts for the console's browser tests
 #
 # Fixed choices (the project design, "Running it"):
 #   PostgreSQL 15 + PostGIS 3 from apt, in a DEDICATED cluster "15/mdm" on 127.0.0.1:5433, created with
@@ -358,8 +360,14 @@ print_env() {
     [[ "$what" == postgres ]] || echo "export MDM_TEST_ELASTICSEARCH_URL=${ELASTICSEARCH_URL}"
 }
 
+browser_install() {
+    need_root
+    apt_ensure chromium chromium-driver fonts-noto-cjk
+    log "browser: $(/usr/bin/chromium --version 2>/dev/null || echo 'chromium missing'), $(/usr/bin/chromedriver --version 2>/dev/null | cut -d' ' -f1-2)"
+}
+
 usage() {
-    echo "usage: $0 start|stop [postgres|elasticsearch] | status | env" >&2
+    echo "usage: $0 start|stop [postgres|elasticsearch] | status | env | browser" >&2
     exit 2
 }
 
@@ -385,6 +393,9 @@ case "$cmd" in
         ;;
     env)
         print_env all
+        ;;
+    browser)
+        browser_install
         ;;
     *)
         usage

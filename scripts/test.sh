@@ -7,7 +7,8 @@
 # Services: if MDM_TEST_DATABASE_URL is already set, that database is used as it is. Otherwise, as root on
 # Debian/Ubuntu, scripts/services.sh installs and starts PostgreSQL 15 + PostGIS and Elasticsearch; where a
 # Docker engine runs, docker compose starts the same services. With neither, the PostgreSQL tier is skipped —
-# unless MDM_REQUIRE_SERVICES=1 (CI), which turns every such skip into a failure.
+# unless MDM_REQUIRE_SERVICES=1 (CI), which turns every such skip into a failure. The console's browser tests
+# need Debian's chromium + chromium-driver (installed here as root) and axe-core (fetched from npm into var/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +30,15 @@ if [ -z "${MDM_TEST_DATABASE_URL:-}" ]; then
   else
     log "no way to start PostgreSQL here (not root, no Docker engine): the PostgreSQL tier will be skipped"
   fi
+fi
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  log "browser for the console tests (Debian's chromium + chromium-driver)"
+  bash scripts/services.sh browser
+fi
+if command -v npm >/dev/null 2>&1; then
+  log "axe-core for the console's accessibility checks"
+  bash scripts/vendor-js.sh axe || log "axe-core could not be fetched: the browser tests will skip (fail in CI)"
 fi
 
 log "ruff"

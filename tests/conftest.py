@@ -17,21 +17,13 @@ import sqlalchemy as sa
 
 from mdm.db import Database
 from mdm.settings import Settings
+from tests.helpers import ROOT, missing
 
-ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 PUBLIC = SHARED / "public"
 VECTORS = SHARED / "vectors"
 PG_URL = os.environ.get("MDM_TEST_DATABASE_URL")
-REQUIRE = os.environ.get("MDM_REQUIRE_SERVICES") == "1"
 BACKENDS = ["sqlite", "postgres"]
-
-
-def missing(what: str) -> None:
-    """Skip for a missing service or data set, or fail when CI requires everything."""
-    if REQUIRE:
-        pytest.fail(f"{what} is required (MDM_REQUIRE_SERVICES=1) but not available")
-    pytest.skip(f"{what} not available")
 
 
 @pytest.fixture(scope="session")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from loaders.pipeline import LoadOptions, load_file
@@ -29,6 +31,17 @@ POI_PROFILE: dict[str, Any] = {
         "feature_type": {"value": "poi"},
     },
 }
+
+
+ROOT = Path(__file__).resolve().parents[1]
+REQUIRE = os.environ.get("MDM_REQUIRE_SERVICES") == "1"
+
+
+def missing(what: str) -> None:
+    """Skip for a missing service or data set, or fail when CI requires everything (MDM_REQUIRE_SERVICES=1)."""
+    if REQUIRE:
+        pytest.fail(f"{what} is required (MDM_REQUIRE_SERVICES=1) but not available")
+    pytest.skip(f"{what} not available")
 
 
 def profile(name: str = "test-poi", **changes: Any):

@@ -38,7 +38,7 @@
         b[2] = Math.max(b[2], p[0]); b[3] = Math.max(b[3], p[1]);
       });
     });
-    var pad = Math.max(b[2] - b[0], b[3] - b[1], 0.05) * 0.6;
+    var pad = Math.max(b[2] - b[0], b[3] - b[1], 0.1) * 1.2;
     return [[b[0] - pad, b[3] + pad], [b[2] + pad, b[1] - pad]];
   }
 
