@@ -4,7 +4,8 @@ The samples (``api/demo/`` and :mod:`api.samples`):
 
 * ``geo_feature`` — Suzhou and its county-level divisions, with codes and names from the statistics bureau's
   2023 division codes and coarse synthetic boundaries (marked as such);
-* ``natural_person`` — 1,000 synthetic persons (address code 990102, which no real county holds);
+* ``natural_person`` — 1,000 synthetic persons (address code 990102, which no real county holds), and a
+  correction file of seven rows of which five are rejected (so the console's load pages have rejects to show);
 * ``legal_entity`` — 300 synthetic companies with valid check characters;
 * ``credit_record`` — 300 credit records about them (loaded from JSON Lines);
 * ``e_license`` — 500 licences they hold;
@@ -51,6 +52,7 @@ def write_samples(directory: Path) -> list[tuple[str, Path]]:
             Path(shutil.copyfile(SAMPLES / "suzhou-divisions.geojson", directory / "suzhou-divisions.geojson")),
         ),
         ("persons.yaml", samples.write_csv(directory / "persons.csv", people)),
+        ("persons.yaml", samples.write_csv(directory / "persons-corrections.csv", samples.corrections(people))),
         ("entities.yaml", samples.write_csv(directory / "entities.csv", companies)),
         (
             "credit.yaml",

@@ -226,3 +226,17 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
     return path
+
+
+def corrections(people: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A department's correction file: five rows the persons standard rejects — a wrong check character
+    (``id.checksum``), an impossible birth date, an unknown gender code, a missing name, an ID number of the wrong
+    length — and two it takes unchanged, so a load shows what rejects look like and changes nothing."""
+    first, second, third, fourth, fifth, sixth, seventh = (dict(p) for p in people[:7])
+    last = first["citizen_id"][-1]
+    first["citizen_id"] = first["citizen_id"][:-1] + ("0" if last != "0" else "1")
+    second["birth_date"] = "1990-02-30"
+    third["gender_code"] = "7"
+    fourth["name"] = ""
+    fifth["citizen_id"] = fifth["citizen_id"][:-2]
+    return [first, second, third, fourth, fifth, sixth, seventh]

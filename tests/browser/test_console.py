@@ -5,6 +5,7 @@ dashboard and check that its charts have drawn and its table matches the API —
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
@@ -229,13 +230,35 @@ def test_the_om_dashboard_draws_its_charts_and_its_table_matches_the_api(driver,
     assert all(c["total_wan"] in csv_text for c in stats["categories"])
 
 
-def test_the_load_pages_chart_reject_codes_and_export_them(driver, console, axe_source):
+def test_a_load_with_rejects_charts_their_codes_filters_them_and_exports_them(driver, console, axe_source):
     sign_in(driver, console, console.keys.admin)
     driver.get(f"{console.url}/console/loads")
     accessible(driver, axe_source, "10-loads")
-    with_rejects = [
-        a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, "main table tbody tr td:first-child a")
+    rejected = [
+        row.find_element(By.CSS_SELECTOR, "td a").get_attribute("href")
+        for row in driver.find_elements(By.CSS_SELECTOR, "main table tbody tr")
+        if row.find_elements(By.TAG_NAME, "strong")  # the rejected count is bold when not 0
     ]
-    assert with_rejects
-    driver.get(with_rejects[0])
+    assert len(rejected) == 1  # the demo's correction file
+    driver.get(rejected[0])
+    wait(driver).until(when.presence_of_element_located((By.CSS_SELECTOR, "#chart-reject-codes[data-drawn='1']")))
+    assert canvas_has_content(driver, "#chart-reject-codes")
+    main = driver.find_element(By.TAG_NAME, "main").text
+    assert "id.checksum" in main and "5 行符合条件" in main
     accessible(driver, axe_source, "11-load")
+
+    driver.find_element(By.ID, "f-code").send_keys("id.checksum")
+    driver.find_element(By.CSS_SELECTOR, "form.filters button").click()
+    wait(driver).until(when.url_contains("code=id.checksum"))
+    assert "1 行符合条件" in driver.find_element(By.TAG_NAME, "main").text
+
+    from openpyxl import load_workbook
+
+    cookies = {"mdm_console": driver.get_cookie("mdm_console")["value"]}
+    xlsx = httpx.get(rejected[0] + "/rejects.xlsx?code=id.checksum", cookies=cookies)
+    assert xlsx.status_code == 200
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][2].startswith("错误代码") and [r[2] for r in rows[1:]] == ["id.checksum"]
+    jsonl = httpx.get(rejected[0] + "/rejects.jsonl", cookies=cookies)
+    assert len(jsonl.text.splitlines()) == 5

@@ -79,7 +79,7 @@ def load(
         batch=_row(batch),
         summary=summary,
         codes=ordered,
-        chart=chart if ordered else None,
+        reject_chart=chart if ordered else None,
         rejects=rejects,
         matched=matched,
         shown=SHOWN_REJECTS,
