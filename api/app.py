@@ -91,7 +91,8 @@ def create_app(
     app.include_router(router)
     app.include_router(sharing_router)
     app.include_router(projects_router)
-    app.openapi = lambda: _openapi(app)
+    # FastAPI's documented way to customise the schema: replace the method on the instance
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
 
