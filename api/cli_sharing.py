@@ -44,7 +44,7 @@ def departments_add(
             row = add_department(session, department_id=department_id, name=name, owns=owns or [])
             audit.record(session, actor=None, action="department:add", target=row.id, detail={"name": row.name})
     except MdmError as exc:
-        raise _fail(exc, EXIT["usage"]) from exc
+        raise _fail(exc) from exc
     err.print(f"registered department {row.id} ({row.name})")
 
 
@@ -73,7 +73,7 @@ def purposes_add(
             row = add_purpose(session, code=code, title=title, legal_basis=legal_basis)
             audit.record(session, actor=None, action="purpose:add", target=row.code, detail={"title": row.title})
     except MdmError as exc:
-        raise _fail(exc, EXIT["usage"]) from exc
+        raise _fail(exc) from exc
     err.print(f"registered purpose {row.code}")
 
 
@@ -127,7 +127,7 @@ def grants_add(
         with _database().write() as session:
             _print(grant_out(issue_grant(session, standard, department=department, spec=spec, issued_by="cli")))
     except MdmError as exc:
-        raise _fail(exc, EXIT["usage"]) from exc
+        raise _fail(exc) from exc
 
 
 @grants_app.command("list")
@@ -149,7 +149,7 @@ def grants_revoke(grant_id: Annotated[int, typer.Argument(help="The grant's id."
         with _database().write() as session:
             revoke_grant(session, grant_id, revoked_by="cli")
     except MdmError as exc:
-        raise _fail(exc, EXIT["usage"]) from exc
+        raise _fail(exc) from exc
     err.print(f"revoked grant {grant_id}")
 
 

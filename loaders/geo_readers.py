@@ -163,7 +163,10 @@ class TopoJsonReader(Reader):
         return line
 
     def _geometry(self, geometry: dict[str, Any]) -> dict[str, Any] | None:
-        kind, arcs = geometry.get("type"), geometry.get("arcs")
+        kind = geometry.get("type")
+        # untrusted JSON, None included: a malformed ``arcs`` raises TypeError, IndexError or KeyError, and
+        # rows() reports it as the row's problem
+        arcs: Any = geometry.get("arcs")
         if kind == "Polygon":
             return {"type": kind, "coordinates": [self._line(ring) for ring in arcs]}
         if kind == "MultiPolygon":

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,17 +96,24 @@ def _transformer(source: str) -> Transformer:
     return Transformer.from_crs(CRS.from_user_input(source), CRS.from_epsg(SRID), always_xy=True)
 
 
+def _transform_xy(geometry: BaseGeometry, transformation: Callable[[Any, Any], tuple[Any, Any]]) -> BaseGeometry:
+    """``shapely.transform`` with ``interleaved=False``: ``transformation`` takes the x and the y arrays and
+    returns both."""
+    # types-shapely describes only the interleaved form, a function of one (n, 2) array
+    return shapely.transform(geometry, transformation, interleaved=False)  # type: ignore[arg-type]
+
+
 def to_cgcs2000(geometry: BaseGeometry, crs: str, *, latlon: bool = False) -> BaseGeometry:
     """``geometry`` from ``crs`` into EPSG:4490 (x = longitude). ``latlon`` swaps input axes first."""
     if latlon:
-        geometry = shapely.transform(geometry, lambda x, y: (y, x), interleaved=False)
+        geometry = _transform_xy(geometry, lambda x, y: (y, x))
     if crs in _SAME_AS_CGCS2000:
         result = geometry
     elif crs in MAP_PROVIDER_CRS:
-        result = shapely.transform(geometry, functools.partial(_rectify, crs), interleaved=False)
+        result = _transform_xy(geometry, functools.partial(_rectify, crs))
     else:
         try:
-            result = shapely.transform(geometry, _transformer(crs).transform, interleaved=False)
+            result = _transform_xy(geometry, _transformer(crs).transform)
         except CRSError as exc:
             raise GeometryProblem("geo.crs_unsupported", f"cannot transform from {crs}: {exc}") from exc
     min_x, min_y, max_x, max_y = result.bounds

@@ -180,10 +180,16 @@ class RowPreparer:
         key = self.standard.key_of(data)
         if key is None and not any(e.code == "schema.required" for e in errors):
             errors.append(issue("row.key_missing", ",".join(self.standard.business_key), "no business key"))
-        if errors:
+        if errors or key is None:  # no key is always an error above
             return None, errors, warnings
         warnings.extend(self.standard.warnings(data, code_lists=self.code_lists))
         source_key = self.source_key(row, data)
+        if source_key is None:
+            # only a blank cell in the profile's source_key column gets here (with a business key, the key
+            # stands in); the store cannot hold a row without a source key
+            raise MdmError(
+                "server.error", f"row {row.row_no}: the source key column {self.profile.source_key} is blank"
+            )
         source_time = None
         if self.profile.timestamp:
             cell = self._cell(row, self.profile.timestamp, "timestamp", warnings)

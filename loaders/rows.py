@@ -58,7 +58,9 @@ class Reader:
     def check_columns(self, needed: set[str]) -> None:
         """Raise ``file.missing_columns`` if a column the profile maps is absent from the file."""
         present = self.present_columns()
-        missing = sorted(needed - present) if present else []
+        if not present:
+            return
+        missing = sorted(needed - present)
         if missing:
             raise FileRejected(
                 "file.missing_columns",

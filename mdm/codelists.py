@@ -37,7 +37,7 @@ class Entry:
     valid_to: dt.date | None
 
 
-def _date(value: str, where: str) -> dt.date | None:
+def _date(value: str | None, where: str) -> dt.date | None:
     value = (value or "").strip()
     if not value:
         return None
@@ -111,13 +111,13 @@ def _mca(text: str) -> list[Entry]:
     entries = []
     for code, present in sorted(years.items()):
         run: list[int] = []
-        for year in [*sorted(present), None]:
-            if run and (year is None or year != run[-1] + 1):
+        for listed in [*sorted(present), None]:
+            if run and (listed is None or listed != run[-1] + 1):
                 end = None if run[-1] == last else dt.date(run[-1] + 1, 1, 1)
                 entries.append(Entry(code, names[code], dt.date(run[0], 1, 1), end))
                 run = []
-            if year is not None:
-                run.append(year)
+            if listed is not None:
+                run.append(listed)
     return entries
 
 

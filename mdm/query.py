@@ -116,7 +116,7 @@ def _fingerprint(kind: str, repository: str, parts: list[Any]) -> str:
 
 
 def _box(envelope: Envelope | None) -> list[float] | None:
-    return envelope and [envelope.min_x, envelope.min_y, envelope.max_x, envelope.max_y]
+    return None if envelope is None else [envelope.min_x, envelope.min_y, envelope.max_x, envelope.max_y]
 
 
 # -- queries -------------------------------------------------------------------------------------------------

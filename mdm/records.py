@@ -74,6 +74,7 @@ def get_record(session: Session, repository: str, key: str, *, as_of: dt.datetim
 
     Raises :class:`NotFound` (``record.not_found``) when there is none (or none recorded by ``as_of``).
     """
+    row: GoldenRecord | RecordVersion | None
     if as_of is None:
         row = session.execute(
             select(GoldenRecord).where(GoldenRecord.repository == repository, GoldenRecord.business_key == key)
@@ -148,7 +149,7 @@ def counts(session: Session) -> dict[str, int]:
         .where(GoldenRecord.status == "active")
         .group_by(GoldenRecord.repository)
     ).all()
-    return dict(rows)
+    return {repository: count for repository, count in rows}
 
 
 def list_records(session: Session, standard: Standard, query: ListQuery) -> tuple[list[RecordView], str | None]:

@@ -12,7 +12,7 @@ Both dialects keep the envelope columns, so candidates by envelope and the final
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from sqlalchemy import LargeBinary, and_, func, literal, select
 from sqlalchemy.types import TypeDecorator, UserDefinedType
@@ -86,6 +86,10 @@ class Envelope:
         return cls(*geometry.bounds)
 
 
+@overload
+def geometry_from_geojson(value: dict[str, Any]) -> BaseGeometry: ...
+@overload
+def geometry_from_geojson(value: None) -> None: ...
 def geometry_from_geojson(value: dict[str, Any] | None) -> BaseGeometry | None:
     """A shapely geometry from an RFC 7946 GeoJSON geometry object (None passes through)."""
     from shapely.geometry import shape
@@ -107,18 +111,23 @@ def oriented(value: Any) -> Any:
     if not isinstance(value, dict) or value.get("type") not in ("Polygon", "MultiPolygon"):
         return value
     import shapely
-    from shapely.geometry import MultiPolygon, shape
+    from shapely.geometry import MultiPolygon, Polygon, shape
     from shapely.geometry.polygon import orient
 
     try:
         geometry = shape(value)
     except (ValueError, TypeError, AttributeError, shapely.errors.GEOSException):
         return value  # not a usable polygon: served as stored
-    parts = geometry.geoms if geometry.geom_type == "MultiPolygon" else [geometry]
+    if isinstance(geometry, MultiPolygon):
+        parts = list(geometry.geoms)
+    elif isinstance(geometry, Polygon):
+        parts = [geometry]
+    else:  # shape() of a Polygon or MultiPolygon object is one of the two
+        return value
     if all(p.exterior.is_ccw and all(not r.is_ccw for r in p.interiors) for p in parts):
         return value
     fixed = [orient(p, sign=1.0) for p in parts]
-    result = MultiPolygon(fixed) if geometry.geom_type == "MultiPolygon" else fixed[0]
+    result = MultiPolygon(fixed) if isinstance(geometry, MultiPolygon) else fixed[0]
     return {**value, **geometry_to_geojson(result)}
 
 

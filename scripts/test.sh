@@ -43,5 +43,7 @@ fi
 
 log "ruff"
 ruff check .
+log "mypy"
+python3 -m mypy
 log "pytest (MDM_TEST_DATABASE_URL=${MDM_TEST_DATABASE_URL:-unset}, MDM_REQUIRE_SERVICES=${MDM_REQUIRE_SERVICES:-0})"
 exec python3 -m pytest "$@"

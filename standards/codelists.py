@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 from importlib import resources
 from typing import Protocol
 
@@ -34,7 +35,8 @@ def shipped_list(list_name: str) -> dict[str, str]:
     path = resources.files("standards") / "codelists" / f"{list_name}.csv"
     if not path.is_file():
         return {}
-    with path.open(encoding="utf-8", newline="") as fh:
+    # Traversable.open takes no ``newline`` (csv needs ""), so the text layer is built over the binary stream
+    with io.TextIOWrapper(path.open("rb"), encoding="utf-8", newline="") as fh:
         return {row["code"]: row["name"] for row in csv.DictReader(fh)}
 
 

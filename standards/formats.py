@@ -7,6 +7,7 @@ can name the exact rule (``uscc.charset`` rather than a generic format error).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from standards import checkdigits
@@ -43,10 +44,10 @@ CUSTOM_FORMATS = {
 }
 
 
-def fast_format_checks() -> dict[str, object]:
+def fast_format_checks() -> dict[str, Callable[[str], bool]]:
     """The custom formats as plain predicates for jsonschema-rs (the fast path of the registry)."""
 
-    def predicate(check):
+    def predicate(check: Callable[[str], str | None]) -> Callable[[str], bool]:
         return lambda value: check(value) is None
 
     return {name: predicate(check) for name, check in CUSTOM_FORMATS.items()}

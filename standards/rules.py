@@ -84,11 +84,12 @@ def credit_subject_identified(record: dict[str, Any]) -> list[Issue]:
     by either. Code ``credit.subject_id_missing``."""
     kind = record.get("subject_type")
     has_uscc, has_id = bool(record.get("subject_uscc")), bool(record.get("subject_citizen_id"))
-    missing = {
+    needs_id: dict[object, bool] = {  # looked up with the record's value, whatever its JSON type
         "legal_entity": not has_uscc,
         "natural_person": not has_id,
         "individual_business": not (has_uscc or has_id),
-    }.get(kind, False)
+    }
+    missing = needs_id.get(kind, False)
     if missing:
         return [
             issue(
@@ -106,7 +107,11 @@ def license_holder_id_matches_type(record: dict[str, Any]) -> list[Issue]:
     kind, holder = record.get("holder_id_type"), record.get("holder_id")
     if not isinstance(holder, str):
         return []
-    check = {"111": checkdigits.check_resident_id, "001": checkdigits.check_uscc}.get(kind)
+    checks: dict[object, Callable[[str], str | None]] = {
+        "111": checkdigits.check_resident_id,
+        "001": checkdigits.check_uscc,
+    }
+    check = checks.get(kind)
     problem = check(holder) if check else None
     if problem:
         return [

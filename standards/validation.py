@@ -6,6 +6,7 @@ names a failure the same way.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,8 @@ from standards.formats import FormatViolation
 if TYPE_CHECKING:
     from jsonschema import ValidationError
 
-_KEYWORD_CODES = {
+# Keyed by object: looked up with what jsonschema reports, which its stubs allow to be unset.
+_KEYWORD_CODES: dict[object, str] = {
     "required": "schema.required",
     "type": "schema.type",
     "enum": "schema.enum",
@@ -34,7 +36,7 @@ _KEYWORD_CODES = {
     "additionalProperties": "schema.additional_property",
     "unevaluatedProperties": "schema.additional_property",
 }
-_FORMAT_CODES = {"date": "date.invalid", "date-time": "datetime.invalid"}
+_FORMAT_CODES: dict[object, str] = {"date": "date.invalid", "date-time": "datetime.invalid"}
 
 
 @dataclass(frozen=True)
@@ -68,12 +70,13 @@ def issues_from_error(error: ValidationError) -> list[Issue]:
     keyword = error.validator
     where = _path(error)
     prefix = f"{where}." if where else ""
-    if keyword == "required":
+    if keyword == "required" and isinstance(error.validator_value, list):  # JSON Schema: an array of names
         instance = error.instance if isinstance(error.instance, dict) else {}
         missing = [p for p in error.validator_value if p not in instance]
         return [issue("schema.required", prefix + p, f"{p} is required") for p in missing]
     if keyword in ("additionalProperties", "unevaluatedProperties") and isinstance(error.instance, dict):
-        allowed = set((error.schema.get("properties") or {}).keys())
+        properties = error.schema.get("properties") if isinstance(error.schema, Mapping) else None
+        allowed = set((properties or {}).keys())
         extra = sorted(k for k in error.instance if k not in allowed) or ["?"]
         return [
             issue(

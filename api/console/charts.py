@@ -20,8 +20,8 @@ def _base(title: str) -> dict[str, Any]:
     }
 
 
-def bar(title: str, labels: list[str], series: dict[str, list[float]], *, axis: str = "") -> dict[str, Any]:
-    """A bar chart: one bar per label per series (name → values)."""
+def bar(title: str, labels: list[str], series: dict[str, list[float | None]], *, axis: str = "") -> dict[str, Any]:
+    """A bar chart: one bar per label per series (name → values; None draws no bar)."""
     option = _base(title)
     option.update(
         {

@@ -118,7 +118,7 @@ def to_document(
             and (rule.filterable or rule.name in standard.business_key)
         ):
             body[rule.name] = normalise(str(data[rule.name]))
-    if found.point:
+    if found.point and found.envelope:  # a document has both or neither
         body["mdm_point"] = {"lon": found.point[0], "lat": found.point[1]}
         body.update(zip(("mdm_min_x", "mdm_min_y", "mdm_max_x", "mdm_max_y"), found.envelope, strict=True))
     return body
@@ -265,6 +265,7 @@ class ElasticBackend:
         body: dict[str, Any] = {"bool": {"filter": filters}}
         if query.q:
             body["bool"].update(self._text_clauses(standard, normalise(query.q), query.mode))
+        sort: list[dict[str, Any]]
         if query.near:
             sort = [
                 {
@@ -288,7 +289,8 @@ class ElasticBackend:
                 size=query.limit + 1,
                 search_after=list(after) if after else None,
                 track_total_hits=False,
-                source=["mdm_key"],
+                # the client's stubs allow no list of fields, which _source takes
+                source=["mdm_key"],  # type: ignore[arg-type]
                 track_scores=True,
             )
         except NotFoundError:

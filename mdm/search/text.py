@@ -22,6 +22,8 @@ from typing import Any
 
 import shapely
 from pypinyin import lazy_pinyin
+from shapely.geometry import Point
+from shapely.geometry.base import BaseGeometry
 
 from mdm import spatial
 from standards import Standard
@@ -98,8 +100,8 @@ def document(standard: Standard, data: dict[str, Any]) -> SearchDocument:
             initials[rule.name] = [k[1] for k in keys if k[1]]
     point = envelope = None
     if standard.geometry_field and data.get(standard.geometry_field):
-        geometry = spatial.geometry_from_geojson(data[standard.geometry_field])
-        representative = geometry if geometry.geom_type == "Point" else geometry.point_on_surface()
+        geometry: BaseGeometry = spatial.geometry_from_geojson(data[standard.geometry_field])
+        representative = geometry if isinstance(geometry, Point) else geometry.point_on_surface()
         point = (representative.x, representative.y)
         envelope = tuple(shapely.bounds(geometry).tolist())
     return SearchDocument(texts, keywords, full, initials, point, envelope)

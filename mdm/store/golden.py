@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import shapely
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
@@ -154,7 +155,8 @@ def _derived_columns(standard: Standard, data: dict[str, Any], dialect: Dialect)
     value = data.get(name) if name else None
     if not value:
         return (None, None, None, None, None, body, *point)
-    geometry = shapely.set_srid(spatial.geometry_from_geojson(value), spatial.SRID)
+    shape: BaseGeometry = spatial.geometry_from_geojson(value)  # value is a GeoJSON object, not None
+    geometry = shapely.set_srid(shape, spatial.SRID)
     return (spatial.storage_value(geometry, dialect.name), *geometry.bounds, body, *point)
 
 
