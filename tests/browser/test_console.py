@@ -262,3 +262,5 @@ def test_a_load_with_rejects_charts_their_codes_filters_them_and_exports_them(dr
     assert rows[0][2].startswith("错误代码") and [r[2] for r in rows[1:]] == ["id.checksum"]
     jsonl = httpx.get(rejected[0] + "/rejects.jsonl", cookies=cookies)
     assert len(jsonl.text.splitlines()) == 5
+    codes = httpx.get(rejected[0] + "/reject-codes.csv", cookies=cookies).text.lstrip("\ufeff").splitlines()
+    assert codes[0] == "错误代码 code,次数 count" and "id.checksum,1" in codes

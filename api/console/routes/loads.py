@@ -98,6 +98,18 @@ def rejects_file(user: User, db: DatabaseDep, batch_id: str) -> Response:
     return FileResponse(path, media_type="application/x-ndjson", filename=f"rejects-{batch_id}.jsonl")
 
 
+@router.get("/loads/{batch_id}/reject-codes.{fmt}")
+def reject_codes(user: User, db: DatabaseDep, batch_id: str, fmt: str) -> Response:
+    """The data of the reject-code chart: each code and how many times rows were rejected with it."""
+    _loader(user)
+    if fmt not in ("xlsx", "csv"):
+        raise NotFound("request.not_found", "reject codes are served as csv or xlsx")
+    counts: dict[str, int] = (get_batch(db, batch_id).summary or {}).get("reject_codes") or {}
+    rows = [[code, n] for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    table = exports.Table(f"reject-codes-{batch_id}", "reject codes", ["错误代码 code", "次数 count"], rows)
+    return exports.response(table, fmt)
+
+
 @router.get("/loads/{batch_id}/rejects.{fmt}")
 def rejects_table(
     user: User, db: DatabaseDep, batch_id: str, fmt: str, code: Filter = None, field: Filter = None
