@@ -37,7 +37,7 @@ def _database():
 
 def _fail(exc: MdmError) -> typer.Exit:
     err.print(f"[red]error[/red] {exc.code}: {exc.detail}")
-    return typer.Exit(2 if exc.code.startswith("request.") else 1)
+    return typer.Exit(exc.exit_code)  # the error's class carries its exit code (mdm.errors)
 
 
 def _json(value) -> None:

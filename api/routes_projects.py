@@ -224,7 +224,11 @@ def download_document(
     return Response(
         content,
         media_type=meta["media_type"],
-        headers={"X-Content-SHA256": meta["sha256"], "Content-Disposition": "attachment"},
+        headers={
+            "X-Content-SHA256": meta["sha256"],
+            "Content-Disposition": "attachment",
+            "X-Content-Type-Options": "nosniff",
+        },
     )
 
 

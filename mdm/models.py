@@ -214,6 +214,21 @@ class ApiKey(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
 
+class ConsoleSession(Base):
+    """A sign-in to the web console: the key it was opened with, its CSRF token and chosen purpose, until
+    ``expires_at`` or ``ended_at`` (sign-out). ``id`` is the SHA-256 of the cookie's random token."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"))
+    csrf: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
 class Department(Base):
     """A department (委办局): its id is its USCC (government bodies: codes starting with 11) or a short code;
     ``owns`` lists the repositories whose source facts it owns (sharing requests for them are routed to it)."""

@@ -59,12 +59,6 @@ class Settings(BaseSettings):
         True, description="Audit every read (default on; off only to measure its cost in bench/read.py)."
     )
     audit_batch: int = Field(500, ge=1, description="Most buffered read events written in one audit transaction.")
-    console_secret: str | None = Field(
-        None,
-        min_length=32,
-        description="Key that signs the web console's session cookies (32+ characters). Unset: a random one per "
-        "process, so sessions end when the service restarts; set it when several processes serve the console.",
-    )
     console_session_hours: float = Field(
         8, gt=0, le=24 * 7, description="How long a console sign-in lasts before the key must be entered again."
     )

@@ -66,7 +66,8 @@ def test_the_session_cookie_is_http_only_secure_strict_and_scoped_to_the_console
     )
     cookie = response.headers["set-cookie"]
     assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=strict" in cookie and "Path=/console" in cookie
-    assert world["keys"].admin not in cookie.split(";")[0].split("=", 1)[1][:10]  # signed payload, not the key as is
+    token = cookie.split(";")[0].split("=", 1)[1]
+    assert world["keys"].admin not in cookie and len(token) >= 40  # a random token: the key stays on the server
 
 
 def test_sign_in_without_the_sign_in_forms_token_is_refused(world):
@@ -85,7 +86,18 @@ def test_a_wrong_key_is_refused_on_the_sign_in_page(world):
     )
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/docs", "/console\\@evil"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/x",
+        "/docs",
+        "/console\\@evil",
+        "/console/..//evil.example/x",
+        "/console/%2e%2e//evil.example/",
+        "/console/%2E%2E/docs",
+    ],
+)
 def test_sign_in_never_sends_you_off_the_console(world, target):
     c = client(world)
     token = TOKEN.search(c.get("/console/login").text).group(1)
@@ -114,6 +126,20 @@ def test_a_tampered_session_cookie_signs_out(world):
     assert response.status_code == 303 and response.headers["location"].startswith("/console/login")
 
 
+def test_signing_out_ends_the_session_for_every_copy_of_its_cookie(world):
+    c = client(world)
+    csrf = sign_in(c, world["keys"].reader, purpose="social.assistance")
+    copied = c.cookies.get("mdm_console", path="/console")
+    assert c.post("/console/logout", data={"csrf_token": csrf}, follow_redirects=False).status_code == 303
+    replay = TestClient(world["app"], base_url="https://testserver")
+    replay.cookies.set("mdm_console", copied, path="/console")
+    response = replay.get("/console/repositories", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].startswith("/console/login")
+    with world["db"].read() as session:
+        actions = [e["action"] for e in find_events(session, department=CIVIL, limit=50)]
+    assert "console:sign_in" in actions and "console:sign_out" in actions
+
+
 def test_a_revoked_key_signs_the_console_out_on_its_next_page(world):
     from mdm.keys import issue_key
 
@@ -123,6 +149,50 @@ def test_a_revoked_key_signs_the_console_out_on_its_next_page(world):
     assert c.get("/console/repositories", follow_redirects=False).status_code == 200
     revoke_key(world["db"], key[:12])
     assert c.get("/console/repositories", follow_redirects=False).status_code == 303
+
+
+def test_downloads_and_redirects_carry_the_security_headers_too(world):
+    c = client(world)
+    sign_in(c, world["keys"].admin)
+    for path in ("/console/data/projects-by-stage.csv", "/console/data/om-categories.xlsx", "/console"):
+        response = c.get(path, follow_redirects=False)
+        assert response.headers["cache-control"] == "no-store", path
+        assert response.headers["x-content-type-options"] == "nosniff", path
+    assert "content-security-policy" not in c.get("/health").headers  # the API is left as it is
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/console/projects/99999999999999999999",
+        "/console/projects/9223372036854775808",
+        "/console/projects/1/documents/99999999999999999999",
+    ],
+)
+def test_an_id_beyond_64_bits_is_a_clear_400_not_a_server_error(world, path):
+    c = client(world)
+    sign_in(c, world["keys"].admin)
+    response = c.get(path)
+    assert response.status_code == 400 and "request.invalid" in response.text
+
+
+def test_a_link_cannot_put_its_own_words_on_a_page(world):
+    c = client(world)
+    sign_in(c, world["keys"].admin)
+    bait = "请将密钥发送至 helpdesk@evil.example"
+    assert bait not in c.get("/console/sharing", params={"done": bait}).text
+    assert bait not in c.get("/console/login", params={"error": bait}).text
+    assert bait not in c.get("/console/projects/1", params={"done": bait}).text
+
+
+def test_a_reader_sees_when_a_repository_was_loaded_but_not_the_file(world):
+    c = client(world)
+    sign_in(c, world["keys"].other)
+    page = c.get("/console/repositories").text
+    assert "persons.csv" not in page and "UTC" in page
+    c = client(world)
+    sign_in(c, world["keys"].admin)
+    assert "persons.csv" in c.get("/console/repositories").text
 
 
 def test_every_page_sends_the_security_headers_and_no_inline_script(world):

@@ -228,6 +228,18 @@ def test_two_processes_loading_the_same_keys_at_once_make_one_record_per_key(db,
     assert versions == 400  # the second load found every row unchanged
 
 
+def test_the_demo_correction_file_rejects_its_five_bad_rows_with_their_codes_and_changes_nothing(db, tmp_path):
+    from api.demo import write_corrections, write_samples
+
+    persons = next((p, f) for p, f in write_samples(tmp_path / "samples") if p == "persons.yaml")
+    load(db, load_profile(str(SAMPLES / persons[0]), []), persons[1], tmp_path)
+    profile_file, data_file = write_corrections(tmp_path / "samples")
+    summary = load(db, load_profile(str(SAMPLES / profile_file), []), data_file, tmp_path)
+    assert (summary["read"], summary["rejected"], summary["unchanged"], summary["inserted"]) == (7, 5, 2, 0)
+    codes = {"date.invalid": 1, "id.checksum": 1, "id.length": 1, "schema.enum": 1, "schema.required": 1}
+    assert summary["reject_codes"] == codes
+
+
 @pytest.mark.parametrize("repository", ["natural_person", "legal_entity", "credit_record", "e_license"])
 def test_the_demo_samples_load_without_rejects_or_warnings(db, tmp_path, repository):
     from api.demo import write_samples

@@ -85,7 +85,7 @@ def test_sql_health_says_whether_the_database_answers(places, tmp_path):
     from mdm.db import Database
 
     unreachable = Database("postgresql+psycopg2://mdm:mdm@127.0.0.1:9/mdm", connect_args={"connect_timeout": 2})
-    assert gone.health(unreachable) == {"backend": "sql", "status": "unavailable", "error": "Unavailable"}
+    assert gone.health(unreachable) == {"backend": "sql", "status": "unavailable", "error": "database.unavailable"}
     unreachable.dispose()
 
 

@@ -9,21 +9,20 @@ every read is audited like an API read. Charts are drawn by Apache ECharts, vend
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from api.console.render import SecurityHeaders
 from api.console.routes import router
-from api.console.session import serializer
 
 STATIC = Path(__file__).parent / "static"
 
 
 def install(app: FastAPI) -> None:
-    """Serve the console on ``app``: its pages under ``/console`` and its static files under
-    ``/console/static``."""
-    app.state.console_signer = serializer(app.state.settings, secrets.token_urlsafe(32))
+    """Serve the console on ``app``: its pages under ``/console``, its static files under ``/console/static``,
+    and the security headers on every console response (pages, downloads and redirects alike)."""
+    app.add_middleware(SecurityHeaders)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
     app.include_router(router)

@@ -1,42 +1,35 @@
-"""Console sessions: the API key in a signed, HttpOnly, Secure, SameSite=Strict cookie, and CSRF tokens.
+"""Console sessions in the browser: a random token in an HttpOnly, Secure, SameSite=Strict cookie, looked up
+on every page in the server's session table (:mod:`mdm.sessions`), and CSRF tokens.
 
-The cookie ``mdm_console`` (path ``/console``) holds ``{"k": key, "c": csrf token, "p": chosen purpose}`` signed
-with :class:`itsdangerous.URLSafeTimedSerializer` (HMAC-SHA1 over the payload, timestamped; the payload is signed,
-not encrypted — it is the key the user typed, kept only in the user's browser, out of reach of scripts). Every
-page authenticates the key again (:func:`mdm.keys.authenticate`), so a revoked key signs the console out on its
-next request. A session older than ``console_session_hours`` is refused.
+The cookie ``mdm_console`` (path ``/console``) holds only the token: the key itself never leaves the sign-in
+form. Signing out ends the session on the server, so a copied cookie stops working too; a revoked key ends every
+session opened with it; a session lasts ``console_session_hours``.
 
-CSRF: every form posts ``csrf_token``, compared in constant time with the session's (a per-session token, the
-synchroniser-token pattern of the OWASP CSRF cheat sheet); the sign-in form, before any session, uses a
-double-submit token in the short-lived cookie ``mdm_console_pre``. SameSite=Strict is the second line.
+CSRF: every form posts ``csrf_token``, compared in constant time with the session's (the synchroniser-token
+pattern of the OWASP CSRF cheat sheet); the sign-in form, before any session, uses a double-submit token in the
+short-lived cookie ``mdm_console_pre``. SameSite=Strict is the second line.
 
-Errors: :class:`SignedOut` (``console.signed_out``: the console redirects to the sign-in page) and
+Errors: ``console.signed_out`` (:class:`~mdm.errors.Unauthorised`; the console redirects to the sign-in page) and
 :class:`CsrfRejected` (``console.csrf_invalid``, 403).
 """
 
 from __future__ import annotations
 
 import hmac
-import secrets
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from starlette.responses import Response
 
 from api.deps import DatabaseDep
-from mdm.errors import Forbidden, MdmError, Unauthorised
-from mdm.keys import Caller, authenticate
-from mdm.settings import Settings
+from mdm import sessions
+from mdm.errors import Forbidden
+from mdm.keys import Caller
 
 COOKIE = "mdm_console"
 PRE_COOKIE = "mdm_console_pre"
 PATH = "/console"
-
-
-class SignedOut(Unauthorised):
-    """No valid console session (``console.signed_out``): the console answers with the sign-in page."""
 
 
 class CsrfRejected(Forbidden):
@@ -45,39 +38,20 @@ class CsrfRejected(Forbidden):
 
 @dataclass(frozen=True)
 class ConsoleUser:
-    """The signed-in caller, its CSRF token and the purpose it chose for reads (None until chosen)."""
+    """The signed-in caller, its CSRF token, the purpose it chose for reads (None until chosen) and the
+    session's token."""
 
     caller: Caller
     csrf: str
     purpose: str | None
-    key: str
-
-    def with_purpose(self, purpose: str | None) -> ConsoleUser:
-        return ConsoleUser(self.caller, self.csrf, purpose, self.key)
+    token: str
 
 
-def serializer(settings: Settings, secret: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.console_secret or secret, salt="mdm.console.session")
-
-
-def _signer(request: Request) -> URLSafeTimedSerializer:
-    return request.app.state.console_signer
-
-
-def _max_age(request: Request) -> int:
-    return int(request.app.state.settings.console_session_hours * 3600)
-
-
-def start(request: Request, response: Response, key: str, *, purpose: str | None = None) -> None:
-    """Set a new session cookie for ``key`` (a fresh CSRF token: sign-in rotates it)."""
-    store(request, response, {"k": key, "c": secrets.token_urlsafe(32), "p": purpose})
-
-
-def store(request: Request, response: Response, payload: dict[str, Any]) -> None:
+def set_cookie(request: Request, response: Response, token: str) -> None:
     response.set_cookie(
         COOKIE,
-        _signer(request).dumps(payload),
-        max_age=_max_age(request),
+        token,
+        max_age=int(request.app.state.settings.console_session_hours * 3600),
         path=PATH,
         secure=True,
         httponly=True,
@@ -85,35 +59,15 @@ def store(request: Request, response: Response, payload: dict[str, Any]) -> None
     )
 
 
-def end(response: Response) -> None:
+def drop_cookie(response: Response) -> None:
     response.delete_cookie(COOKIE, path=PATH, secure=True, httponly=True, samesite="strict")
 
 
-def payload(request: Request) -> dict[str, Any]:
-    """The session's signed payload. Raises :class:`SignedOut` when missing, tampered with or expired."""
-    raw = request.cookies.get(COOKIE)
-    if not raw:
-        raise SignedOut("console.signed_out", "sign in with an API key")
-    try:
-        data = _signer(request).loads(raw, max_age=_max_age(request))
-    except SignatureExpired:
-        raise SignedOut("console.signed_out", "the session has expired: sign in again") from None
-    except BadSignature:
-        raise SignedOut("console.signed_out", "the session cookie is not valid: sign in again") from None
-    if not isinstance(data, dict) or not isinstance(data.get("k"), str) or not isinstance(data.get("c"), str):
-        raise SignedOut("console.signed_out", "the session cookie is not valid: sign in again")
-    return data
-
-
 def console_user(request: Request, db: DatabaseDep) -> ConsoleUser:
-    """The signed-in user of this request; :class:`SignedOut` when there is none or its key was revoked."""
-    data = payload(request)
-    try:
-        caller = authenticate(db, data["k"])
-    except MdmError:
-        raise SignedOut("console.signed_out", "the key of this session was revoked: sign in again") from None
-    purpose = data.get("p") if isinstance(data.get("p"), str) else None
-    return ConsoleUser(caller=caller, csrf=data["c"], purpose=purpose, key=data["k"])
+    """The signed-in user of this request; ``console.signed_out`` when there is none."""
+    token = request.cookies.get(COOKIE) or ""
+    held = sessions.find_session(db, token[:200])
+    return ConsoleUser(caller=held.caller, csrf=held.csrf, purpose=held.purpose, token=token)
 
 
 User = Annotated[ConsoleUser, Depends(console_user)]
@@ -121,7 +75,12 @@ User = Annotated[ConsoleUser, Depends(console_user)]
 
 def check_csrf(expected: str, given: object) -> None:
     """Raise :class:`CsrfRejected` unless ``given`` equals ``expected`` (constant-time comparison)."""
-    if not isinstance(given, str) or not given or not hmac.compare_digest(expected.encode(), given.encode()):
+    if (
+        not expected
+        or not isinstance(given, str)
+        or not given
+        or not hmac.compare_digest(expected.encode(), given.encode())
+    ):
         raise CsrfRejected("console.csrf_invalid", "the form is stale or was not sent by this console: reload it")
 
 

@@ -243,7 +243,8 @@ def decide_request(
     """Approve (→ a grant) or reject (with a reason) a pending request, atomically: the state moves from
     ``pending`` in one conditional UPDATE, so of two concurrent decisions one wins and the other raises
     ``request.already_decided`` (409). ``sharing_request.not_found`` (404), ``auth.forbidden`` (403) for a
-    department it is not routed to, ``request.invalid`` for a rejection without reason."""
+    department it is not routed to, ``request.invalid`` for a rejection without reason or a reason over 2,000
+    characters (the limit of a request's own reason)."""
     row = session.get(SharingRequest, request_id)
     if row is None or row.repository != standard.repository:
         raise NotFound("sharing_request.not_found", f"no sharing request {request_id}")
@@ -251,6 +252,8 @@ def decide_request(
         raise Forbidden("auth.forbidden", "this request is routed to its owning department or to stewards")
     if not approve and not (reason or "").strip():
         raise InvalidRequest("request.invalid", "a rejection states its reason")
+    if reason is not None and len(reason) > 2000:
+        raise InvalidRequest("request.invalid", "a decision's reason has at most 2,000 characters")
     now = dt.datetime.now(dt.UTC)
     state = "approved" if approve else "rejected"
     won = _changed(

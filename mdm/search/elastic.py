@@ -12,6 +12,7 @@ record version as the external version, so a stale write arriving late loses.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,8 @@ from standards import Standard
 if TYPE_CHECKING:
     from mdm.db import Database
     from standards.registry import Registry
+
+_log = logging.getLogger("mdm.search")
 
 SETTINGS = {
     "number_of_shards": 1,
@@ -355,14 +358,16 @@ class ElasticBackend:
     # -- the SearchBackend protocol beyond search ---------------------------------------------------------
 
     def health(self, db: Database | None = None) -> dict[str, Any]:
-        """``{"backend", "status", "cluster"}`` from the cluster health (``unavailable`` with ``error`` when the
-        node cannot be reached); with ``db``, also ``pending`` and ``failures`` of the outbox."""
+        """``{"backend", "status", "cluster"}`` from the cluster health (``unavailable`` with ``error``
+        ``search.unavailable`` when the node cannot be reached — the cause goes to the log, not to the unauthenticated
+        caller of ``/health``); with ``db``, also ``pending`` and ``failures`` of the outbox."""
         found: dict[str, Any] = {"backend": self.name}
         try:
             state = self.client.cluster.health(timeout="2s")
             found.update(status="ok" if state["status"] in ("green", "yellow") else "degraded", cluster=state["status"])
         except (TransportError, ConnectionError, ApiError) as exc:
-            found.update(status="unavailable", error=str(exc)[:300])
+            _log.warning("search health: Elasticsearch unavailable: %s", str(exc)[:300])
+            found.update(status="unavailable", error="search.unavailable")
         if db is not None:
             from mdm.search import indexer
 

@@ -8,6 +8,7 @@ both databases.
 
 from __future__ import annotations
 
+import logging
 import math
 import unicodedata
 from collections.abc import Iterator
@@ -26,6 +27,8 @@ from mdm.search.text import normalise, search_text
 from mdm.store.dialect import Dialect
 from standards import Standard
 from standards.registry import Registry
+
+_log = logging.getLogger("mdm.search")
 
 G = GoldenRecord
 
@@ -110,12 +113,14 @@ class SqlBackend:
     # -- the SearchBackend protocol beyond search ---------------------------------------------------------
 
     def health(self, db: Database | None = None) -> dict[str, Any]:
-        """``{"backend": "sql", "status": "ok"}`` when the database answers, ``unavailable`` otherwise."""
+        """``{"backend": "sql", "status": "ok"}`` when the database answers, ``unavailable`` with ``error``
+        ``database.unavailable`` otherwise (the cause goes to the log)."""
         try:
             with (db or self.db).read() as session:
                 session.execute(select(1)).scalar_one()
         except (SQLAlchemyError, MdmError) as exc:  # MdmError: database.unavailable while migrating
-            return {"backend": self.name, "status": "unavailable", "error": type(exc).__name__}
+            _log.warning("search health: database unavailable: %s", exc)
+            return {"backend": self.name, "status": "unavailable", "error": "database.unavailable"}
         return {"backend": self.name, "status": "ok"}
 
     def sync(self, db: Database, registry: Registry, *, batch_id: str | None = None) -> None:

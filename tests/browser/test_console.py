@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as when
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -22,7 +23,8 @@ pytestmark = pytest.mark.browser
 
 
 def wait(driver, seconds: float = 20) -> WebDriverWait:
-    return WebDriverWait(driver, seconds)
+    """A wait that looks again when the page it was looking at was replaced (after a form's redirect)."""
+    return WebDriverWait(driver, seconds, ignored_exceptions=(StaleElementReferenceException,))
 
 
 def check_page(driver, axe_source: str, name: str) -> list[dict[str, Any]]:
@@ -51,7 +53,9 @@ def sign_in(driver, console, key: str, purpose: str | None = None) -> None:
     wait(driver).until(when.url_contains("/console/repositories"))
     if purpose:
         Select(driver.find_element(By.ID, "purpose-select")).select_by_value(purpose)
+        old = driver.find_element(By.TAG_NAME, "html")
         driver.find_element(By.CSS_SELECTOR, "form.purpose button").click()
+        wait(driver).until(when.staleness_of(old))
         wait(driver).until(
             lambda d: (
                 Select(d.find_element(By.ID, "purpose-select")).first_selected_option.get_attribute("value") == purpose
@@ -125,7 +129,7 @@ def test_a_sharing_request_is_filed_approved_and_then_the_id_number_shows_masked
     driver.find_element(By.ID, "r-reason").send_keys("核对纳税人身份信息")
     driver.find_element(By.CSS_SELECTOR, "#r-reason ~ button[type=submit]").click()
     notice = wait(driver).until(when.presence_of_element_located((By.CSS_SELECTOR, "[role=status]")))
-    request_id = int(re.search(r"filed-(\d+)", notice.text).group(1))
+    request_id = int(re.search(r"已提交共享申请 (\d+)", notice.text).group(1))
     accessible(driver, axe_source, "03-sharing-filed")
 
     # 公安局 owns natural_person: the request is in its queue; it approves
@@ -134,7 +138,7 @@ def test_a_sharing_request_is_filed_approved_and_then_the_id_number_shows_masked
     accessible(driver, axe_source, "04-sharing-queue")
     driver.find_element(By.ID, f"approve-{request_id}").click()
     notice = wait(driver).until(when.presence_of_element_located((By.CSS_SELECTOR, "[role=status]")))
-    assert f"approved-{request_id}" in notice.text
+    assert f"已批准共享申请 {request_id}" in notice.text
     assert not driver.find_elements(By.ID, f"approve-{request_id}")
 
     # 税务局 now finds the person by exact name and sees the ID number masked

@@ -13,6 +13,7 @@ from api.console import session
 from api.console.render import page, redirect
 from api.console.session import User
 from api.deps import DatabaseDep
+from api.params import RowId
 from mdm.errors import InvalidRequest
 from mdm.projects import dictionary, documents, lifecycle, service
 from mdm.projects.lifecycle import TRANSITIONS
@@ -72,7 +73,7 @@ def _lists(db: Any) -> dict[str, dict[str, str]]:
 
 
 @router.get("/projects/{project_id}")
-def project(request: Request, user: User, db: DatabaseDep, project_id: int) -> Response:
+def project(request: Request, user: User, db: DatabaseDep, project_id: RowId) -> Response:
     shown = service.get_project(db, project_id)
     words = _lists(db)
     steps = [
@@ -89,12 +90,18 @@ def project(request: Request, user: User, db: DatabaseDep, project_id: int) -> R
         project=shown,
         words=words,
         steps=steps,
-        done=request.query_params.get("done"),
+        done=_stage_done(request.query_params.get("done"), words),
     )
 
 
+def _stage_done(value: str | None, words: dict[str, dict[str, str]]) -> str | None:
+    """The title of the stage a step just reached (``?done=<stage code>``); any other text is ignored, so a
+    link cannot put words of its own on the page."""
+    return words.get("project_stage", {}).get(value or "")
+
+
 @router.post("/projects/{project_id}/transitions")
-async def transition(request: Request, user: User, db: DatabaseDep, project_id: int) -> Response:
+async def transition(request: Request, user: User, db: DatabaseDep, project_id: RowId) -> Response:
     """Take one lifecycle step (the form's ``to``, ``comment``, ``documents``, ``not_duplicate_statement``)."""
     posted = await session.form(request, user)
     raw_docs = posted.get("documents") or []
@@ -114,7 +121,7 @@ async def transition(request: Request, user: User, db: DatabaseDep, project_id: 
 
 
 @router.get("/projects/{project_id}/documents/{document_id}")
-def download(user: User, db: DatabaseDep, project_id: int, document_id: int) -> Response:
+def download(user: User, db: DatabaseDep, project_id: RowId, document_id: RowId) -> Response:
     meta, content = documents.get_document(db, project_id, document_id)
     return Response(
         content,

@@ -5,6 +5,7 @@ reject — and "who used this record" (the owning department and stewards). The 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -14,6 +15,7 @@ from api.console import session
 from api.console.render import page, redirect
 from api.console.session import User
 from api.deps import DatabaseDep, RegistryDep
+from api.params import RowId
 from mdm import audit
 from mdm.access import departments, grants
 from mdm.errors import Forbidden, InvalidRequest
@@ -38,6 +40,17 @@ def _date(value: Any, name: str) -> dt.datetime | None:
     except ValueError:
         raise InvalidRequest("request.invalid", f"{name} must be a date (YYYY-MM-DD)") from None
     return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+
+_DONE = re.compile(r"(filed|approved|rejected)-(\d{1,19})")
+_DONE_TEXT = {"filed": "已提交共享申请 {}", "approved": "已批准共享申请 {}", "rejected": "已驳回共享申请 {}"}
+
+
+def _done(value: str | None) -> str | None:
+    """The notice after a form (``?done=filed-12``) in the console's own words; any other text is ignored, so a
+    link cannot put words of its own on the page."""
+    found = _DONE.fullmatch(value or "")
+    return _DONE_TEXT[found.group(1)].format(found.group(2)) if found else None
 
 
 @router.get("/sharing")
@@ -90,7 +103,7 @@ def sharing(
         usage_problem=usage_problem,
         usage_repository=repository or "",
         usage_key=key or "",
-        done=request.query_params.get("done"),
+        done=_done(request.query_params.get("done")),
     )
 
 
@@ -122,7 +135,7 @@ async def file_request(request: Request, user: User, db: DatabaseDep, registry: 
 
 @router.post("/sharing/requests/{request_id}/{decision}")
 async def decide(
-    request: Request, user: User, db: DatabaseDep, registry: RegistryDep, request_id: int, decision: str
+    request: Request, user: User, db: DatabaseDep, registry: RegistryDep, request_id: RowId, decision: str
 ) -> Response:
     posted = await session.form(request, user)
     if decision not in ("approve", "reject"):
@@ -140,4 +153,4 @@ async def decide(
             role=user.caller.role,
             reason=str(posted.get("reason") or "") or None,
         )
-    return redirect(f"/console/sharing?done={decision}d-{request_id}")
+    return redirect(f"/console/sharing?done={'approved' if decision == 'approve' else 'rejected'}-{request_id}")
