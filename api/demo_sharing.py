@@ -36,7 +36,16 @@ PURPOSES = [
     ("tax.audit", "税务检查", "《中华人民共和国税收征收管理法》第五十四条"),
     ("review.credit", "信用审查", "《国务院关于建立完善守信联合激励和失信联合惩戒制度的指导意见》国发〔2016〕33号"),
 ]
-PERSON_FIELDS = ("citizen_id", "name", "gender_code", "birth_date", "household_division_code", "record_status")
+PERSON_FIELDS = (
+    "citizen_id",
+    "name",
+    "gender_code",
+    "ethnicity_code",
+    "birth_date",
+    "nationality_code",
+    "household_division_code",
+    "record_status",
+)  # with every field text search matches in part, so 民政局 can search persons by name
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from typing import Any
 
 from mdm import records
 from mdm.access import grants as grant_store
-from mdm.access.departments import require_purpose
+from mdm.access.departments import owner_of, require_purpose
 from mdm.access.policy import Projection, View, decide, require_any
 from mdm.audit import AuditWriter
 from mdm.db import Database
@@ -76,12 +76,20 @@ class Reads:
     # -- steps 1 and 4 ------------------------------------------------------------------------------------------
 
     def view(self, ctx: ReadContext, standard: Standard, *, kind: str = "read") -> View:
-        """The caller's view of ``standard`` for its purpose now; 400 ``access.purpose_*``."""
+        """The caller's view of ``standard`` for its purpose now (the owning department of the repository's
+        source sees it whole, as stewards do); 400 ``access.purpose_*``."""
         with self.db.read() as session:
             require_purpose(session, ctx.purpose)
             terms = grant_store.terms_for(session, ctx.caller.department, standard.repository)
+            owner = owner_of(session, standard.repository) == ctx.caller.department
         return decide(
-            standard, role=ctx.caller.role, grants=terms, purpose=ctx.purpose, now=dt.datetime.now(dt.UTC), kind=kind
+            standard,
+            role=ctx.caller.role,
+            grants=terms,
+            purpose=ctx.purpose,
+            now=dt.datetime.now(dt.UTC),
+            kind=kind,
+            owner=owner,
         )
 
     @contextmanager

@@ -266,3 +266,14 @@ def test_spreadsheet_cells_never_start_a_formula_but_numbers_stay_numbers():
     assert _cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
     assert _cell("@SUM(A1)") == "'@SUM(A1)" and _cell("+1") == "'+1"
     assert _cell("-0.0500") == "-0.0500" and _cell(12) == 12 and _cell(None) == ""
+
+
+def test_the_department_that_owns_a_repositorys_source_reads_it_whole_and_audited(world):
+    person = world["people"][2]
+    headers = {"Authorization": f"Bearer {world['keys'].owner}", "X-Purpose": "tax.audit"}
+    c = client(world)
+    api = c.get(f"/repositories/natural_person/records/{person['citizen_id']}", headers=headers).json()
+    assert api["data"]["citizen_id"] == person["citizen_id"] and api["masked"] == [] and api["withheld"] == []
+    sign_in(c, world["keys"].owner, purpose="tax.audit")
+    page = c.get(f"/console/repositories/natural_person/records/{person['citizen_id']}")
+    assert page.status_code == 200 and person["phone"] in page.text

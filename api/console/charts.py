@@ -20,8 +20,11 @@ def _base(title: str) -> dict[str, Any]:
     }
 
 
-def bar(title: str, labels: list[str], series: dict[str, list[float | None]], *, axis: str = "") -> dict[str, Any]:
-    """A bar chart: one bar per label per series (name → values; None draws no bar)."""
+def bar(
+    title: str, labels: list[str], series: dict[str, list[float | None]], *, axis: str = "", integers: bool = False
+) -> dict[str, Any]:
+    """A bar chart: one bar per label per series (name → values; None draws no bar); ``integers`` keeps the
+    value axis to whole numbers (counts). Long labels are cut to fit (the tooltip shows them whole)."""
     option = _base(title)
     option.update(
         {
@@ -29,9 +32,14 @@ def bar(title: str, labels: list[str], series: dict[str, list[float | None]], *,
             "xAxis": {
                 "type": "category",
                 "data": labels,
-                "axisLabel": {"interval": 0, "rotate": 30 if len(labels) > 6 else 0},
+                "axisLabel": {
+                    "interval": 0,
+                    "rotate": 30 if len(labels) > 6 else 0,
+                    "width": 110,
+                    "overflow": "truncate",
+                },
             },
-            "yAxis": {"type": "value", "name": axis},
+            "yAxis": {"type": "value", "name": axis, "minInterval": 1 if integers else 0},
             "series": [{"type": "bar", "name": name, "data": values} for name, values in series.items()],
         }
     )

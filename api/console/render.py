@@ -62,6 +62,36 @@ def chart_json(value: Any) -> str:
 templates.env.filters["chart_json"] = chart_json
 
 
+def when(value: Any) -> str:
+    """A timestamp (datetime or ISO 8601 text) as ``YYYY-MM-DD HH:MM:SS UTC``; other values as they are."""
+    import datetime as dt
+
+    moment = value
+    if isinstance(value, str):
+        try:
+            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    if isinstance(moment, dt.datetime):
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(dt.UTC)
+        return moment.strftime("%Y-%m-%d %H:%M:%S") + " UTC"
+    return "" if value is None else str(value)
+
+
+def short(value: Any) -> str:
+    """A decimal number with more than four decimals, shown with four (the full value stays in the title)."""
+    text = str(value)
+    whole, dot, fraction = text.partition(".")
+    if dot and len(fraction) > 4 and fraction.isdigit() and whole.lstrip("-").isdigit():
+        return f"{float(text):.4f}"
+    return text
+
+
+templates.env.filters["when"] = when
+templates.env.filters["short"] = short
+
+
 def frame(db: Database, user: ConsoleUser | None) -> dict[str, Any]:
     """What the page frame shows: the department's name, the role, the purposes to choose from."""
     if user is None:

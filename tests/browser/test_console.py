@@ -170,22 +170,23 @@ def test_a_geo_feature_page_draws_its_geometry_on_the_base_map(driver, console, 
     accessible(driver, axe_source, "06-geo-feature")
 
 
-def test_a_demo_project_walks_two_lifecycle_steps(driver, console, axe_source):
+def test_a_demo_project_gets_its_acceptance_report_and_walks_two_lifecycle_steps(driver, console, axe_source, tmp_path):
     admin = {"Authorization": f"Bearer {console.keys.admin}"}
-    projects = httpx.get(f"{console.url}/projects?status=implementing", headers=admin).json()["items"]
-    project = projects[0]["id"]
-    upload = httpx.post(
-        f"{console.url}/projects/{project}/documents",
-        headers=admin,
-        data={"doc_type": "acceptance_report"},
-        files={"file": ("验收报告.pdf", b"%PDF-1.4 acceptance report", "application/pdf")},
-    )
-    assert upload.status_code == 201, upload.text
+    project = httpx.get(f"{console.url}/projects?status=implementing", headers=admin).json()["items"][0]["id"]
+    report = tmp_path / "验收报告.pdf"
+    report.write_bytes(b"%PDF-1.4 acceptance report")
 
     sign_in(driver, console, console.keys.admin)
     driver.get(f"{console.url}/console/projects?status=implementing")
     accessible(driver, axe_source, "07-projects")
     driver.get(f"{console.url}/console/projects/{project}")
+    Select(driver.find_element(By.ID, "u-type")).select_by_value("acceptance_report")
+    driver.find_element(By.ID, "u-file").send_keys(str(report))
+    driver.find_element(By.ID, "upload-submit").click()
+    wait(driver).until(when.url_contains("uploaded=1"))
+    assert "验收报告.pdf" in driver.find_element(By.TAG_NAME, "main").text
+    documents = httpx.get(f"{console.url}/projects/{project}/documents", headers=admin).json()["items"]
+    assert [d["doc_type"] for d in documents if d["file_name"] == "验收报告.pdf"] == ["acceptance_report"]
     for step in ("accepted", "filed"):
         Select(driver.find_element(By.ID, "t-to")).select_by_value(step)
         driver.find_element(By.ID, "t-comment").send_keys(f"控制台测试：{step}")

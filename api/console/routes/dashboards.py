@@ -102,10 +102,11 @@ def dashboards(request: Request, user: User, db: DatabaseDep, year: Year = None)
     top = stats["by_department"][:10]
     chart_set = {
         "by-stage": charts.bar(
-            "按阶段：项目数与申报金额",
+            "按阶段：项目数",
             [s["title"] for s in stats["by_stage"]],
             {"项目数": [s["count"] for s in stats["by_stage"]]},
             axis="项目数",
+            integers=True,
         ),
         "by-stage-amount": charts.bar(
             "按阶段：金额（万元）",

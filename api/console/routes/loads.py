@@ -69,7 +69,9 @@ def load(
     path = _rejects_path(batch)
     rejects, matched = read_rejects(path, code=code, field=field, limit=SHOWN_REJECTS) if path else ([], 0)
     ordered = sorted(reject_codes.items(), key=lambda kv: (-kv[1], kv[0]))
-    chart = charts.bar("拒收原因（错误代码）", [c for c, _ in ordered], {"行数": [n for _, n in ordered]}, axis="行")
+    chart = charts.bar(
+        "拒收原因（错误代码）", [c for c, _ in ordered], {"行数": [n for _, n in ordered]}, axis="行", integers=True
+    )
     return page(
         request,
         "load.html",

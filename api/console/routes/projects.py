@@ -14,7 +14,8 @@ from api.console.render import page, redirect
 from api.console.session import User
 from api.deps import DatabaseDep
 from api.params import RowId
-from mdm.errors import InvalidRequest
+from mdm.errors import FileTooLarge, InvalidRequest
+from mdm.keys import DEPARTMENT_ROLES
 from mdm.projects import dictionary, documents, lifecycle, service
 from mdm.projects.lifecycle import TRANSITIONS
 
@@ -91,6 +92,8 @@ def project(request: Request, user: User, db: DatabaseDep, project_id: RowId) ->
         words=words,
         steps=steps,
         done=_stage_done(request.query_params.get("done"), words),
+        uploaded=request.query_params.get("uploaded") == "1",
+        may_upload=any(user.caller.may(role) for role in DEPARTMENT_ROLES),
     )
 
 
@@ -118,6 +121,32 @@ async def transition(request: Request, user: User, db: DatabaseDep, project_id: 
         not_duplicate_statement=str(posted.get("not_duplicate_statement") or "") or None,
     )
     return redirect(f"/console/projects/{project_id}?done={moved['status']}")
+
+
+@router.post("/projects/{project_id}/documents")
+async def upload(request: Request, user: User, db: DatabaseDep, project_id: RowId) -> Response:
+    """Upload a document of a stage (multipart ``doc_type`` and ``file``), stored with its SHA-256 and size as
+    ``POST /projects/{id}/documents`` does; ``project.invalid`` for an empty file, ``file.too_large`` above
+    ``MDM_MAX_UPLOAD_BYTES``."""
+    posted = await request.form()
+    session.check_csrf(user.csrf, posted.get("csrf_token"))
+    file = posted.get("file")
+    if isinstance(file, str) or file is None:
+        raise InvalidRequest("project.invalid", "choose a file to upload")
+    limit = request.app.state.settings.max_upload_bytes
+    content = await file.read(limit + 1)
+    if len(content) > limit:
+        raise FileTooLarge(limit)
+    documents.upload_document(
+        db,
+        caller=user.caller,
+        project_id=project_id,
+        doc_type=str(posted.get("doc_type") or ""),
+        file_name=file.filename or "document",
+        media_type=file.content_type or "application/octet-stream",
+        content=content,
+    )
+    return redirect(f"/console/projects/{project_id}?uploaded=1")
 
 
 @router.get("/projects/{project_id}/documents/{document_id}")

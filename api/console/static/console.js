@@ -75,7 +75,9 @@
           return { name: a.properties.name, itemStyle: { areaColor: "#1f5fa8", opacity: 0.55, borderColor: "#0b3a6e", borderWidth: 2 } };
         })
       },
-      series: [{ type: "scatter", coordinateSystem: "geo", data: points, symbolSize: 10, itemStyle: { color: "#be123c" } }]
+      series: points.length
+        ? [{ type: "scatter", coordinateSystem: "geo", data: points, symbolSize: 10, itemStyle: { color: "#be123c" } }]
+        : []
     });
     charts.push(chart);
   }
@@ -88,7 +90,14 @@
       .then(function (base) { maps.forEach(function (el) { drawMap(el, base); }); });
   }
 
+  function purposeOnChange() {
+    // choosing a purpose applies it at once (the 设定 button stays for browsers without scripts)
+    var select = document.getElementById("purpose-select");
+    if (select) select.addEventListener("change", function () { if (select.value) select.form.submit(); });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    purposeOnChange();
     if (typeof echarts === "undefined") return;
     drawCharts();
     drawMaps();
