@@ -115,7 +115,8 @@ def prepare_demo(settings: Settings, *, console: Console | None = None) -> DemoK
             console.print(line, soft_wrap=True)
     seeded = seed_projects(database, list(samples.entities(COUNTS["entities"])), _credit())
     if console:
-        console.print(f"projects: {seeded} seeded (see GET /projects/om-statistics?year=2025)", soft_wrap=True)
+        what = f"{seeded} seeded" if seeded else "already seeded (a database that has projects gets none)"
+        console.print(f"projects: {what} (see GET /projects/om-statistics?year=2025)", soft_wrap=True)
     keys = prepare_sharing(database)
     if console:
         console.print("the same records read with and without a grant:", soft_wrap=True)
