@@ -186,10 +186,9 @@ class RowPreparer:
         source_key = self.source_key(row, data)
         if source_key is None:
             # only a blank cell in the profile's source_key column gets here (with a business key, the key
-            # stands in); the store cannot hold a row without a source key
-            raise MdmError(
-                "server.error", f"row {row.row_no}: the source key column {self.profile.source_key} is blank"
-            )
+            # stands in): that row is rejected, the rest of the file loads
+            column = self.profile.source_key or ""
+            return None, [issue("row.source_key_missing", column, f"the source key column {column} is blank")], warnings
         source_time = None
         if self.profile.timestamp:
             cell = self._cell(row, self.profile.timestamp, "timestamp", warnings)

@@ -92,3 +92,16 @@ def test_a_later_row_under_another_source_key_replaces_the_earlier_source_record
         kept = session.execute(sa.select(SourceRecord.source_key)).scalars().all()
     assert kept == ["A-2"]
     assert read_jsonl(summary["rejects_path"])[0]["source_key"] == "A-1"
+
+
+def test_a_row_with_a_blank_source_key_is_rejected_and_the_rest_of_the_file_loads(db, tmp_path):
+    header = HEADER + ",ref"
+    rows = [
+        "p1,一号,,320508,,120.6,31.3,2024-01-01T08:00:00,A-1",
+        "p2,二号,,320508,,120.6,31.3,2024-01-01T08:00:00,",
+        "p3,三号,,320508,,120.6,31.3,2024-01-01T08:00:00,A-3",
+    ]
+    summary = load(db, profile(source_key="ref", **TIMED), csv_file(tmp_path / "a.csv", rows, header), tmp_path)
+    assert (summary["inserted"], summary["rejected"]) == (2, 1)
+    [reject] = read_jsonl(summary["rejects_path"])
+    assert (reject["row"], reject["code"], reject["errors"][0]["field"]) == (3, "row.source_key_missing", "ref")
