@@ -88,7 +88,24 @@ def short(value: Any) -> str:
     return text
 
 
+STATUS_TITLES = {
+    "active": "有效",
+    "retired": "已退役",
+    "committed": "已提交",
+    "failed": "失败",
+    "rejected": "整批拒收",
+    "running": "进行中",
+}
+
+
+def status(value: Any) -> str:
+    """A record's or a batch's status in Chinese, with the code: ``有效 (active)``."""
+    title = STATUS_TITLES.get(str(value))
+    return f"{title}（{value}）" if title else str(value)
+
+
 templates.env.filters["when"] = when
+templates.env.filters["status"] = status
 templates.env.filters["short"] = short
 
 
