@@ -195,7 +195,7 @@ def test_the_command_line_prints_the_om_statistics_as_a_table_and_lists_shows_an
     assert [p["id"] for p in json.loads(listed.output)["items"]] == [ids[6], ids[5]]
     shown = json.loads(cli("projects", "show", str(ids[0])).output)
     assert shown["om_category"] == "software" and shown["construction_cost_wan"] == "100.00"
-    assert cli("projects", "show", "999999").exit_code == 1
+    assert cli("projects", "show", "999999").exit_code == 2  # project.not_found is a NotFound: its class says exit 2
     assert cli("projects", "export", "--year", "2025").output.startswith("project_id,project_name,")
     payments = tmp_path / "pay.csv"
     payments.write_text(f"voucher_no,project_id,paid_on,amount_wan\nV-9,{ids[0]},2025-01-02,3.00\n", encoding="utf-8")

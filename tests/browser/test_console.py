@@ -269,3 +269,16 @@ def test_a_load_with_rejects_charts_their_codes_filters_them_and_exports_them(dr
     assert len(jsonl.text.splitlines()) == 5
     codes = httpx.get(rejected[0] + "/reject-codes.csv", cookies=cookies).text.lstrip("\ufeff").splitlines()
     assert codes[0] == "错误代码 code,次数 count" and "id.checksum,1" in codes
+
+
+def test_an_error_page_and_a_persons_record_page_pass_the_accessibility_check(driver, console, axe_source):
+    sign_in(driver, console, console.keys.reader, purpose="social.assistance")
+    driver.get(f"{console.url}/console/no-such-page")
+    assert "request.not_found" in driver.find_element(By.TAG_NAME, "main").text
+    accessible(driver, axe_source, "12-error")
+    driver.get(f"{console.url}/console/repositories/natural_person?q=990102")
+    link = wait(driver).until(when.element_to_be_clickable((By.CSS_SELECTOR, "table.hits a")))
+    link.click()
+    wait(driver).until(when.presence_of_element_located((By.ID, "history-head")))
+    assert "版本历史" in driver.find_element(By.TAG_NAME, "main").text
+    accessible(driver, axe_source, "13-person-record")
