@@ -17,8 +17,8 @@ from fastapi_offline import FastAPIOffline
 
 from api import console, errors
 from api.routes import router
-from api.routes_projects import router as projects_router
-from api.routes_sharing import router as sharing_router
+from api.routes.projects import router as projects_router
+from api.routes.sharing import router as sharing_router
 from mdm.audit import AuditWriter
 from mdm.db import Database
 from mdm.reads import Reads

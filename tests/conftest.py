@@ -110,6 +110,22 @@ def module_db(request, tmp_path_factory) -> Iterator[Database]:
 
 
 @pytest.fixture
+def es() -> Iterator[object]:
+    """An Elasticsearch backend (``MDM_TEST_ELASTICSEARCH_URL``) with an index prefix of its own; its indices are
+    dropped afterwards."""
+    from mdm.search.elastic import ElasticBackend
+    from standards import default_registry
+
+    url = os.environ.get("MDM_TEST_ELASTICSEARCH_URL")
+    if not url or ElasticBackend(url).health()["status"] != "ok":
+        missing(f"Elasticsearch at MDM_TEST_ELASTICSEARCH_URL={url!r}")
+    backend = ElasticBackend(url, prefix=f"t{uuid.uuid4().hex[:10]}")
+    yield backend
+    for repository in default_registry().repositories:
+        backend.drop(repository)
+
+
+@pytest.fixture
 def settings(tmp_path) -> Settings:
     return Settings(
         database_url=f"sqlite:///{tmp_path / 'mdm.db'}",

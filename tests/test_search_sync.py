@@ -4,7 +4,6 @@ without a gap, and the drift check — against the real node (and, for the outag
 from __future__ import annotations
 
 import os
-import uuid
 from urllib.parse import urlparse
 
 import pytest
@@ -19,7 +18,6 @@ from mdm.search.elastic import ElasticBackend, to_document
 from mdm.search.indexer import check, drain, pending, reindex
 from mdm.settings import Settings
 from standards import default_registry
-from tests.conftest import missing
 from tests.proxy import TcpProxy
 
 ES_URL = os.environ.get("MDM_TEST_ELASTICSEARCH_URL")
@@ -27,16 +25,6 @@ REGISTRY = default_registry()
 PERSON = REGISTRY.get("natural_person")
 GEO = REGISTRY.get("geo_feature")
 PERSONS = load_profile(str(SAMPLES / "persons.yaml"), [])
-
-
-@pytest.fixture
-def es():
-    if not ES_URL or ElasticBackend(ES_URL).health()["status"] != "ok":
-        missing(f"Elasticsearch at MDM_TEST_ELASTICSEARCH_URL={ES_URL!r}")
-    backend = ElasticBackend(ES_URL, prefix=f"t{uuid.uuid4().hex[:10]}")
-    yield backend
-    for repository in REGISTRY.repositories:
-        backend.drop(repository)
 
 
 @pytest.fixture

@@ -7,10 +7,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-import uuid
 from urllib.parse import urlparse
 
-import pytest
 from fastapi.testclient import TestClient
 
 from api import samples
@@ -19,25 +17,13 @@ from api.demo import demo_settings, prepare_demo
 from mdm.db import Database
 from mdm.keys import create_key
 from mdm.search import SearchQuery
-from mdm.search.elastic import ElasticBackend
 from mdm.search.indexer import check, pending
 from mdm.settings import Settings
 from standards import default_registry
-from tests.conftest import missing
 from tests.proxy import TcpProxy
 
 ES_URL = os.environ.get("MDM_TEST_ELASTICSEARCH_URL")
 REGISTRY = default_registry()
-
-
-@pytest.fixture
-def es():
-    if not ES_URL or ElasticBackend(ES_URL).health()["status"] != "ok":
-        missing(f"Elasticsearch at MDM_TEST_ELASTICSEARCH_URL={ES_URL!r}")
-    backend = ElasticBackend(ES_URL, prefix=f"t{uuid.uuid4().hex[:10]}")
-    yield backend
-    for repository in REGISTRY.repositories:
-        backend.drop(repository)
 
 
 def es_settings(tmp_path, url: str, prefix: str, **more) -> Settings:
