@@ -245,7 +245,8 @@ def record_usage(
 ) -> Any:
     """Who used this record, when and for what purpose (the owning department and stewards)."""
     with db.read() as session:
-        owner = departments.owner_of(session, standard.repository)
-        if caller.role != "admin" and caller.department != owner:
+        if not departments.may_see_usage(
+            session, department=caller.department, role=caller.role, repository=standard.repository
+        ):
             raise Forbidden("auth.forbidden", "the usage of a record is shown to its owning department and stewards")
         return {"items": audit.usage(session, standard.repository, key, limit=limit)}

@@ -116,6 +116,12 @@ def owner_of(session: Session, repository: str) -> str | None:
     return None
 
 
+def may_see_usage(session: Session, *, department: str, role: str, repository: str) -> bool:
+    """Whether a caller may see who used a record of ``repository`` (the data-subject view): stewards and the
+    department that owns the repository's source."""
+    return role == "admin" or department == owner_of(session, repository)
+
+
 def check_purpose_code(code: str | None) -> str:
     """A syntactically valid purpose code, or 400: ``access.purpose_required`` (missing or blank),
     ``access.purpose_invalid`` (over 64 characters, control characters, not lower-case dotted words)."""

@@ -14,7 +14,7 @@ from api.console.session import ConsoleUser, User
 from api.deps import DatabaseDep, ReadsDep, RegistryDep
 from api.schemas import Record
 from mdm import audit, records
-from mdm.access.departments import owner_of
+from mdm.access.departments import may_see_usage
 from mdm.batches import last_loads
 from mdm.errors import InvalidRequest, MdmError
 from mdm.reads import ReadContext
@@ -147,9 +147,8 @@ def record(
     current = Record.of(shown.view, shown.projection).model_dump(mode="json")
     versions = [Record.of(s.view, s.projection).model_dump(mode="json") for s in reads.history(ctx, standard, key)]
     with db.read() as session:
-        owner = owner_of(session, repository)
         usage = None
-        if user.caller.role == "admin" or user.caller.department == owner:
+        if may_see_usage(session, department=user.caller.department, role=user.caller.role, repository=repository):
             usage = audit.usage(session, repository, key, limit=50)
     fields = [
         {

@@ -79,8 +79,9 @@ def sharing(
         usage_problem = None
         if repository and key:
             standard = standard_for(registry, repository)
-            owner = departments.owner_of(s, standard.repository)
-            if caller.role == "admin" or caller.department == owner:
+            if departments.may_see_usage(
+                s, department=caller.department, role=caller.role, repository=standard.repository
+            ):
                 usage = audit.usage(s, standard.repository, key.strip(), limit=100)
             else:
                 usage_problem = "只有数据所属部门和管理员可以查看记录的使用情况（auth.forbidden）"
