@@ -21,7 +21,7 @@ from mdm.projects import documents, evaluations, lifecycle, service, vendors
 from mdm.projects.models import Project
 
 YEAR = 2025
-ROLES = ("declarer", "bigdata_reviewer", "finance_reviewer", "plan_control", "finance_approver")
+ROLES = ("bigdata_reviewer", "finance_reviewer", "plan_control", "finance_approver")
 CONSTRUCTION = [
     (
         "政务服务一网通办平台升级改造",
@@ -54,6 +54,11 @@ OM_CATEGORIES = ("infrastructure", "hardware", "software", "data", "security", "
 
 def _callers() -> dict[str, Caller]:
     return {role: Caller(department=f"demo {role}", role=role, key_prefix="demo") for role in ROLES}
+
+
+def _declarer(department_uscc: str) -> Caller:
+    """The declarer of one department: a declarer acts only for its own department's projects."""
+    return Caller(department=department_uscc, role="declarer", key_prefix="demo")
 
 
 def _count(rng: random.Random, low: int, high: int) -> int:
@@ -103,11 +108,12 @@ def _advance(
 ) -> None:
     order = ["draft", "declared", "evaluated", "approved", "procuring", "implementing", "accepted"]
     reached = order.index(target)
+    declarer = _declarer(service.get_project(db, pid)["department_uscc"])
     if reached >= 1:
-        _doc(db, who["declarer"], pid, "proposal")
+        _doc(db, declarer, pid, "proposal")
         lifecycle.transition(
             db,
-            caller=who["declarer"],
+            caller=declarer,
             project_id=pid,
             to="declared",
             not_duplicate_statement="二期仅建设移动端和自助终端，与一期不重复",
@@ -132,17 +138,17 @@ def _advance(
         evaluations.approve_budget(db, caller=who["finance_approver"], project_id=pid, amount_wan=price)
         lifecycle.transition(db, caller=who["finance_approver"], project_id=pid, to="approved")
     if reached >= 4:
-        lifecycle.transition(db, caller=who["declarer"], project_id=pid, to="procuring")
+        lifecycle.transition(db, caller=declarer, project_id=pid, to="procuring")
     if reached >= 5:
-        vendors.award(db, caller=who["declarer"], project_id=pid, uscc=contractor, role="contractor")
-        _doc(db, who["declarer"], pid, "contract")
+        vendors.award(db, caller=declarer, project_id=pid, uscc=contractor, role="contractor")
+        _doc(db, declarer, pid, "contract")
         if float(service.get_project(db, pid)["approved_wan"]) >= 100:
-            vendors.award(db, caller=who["declarer"], project_id=pid, uscc=supervisor, role="supervisor")
-            _doc(db, who["declarer"], pid, "supervision_contract")
-        lifecycle.transition(db, caller=who["declarer"], project_id=pid, to="implementing")
+            vendors.award(db, caller=declarer, project_id=pid, uscc=supervisor, role="supervisor")
+            _doc(db, declarer, pid, "supervision_contract")
+        lifecycle.transition(db, caller=declarer, project_id=pid, to="implementing")
     if reached >= 6:
-        _doc(db, who["declarer"], pid, "acceptance_report")
-        lifecycle.transition(db, caller=who["declarer"], project_id=pid, to="accepted")
+        _doc(db, declarer, pid, "acceptance_report")
+        lifecycle.transition(db, caller=declarer, project_id=pid, to="accepted")
 
 
 def seed_projects(db: Database, companies: list[dict[str, Any]], credit: list[dict[str, Any]]) -> int:
@@ -170,7 +176,7 @@ def seed_projects(db: Database, companies: list[dict[str, Any]], credit: list[di
             "systems": [name.replace("升级改造", "").replace("三期", "")],
             "other_parts": [{"name": "等保测评与密码测评服务", "amount_wan": "6.00"}],
         }
-        pid = service.create_project(db, caller=who["declarer"], body=body)["id"]
+        pid = service.create_project(db, caller=_declarer(body["department_uscc"]), body=body)["id"]
         contractor = contractor_with_penalty if i == 2 else others[i]
         _advance(db, who, pid, target, hardware=hardware, rng=rng, contractor=contractor, supervisor=others[-1])
         created += 1
@@ -189,11 +195,12 @@ def seed_projects(db: Database, companies: list[dict[str, Any]], credit: list[di
                 "om_category": category,
                 "construction_cost_wan": f"{cost}.00",
             }
-            pid = service.create_project(db, caller=who["declarer"], body=body)["id"]
-            _doc(db, who["declarer"], pid, "proposal")
+            declarer = _declarer(body["department_uscc"])
+            pid = service.create_project(db, caller=declarer, body=body)["id"]
+            _doc(db, declarer, pid, "proposal")
             lifecycle.transition(
                 db,
-                caller=who["declarer"],
+                caller=declarer,
                 project_id=pid,
                 to="declared",
                 not_duplicate_statement="运维对象为不同业务系统",

@@ -101,6 +101,11 @@ _TABLE: tuple[Code, ...] = (
     ),
     Code("project.entity_unknown", "error", "A USCC (department, vendor, supervisor) that is no legal_entity record."),
     Code(
+        "project.department_mismatch",
+        "error",
+        "A declarer's key acts only for its own department: the project is another department's.",
+    ),
+    Code(
         "project.transition_invalid",
         "error",
         "The transition is not allowed from this stage, by this role, or a condition is missing.",

@@ -15,11 +15,12 @@ from api.app import create_app
 from api.demo import SAMPLES
 from loaders.pipeline import LoadOptions, load_file
 from loaders.profiles import load_profile
+from mdm.access.departments import add_department, find_department
 from mdm.db import Database
 from mdm.keys import ROLES, create_key
 from mdm.settings import Settings
 
-ROLES_USED = [r for r in ROLES if r != "loader"]
+ROLES_USED = [r for r in ROLES if r not in ("loader", "declarer")]
 
 
 @dataclass
@@ -33,6 +34,14 @@ class World:
     tmp: Path
     _ids: dict[str, int] = field(default_factory=dict)
 
+    def declarer_of(self, index: int) -> str:
+        """The name of a declarer key of ``entities[index]``'s department (registered by its USCC and name and
+        issued on first use); ``"declarer"`` is ``entities[0]``'s."""
+        name = f"declarer:{index}"
+        if name not in self.keys:
+            self.keys[name] = declarer_key(self.db, self.entities[index])
+        return name
+
     def h(self, role: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[role]}"}
 
@@ -41,6 +50,15 @@ class World:
 
     def get(self, role: str, path: str, **params):
         return self.client.get(path, params=params, headers=self.h(role))
+
+
+def declarer_key(db: Database, entity: dict[str, Any]) -> str:
+    """A declarer key of the department that is ``entity`` (a legal_entity row): its id is the USCC, as a
+    declarer acts only for its own department."""
+    with db.write() as session:
+        if find_department(session, entity["uscc"]) is None:
+            add_department(session, department_id=entity["uscc"], name=entity["name"])
+    return create_key(db, department=entity["uscc"], role="declarer")
 
 
 def make_world(db: Database, tmp_path: Path) -> World:
@@ -81,6 +99,7 @@ def make_world(db: Database, tmp_path: Path) -> World:
     settings = Settings(database_url="sqlite://", report_dir=tmp_path / "loads", max_upload_bytes=100_000)
     client = TestClient(create_app(settings, db=db), raise_server_exceptions=False)
     keys = {role: create_key(db, department=f"{role} 部门", role=role) for role in [*ROLES_USED, "loader"]}
+    keys["declarer"] = keys["declarer:0"] = declarer_key(db, entities[0])
     return World(client, db, keys, entities, serious, minor, tmp_path)
 
 
@@ -99,13 +118,18 @@ def declare_body(world: World, **changes: Any) -> dict[str, Any]:
     return body
 
 
-def upload(world: World, role: str, project_id: int, doc_type: str, content: bytes = b"%PDF-1.4 test") -> dict:
-    response = world.client.post(
+def post_document(world: World, role: str, project_id: int, doc_type: str, content: bytes = b"%PDF-1.4 test"):
+    """The response to uploading a ``doc_type`` document with ``role``'s key."""
+    return world.client.post(
         f"/projects/{project_id}/documents",
         data={"doc_type": doc_type},
         files={"file": (f"{doc_type}.pdf", content, "application/pdf")},
         headers=world.h(role),
     )
+
+
+def upload(world: World, role: str, project_id: int, doc_type: str, content: bytes = b"%PDF-1.4 test") -> dict:
+    response = post_document(world, role, project_id, doc_type, content)
     assert response.status_code == 201, response.text
     return response.json()
 

@@ -7,7 +7,8 @@ import pytest
 
 from mdm.access.departments import code_for_name  # keys name registered departments by id
 from mdm.keys import Caller
-from tests.projects_world import FP, declare_body, make_world, to_approved, to_evaluated, upload
+from mdm.projects.rules import DOCUMENT_RULES
+from tests.projects_world import FP, declare_body, make_world, post_document, to_approved, to_evaluated, upload
 
 
 @pytest.fixture
@@ -76,7 +77,7 @@ def test_a_project_goes_from_draft_to_filed_with_every_step_recorded(world):
     ]
     implementing = view["transitions"][5]
     assert implementing["comment"] == "合同已签" and implementing["documents"] == [contract["id"]]
-    assert implementing["department"] == code_for_name("declarer 部门") and world.keys["declarer"].startswith(
+    assert implementing["department"] == world.entities[0]["uscc"] and world.keys["declarer"].startswith(
         implementing["key_prefix"]
     )
     assert (
@@ -273,10 +274,9 @@ ADMITTED = {
 
 def test_nothing_refused_is_reached_by_calling_the_routes_in_another_order(world):
     """At every stage, try every action the stage does not admit (by a key allowed to act: admin where it
-    matters) with every document uploaded, so only the order can refuse it: each is refused and changes nothing."""
+    matters) with every document the stage takes uploaded, so only the order can refuse it, and every document
+    it does not take: each is refused and changes nothing."""
     pid = create(world, requested_wan="150.00")
-    for doc in ("proposal", "contract", "acceptance_report"):
-        upload(world, "declarer", pid, doc)
     ACTIONS["vendor"][2]["uscc"] = world.entities[3]["uscc"]
     path = ["draft", "declared", "evaluated", "approved", "procuring", "implementing", "accepted", "filed"]
     steps = {
@@ -297,6 +297,9 @@ def test_nothing_refused_is_reached_by_calling_the_routes_in_another_order(world
             r = world.post("admin" if name != "budget" else role, f"/projects/{pid}/{route}", body)
             assert r.status_code in (200, 201), (stage, name, r.text)
         assert status_of(world, pid) == stage
+        for doc, (stages, _) in DOCUMENT_RULES.items():
+            if stage in stages:
+                upload(world, "admin", pid, doc)
         before = world.get("reader", f"/projects/{pid}").json()
         for name, (_, route, body) in ACTIONS.items():
             if name in ADMITTED[stage]:
@@ -304,6 +307,10 @@ def test_nothing_refused_is_reached_by_calling_the_routes_in_another_order(world
             r = world.post("admin", f"/projects/{pid}/{route}", body)
             assert r.status_code == 409, (stage, name, r.text)
             assert r.json()["code"] == "project.transition_invalid"
+        for doc, (stages, _) in DOCUMENT_RULES.items():
+            if stage not in stages:
+                r = post_document(world, "admin", pid, doc)
+                assert r.status_code == 409 and r.json()["code"] == "project.transition_invalid", (stage, doc)
         after = world.get("reader", f"/projects/{pid}").json()
         assert after == before
     # the budget approved in 'evaluated' was 1.00 万元: under 100 万, so no supervision was needed
@@ -390,5 +397,47 @@ def test_every_project_action_is_an_event_of_the_audit_chain(world):
     ours = [e for e in events if e["target"] == str(pid)]
     assert {e["action"] for e in ours} >= {"project:transition", "project:evaluation"}, [e["action"] for e in ours]
     declared = next(e for e in reversed(ours) if e["action"] == "project:transition")  # newest first: the oldest
-    assert declared["department"] == code_for_name("declarer 部门")
+    assert declared["department"] == world.entities[0]["uscc"]
     assert world.keys["declarer"].startswith(declared["key_prefix"])
+
+
+def test_a_declarer_acts_only_for_its_own_department(world):
+    other = world.declarer_of(1)  # a declarer key of entities[1]'s department
+    refused(world.post(other, "/projects", declare_body(world)), "project.department_mismatch", 403)
+    pid = create(world)  # the declarer of entities[0], the declaring department
+    refused(post_document(world, other, pid, "proposal"), "project.department_mismatch", 403)
+    upload(world, "declarer", pid, "proposal")
+    body = {"to": "declared", "not_duplicate_statement": "测试项目"}
+    refused(world.post(other, f"/projects/{pid}/transitions", body), "project.department_mismatch", 403)
+    refused(world.post(other, f"/projects/{pid}/transitions", {"to": "withdrawn"}), "project.department_mismatch", 403)
+    to_evaluated(world, pid)
+    to_approved(world, pid, amount_wan="50.00")
+    refused(world.post(other, f"/projects/{pid}/transitions", {"to": "procuring"}), "project.department_mismatch", 403)
+    assert world.post("declarer", f"/projects/{pid}/transitions", {"to": "procuring"}).status_code == 200
+    vendor = {"uscc": world.entities[3]["uscc"], "role": "contractor"}
+    refused(world.post(other, f"/projects/{pid}/vendors", vendor), "project.department_mismatch", 403)
+    assert status_of(world, pid) == "procuring" and world.get("reader", f"/projects/{pid}").json()["vendors"] == []
+    # the reviewing bureaus act on every department's projects, and a steward (admin) declares for any
+    theirs = world.post("admin", "/projects", declare_body(world, department_uscc=world.entities[1]["uscc"]))
+    assert theirs.status_code == 201 and theirs.json()["department_uscc"] == world.entities[1]["uscc"]
+
+
+def test_each_document_type_has_its_stages_and_its_roles(world):
+    pid = create(world)
+    refused(post_document(world, "declarer", pid, "contract"))  # no contract before procurement
+    body = refused(post_document(world, "declarer", pid, "acceptance_report"))
+    assert body["missing"] == ["stage_implementing", "stage_accepted"]
+    refused(post_document(world, "declarer", pid, "approval"), "auth.forbidden", 403)  # the approval is finance's
+    refused(post_document(world, "declarer", pid, "software_evaluation"), "auth.forbidden", 403)
+    upload(world, "declarer", pid, "feasibility_study")
+    upload(world, "declarer", pid, "other")
+    to_evaluated(world, pid)
+    refused(post_document(world, "declarer", pid, "proposal"))  # declaration is over
+    upload(world, "bigdata_reviewer", pid, "software_evaluation")
+    upload(world, "finance_approver", pid, "approval")
+    r = world.post("declarer", f"/projects/{pid}/transitions", {"to": "withdrawn"})
+    assert r.status_code == 200
+    for doc in ("other", "proposal"):
+        refused(post_document(world, "admin", pid, doc))  # a closed project takes no document
+    types = [d["doc_type"] for d in world.get("reader", f"/projects/{pid}/documents").json()["items"]]
+    assert types == ["feasibility_study", "other", "proposal", "software_evaluation", "approval"]

@@ -84,10 +84,11 @@ def test_an_unknown_vendor_is_refused(world):
 
 def declare(world, name, scope, *, year=2025, department=0, statement=None):
     body = declare_body(world, name=name, scope=scope, year=year, department_uscc=world.entities[department]["uscc"])
-    pid = world.post("declarer", "/projects", body).json()["id"]
-    upload(world, "declarer", pid, "proposal")
+    declarer = world.declarer_of(department)
+    pid = world.post(declarer, "/projects", body).json()["id"]
+    upload(world, declarer, pid, "proposal")
     transition = {"to": "declared", **({"not_duplicate_statement": statement} if statement else {})}
-    return pid, world.post("declarer", f"/projects/{pid}/transitions", transition)
+    return pid, world.post(declarer, f"/projects/{pid}/transitions", transition)
 
 
 def test_a_differently_worded_declaration_of_another_department_needs_a_statement(world):
@@ -100,7 +101,9 @@ def test_a_differently_worded_declaration_of_another_department_needs_a_statemen
     assert candidate["score"] == str(similarity(*REWORDED, *ONE_NET)) and float(candidate["score"]) >= 0.45
     assert world.get("reader", f"/projects/{second}").json()["status"] == "draft"
     r = world.post(
-        "declarer", f"/projects/{second}/transitions", {"to": "declared", "not_duplicate_statement": "二期仅建设移动端"}
+        world.declarer_of(2),
+        f"/projects/{second}/transitions",
+        {"to": "declared", "not_duplicate_statement": "二期仅建设移动端"},
     )
     assert r.status_code == 200
     view = r.json()

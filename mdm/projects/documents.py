@@ -15,8 +15,10 @@ from mdm.errors import Forbidden, InvalidRequest, NotFound
 from mdm.keys import DEPARTMENT_ROLES, Caller
 from mdm.projects import dictionary
 from mdm.projects.actions import now, record_project_action
+from mdm.projects.lifecycle import stage_conflict
 from mdm.projects.models import ProjectDocument
-from mdm.projects.service import document_view, load
+from mdm.projects.rules import DOCUMENT_RULES, OPEN_STAGES
+from mdm.projects.service import act_for_department, document_view, load
 
 
 def upload_document(
@@ -24,17 +26,28 @@ def upload_document(
 ) -> dict[str, Any]:
     """Store a document; returns ``{"id", "doc_type", "file_name", "media_type", "size" (bytes), "sha256", …}``.
 
-    Any project role (or admin) may upload. Raises ``auth.forbidden``, ``project.invalid`` (unknown type or
-    empty file), ``project.not_found``.
+    Each type has its stages and roles (:data:`mdm.projects.rules.DOCUMENT_RULES`: a proposal in draft or
+    declared, from the declarer; a contract from procuring on; an acceptance report in implementing or accepted;
+    evaluation reports and the approval from the reviewing bureaus); an admin may upload any type, in its stages.
+    A declarer uploads only to its own department's projects.
+
+    Raises ``auth.forbidden`` (403: not this type's role), ``project.department_mismatch`` (403),
+    ``project.invalid`` (unknown type or empty file), ``project.not_found``, ``project.transition_invalid`` (409:
+    a stage that does not take this type; ``missing`` names the stages that do).
     """
-    if not any(caller.may(role) for role in DEPARTMENT_ROLES):
-        raise Forbidden("auth.forbidden", "uploading project documents needs a project role")
+    stages, roles = DOCUMENT_RULES.get(doc_type, (OPEN_STAGES, DEPARTMENT_ROLES))
+    if not any(caller.may(role) for role in roles):
+        needed = " or ".join(roles)
+        raise Forbidden("auth.forbidden", f"uploading a {doc_type or 'project'} document needs the role {needed}")
     if not content:
         raise InvalidRequest("project.invalid", "the document is empty")
     with db.write() as session:
         if doc_type not in dictionary.codes(session, "project_document_type"):
             raise InvalidRequest("project.invalid", f"doc_type {doc_type!r} is not in the project_document_type list")
-        project = load(session, project_id)
+        project = load(session, project_id, lock=True)
+        act_for_department(caller, project.department_uscc, what="uploading a document")
+        if project.status not in stages:
+            raise stage_conflict(project, stages, f"uploading a {doc_type} document")
         row = ProjectDocument(
             project_id=project.id,
             doc_type=doc_type,

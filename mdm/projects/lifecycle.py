@@ -20,7 +20,7 @@ from mdm.projects.actions import now, record_project_action
 from mdm.projects.duplicates import similar_projects
 from mdm.projects.models import Project, ProjectDocument, ProjectEvaluation, ProjectTransition, ProjectVendor
 from mdm.projects.rules import SUPERVISION_THRESHOLD_FEN
-from mdm.projects.service import load, view
+from mdm.projects.service import act_for_department, load, view
 
 STAGES = (
     "draft",
@@ -123,6 +123,7 @@ def transition(
     or above the threshold needs ``not_duplicate_statement``.
 
     Raises ``project.not_found`` (404), ``auth.forbidden`` (403: the caller's role may not make this step),
+    ``project.department_mismatch`` (403: a declarer of another department),
     ``project.transition_invalid`` (409, ``missing`` lists the conditions), ``project.duplicate_suspected``
     (409, ``candidates``), ``project.invalid`` (a document of another project).
     """
@@ -141,6 +142,7 @@ def transition(
             raise Forbidden(
                 "auth.forbidden", f"{project.status} → {to} needs the role {' or '.join(TRANSITIONS[step])}"
             )
+        act_for_department(caller, project.department_uscc, what=f"{project.status} → {to}")
         owned = set(
             session.execute(select(ProjectDocument.id).where(ProjectDocument.project_id == project.id)).scalars()
         )

@@ -20,6 +20,24 @@ SUPERVISION_THRESHOLD_FEN = 100 * FEN_PER_WAN
 DUPLICATE_THRESHOLD = Decimal("0.45")
 DUPLICATE_YEARS = 2  # this year and the two before
 
+# Which stages take a document of each type, and whose it is (管理办法: the declaring department files its
+# proposal and feasibility study at declaration, its contracts from procurement and its acceptance report at the
+# end; the reviewing bureaus file their evaluation reports and the approval). A type stewards add to the
+# ``project_document_type`` list later is taken, as ``other`` is, in every open stage from any project role.
+# Closed stages (filed, rejected, withdrawn) take no document.
+OPEN_STAGES = ("draft", "declared", "evaluated", "approved", "procuring", "implementing", "accepted")
+DOCUMENT_RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "proposal": (("draft", "declared"), ("declarer",)),
+    "feasibility_study": (("draft", "declared"), ("declarer",)),
+    "performance_report": (("declared", "evaluated"), ("finance_reviewer",)),
+    "software_evaluation": (("declared", "evaluated"), ("bigdata_reviewer",)),
+    "hardware_evaluation": (("declared", "evaluated"), ("finance_reviewer",)),
+    "approval": (("evaluated", "approved"), ("plan_control", "finance_approver")),
+    "contract": (("procuring", "implementing"), ("declarer",)),
+    "supervision_contract": (("procuring", "implementing"), ("declarer",)),
+    "acceptance_report": (("implementing", "accepted"), ("declarer",)),
+}
+
 # A serious credit record (政府采购法 art. 22: no 重大违法记录 in the three years before; 政府采购法实施条例
 # art. 19: 责令停产停业、吊销许可证或者执照、较大数额罚款; 财库〔2022〕3号: a 较大数额罚款 is 200 万元 or
 # more). Dishonest-debtor and black-list records count while active.

@@ -44,6 +44,21 @@ def legal_entity(session: Session, uscc: str, *, what: str) -> dict[str, Any]:
     return record.data
 
 
+def act_for_department(caller: Caller, department_uscc: str, *, what: str) -> None:
+    """A declarer acts only for its own department (管理办法: the declaring department is answerable for its
+    project): its key's department id must be the declaring department's USCC. Other roles are the city's
+    reviewing bureaus and act on every department's projects; an admin (steward) acts for any department.
+
+    Raises ``project.department_mismatch`` (403) for a declarer of another department.
+    """
+    if caller.role == "declarer" and caller.department != department_uscc:
+        raise Forbidden(
+            "project.department_mismatch",
+            f"{what}: this key is the department {caller.department}'s; the project is {department_uscc}'s",
+            department_uscc=department_uscc,
+        )
+
+
 def load(session: Session, project_id: int, *, lock: bool = False) -> Project:
     """The project row; ``project.not_found`` (404). ``lock`` takes a row lock on PostgreSQL."""
     stmt = select(Project).where(Project.id == project_id)
@@ -66,7 +81,8 @@ def create_project(db: Database, *, caller: Caller, body: dict[str, Any]) -> dic
     ``department_uscc``, ``requested_wan``, ``systems`` (names), ``other_parts`` ([{"name", "amount_wan"}]);
     for O&M also ``om_category`` (code list ``om_category``) and ``construction_cost_wan``.
 
-    Returns the project view. Raises ``project.invalid``, ``project.entity_unknown``.
+    Returns the project view. Raises ``auth.forbidden`` (403: not a declarer), ``project.invalid``,
+    ``project.entity_unknown``, ``project.department_mismatch`` (403: a declarer of another department).
     """
     if not caller.may("declarer"):
         raise Forbidden("auth.forbidden", "declaring a project needs the role declarer")
@@ -101,6 +117,7 @@ def create_project(db: Database, *, caller: Caller, body: dict[str, Any]) -> dic
         cost = wan_to_fen(body.get("construction_cost_wan"), field="construction_cost_wan")
     with db.write() as session:
         entity = legal_entity(session, body.get("department_uscc", ""), what="department_uscc")
+        act_for_department(caller, entity["uscc"], what="declaring a project")
         stamp = now()
         row = Project(
             kind=kind,

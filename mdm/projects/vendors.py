@@ -21,7 +21,7 @@ from mdm.projects.actions import now, record_project_action
 from mdm.projects.lifecycle import stage_conflict
 from mdm.projects.models import ProjectVendor
 from mdm.projects.rules import is_serious
-from mdm.projects.service import legal_entity, load, today, view
+from mdm.projects.service import act_for_department, legal_entity, load, today, view
 
 VENDOR_ROLES = ("contractor", "supervisor")
 
@@ -73,6 +73,7 @@ def award(
     ``finance_approver`` with an ``override_reason``). Returns the project view.
 
     Raises ``project.entity_unknown``, ``project.vendor_refused`` (409, ``credit``), ``auth.forbidden``,
+    ``project.department_mismatch`` (403: a declarer of another department),
     ``project.transition_invalid`` (wrong stage), ``project.invalid``.
     """
     if role not in VENDOR_ROLES:
@@ -84,6 +85,7 @@ def award(
         raise Forbidden("auth.forbidden", "awarding a vendor needs the role declarer")
     with db.write() as session:
         project = load(session, project_id, lock=True)
+        act_for_department(caller, project.department_uscc, what="awarding a vendor")
         if project.status != "procuring":
             raise stage_conflict(project, ("procuring",), "awarding a vendor")
         entity = legal_entity(session, uscc, what="vendor")
