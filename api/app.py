@@ -19,6 +19,7 @@ from api import console, errors
 from api.routes import router
 from api.routes.projects import router as projects_router
 from api.routes.sharing import router as sharing_router
+from mdm.access.metering import Defaults, Limits
 from mdm.audit import AuditWriter
 from mdm.db import Database
 from mdm.reads import Reads
@@ -63,6 +64,14 @@ with a stable `code` (see docs/codes.md).
 """
 
 
+def metering_defaults(settings: Settings) -> Defaults:
+    """The metering limits when no grant declares its own (``MDM_VERIFY_PER_*``, ``MDM_LOOKUP_PER_*``)."""
+    return Defaults(
+        verify=Limits(settings.verify_per_minute, settings.verify_per_day),
+        lookup=Limits(settings.lookup_per_minute, settings.lookup_per_day),
+    )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -85,7 +94,7 @@ def create_app(
     app.state.registry = registry or default_registry()
     app.state.search = search or backend_for(settings, app.state.db)
     app.state.audit = AuditWriter(app.state.db, batch=settings.audit_batch, enabled=settings.audit_reads)
-    app.state.reads = Reads(app.state.db, app.state.search, app.state.audit)
+    app.state.reads = Reads(app.state.db, app.state.search, app.state.audit, meter=metering_defaults(settings))
     errors.install(app)
     app.add_middleware(HeadAsGet)
     app.include_router(router)

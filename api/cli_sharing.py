@@ -104,8 +104,12 @@ def grants_add(
     unmasked: Annotated[list[str] | None, typer.Option(help="A sensitive field shown in clear (repeatable).")] = None,
     valid_from: Annotated[str | None, typer.Option(help="ISO 8601; default now.")] = None,
     valid_until: Annotated[str | None, typer.Option(help="ISO 8601; default open.")] = None,
+    per_minute: Annotated[
+        int | None, typer.Option(min=1, help="Metered calls (verifications, keys looked up) per UTC minute.")
+    ] = None,
+    per_day: Annotated[int | None, typer.Option(min=1, help="Metered calls per UTC day.")] = None,
 ) -> None:
-    """Issue a grant; prints it as JSON."""
+    """Issue a grant; prints it as JSON. Without --per-minute/--per-day the service's metering defaults apply."""
     from mdm.access.grants import GrantSpec, grant_out, issue_grant
     from standards import default_registry
 
@@ -122,6 +126,8 @@ def grants_add(
         unmasked=tuple(unmasked or ()),
         valid_from=_moment(valid_from),
         valid_until=_moment(valid_until),
+        per_minute=per_minute,
+        per_day=per_day,
     )
     try:
         with _database().write() as session:

@@ -31,6 +31,8 @@ def problem(status: int, code: str, detail: str, instance: str, **extra: Any) ->
         **extra,
     }
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 429 and "retry_after" in extra:
+        headers = {"Retry-After": str(int(extra["retry_after"]))}
     return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 

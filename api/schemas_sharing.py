@@ -42,6 +42,15 @@ class GrantIn(_Text):
     unmasked: list[str] = Field(default_factory=list, description="Sensitive fields shown in clear (or *).")
     valid_from: dt.datetime | None = Field(None, description="Default: now. ISO 8601 with a time zone.")
     valid_until: dt.datetime | None = Field(None, description="Default: open-ended.")
+    per_minute: int | None = Field(
+        None,
+        ge=1,
+        le=100_000_000,
+        description="Metered calls per UTC minute (verifications; keys looked up). Default: the service's.",
+    )
+    per_day: int | None = Field(
+        None, ge=1, le=100_000_000, description="Metered calls per UTC day. Default: the service's."
+    )
 
 
 class SharingRequestIn(_Text):
@@ -72,7 +81,10 @@ class VerifyIn(_Text):
 
 
 class VerifyOut(BaseModel):
-    results: dict[str, str] = Field(description="field → match, no_match or unknown (same shape for any key)")
+    results: dict[str, str] = Field(
+        description="field → match or no_match: no_match whenever the claim cannot be confirmed (no such record, a "
+        "retired one, a different or an empty value), so a missing key answers as a present one"
+    )
 
 
 class Items(BaseModel):

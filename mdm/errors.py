@@ -96,6 +96,13 @@ class Unavailable(MdmError):
     status = 503
 
 
+class RateLimited(MdmError):
+    """A metered call past its per-minute rate or daily quota (``access.rate_limited``): HTTP 429 with
+    ``Retry-After`` (RFC 6585 §4; ``extra["retry_after"]`` seconds), exit 1."""
+
+    status = 429
+
+
 class Conflict(MdmError):
     """The request is well-formed but the state of the thing refuses it (``project.transition_invalid``, …):
     HTTP 409, exit 1."""

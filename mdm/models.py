@@ -272,6 +272,21 @@ class Grant(Base):
     issued_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     request_id: Mapped[int | None] = mapped_column(BigId)
+    per_minute: Mapped[int | None] = mapped_column(Integer)  # metered calls (verifications, keys looked up)
+    per_day: Mapped[int | None] = mapped_column(Integer)
+
+
+class UsageMeter(Base):
+    """What a department used of a metered kind (``verify``: verifications; ``lookup``: keys looked up) for a
+    purpose in one window: a UTC minute (``2026-12-04T18:24``) or a UTC day (``2026-12-04``)."""
+
+    __tablename__ = "usage_meter"
+
+    department_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    window: Mapped[str] = mapped_column(String(16), primary_key=True)
+    used: Mapped[int] = mapped_column(BigInteger)
 
 
 class SharingRequest(Base):

@@ -170,6 +170,7 @@ class SearchQuery:
     bbox: Envelope | None = None
     limit: int = 20
     cursor: str | None = None
+    match_key: bool = True  # False: q is not matched against the business key (the caller sees it masked)
 
     def fingerprint(self, repository: str = "") -> str:
         parts = [self.q, self.mode, sorted(self.filters.items()), self.near, _box(self.bbox)]

@@ -6,18 +6,24 @@ the purpose it named):
 
 1. grant check: the purpose must be registered (400 ``access.purpose_unknown``); the department's unrevoked
    grants decide a :class:`mdm.access.View` (403 ``access.no_grant`` when it would see nothing of the repository);
-   addressing records by key needs the key field shown, filtering or searching needs the fields involved shown
-   unmasked (403 ``access.field_not_granted``), so no answer is an oracle for a hidden value;
+   addressing records by key (get, as-of, history, lookup), filtering or searching needs the fields involved
+   shown **unmasked** (403 ``access.field_not_granted``, decided before the store is read, so the refusal is the
+   same for a key that exists and one that does not): no answer is an oracle for a hidden value. A text search
+   by a caller who sees the key masked does not match the key. Verifications and key lookups are metered
+   (:mod:`mdm.access.metering`, 429 ``access.rate_limited``);
 2. query the store or the search backend (:mod:`mdm.records`, :mod:`mdm.search`);
 3. project and mask every record with the view;
 4. audit: one event per call (department, key prefix, purpose, route, query, the keys returned, the fields shown
-   unmasked, or the refusal's code) through the buffered :class:`mdm.audit.AuditWriter`.
+   unmasked, or the refusal's code; for a lookup every key asked, for a verification the key asked — as its
+   SHA-256 where the caller could not see it — and the answer given) through :class:`mdm.audit.AuditWriter`.
 """
 
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import datetime as dt
+import hashlib
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +32,7 @@ from typing import Any
 
 from mdm import records
 from mdm.access import grants as grant_store
+from mdm.access import metering
 from mdm.access.departments import owner_of, require_purpose
 from mdm.access.policy import Projection, View, decide, require_any
 from mdm.audit import AuditWriter
@@ -68,10 +75,13 @@ class _Outcome:
 class Reads:
     """The read service of one process: database, search backend and the audit writer."""
 
-    def __init__(self, db: Database, search: SearchBackend, audit: AuditWriter) -> None:
+    def __init__(
+        self, db: Database, search: SearchBackend, audit: AuditWriter, meter: metering.Defaults | None = None
+    ) -> None:
         self.db = db
         self.search_backend = search
         self.audit = audit
+        self.meter = meter or metering.Defaults()
 
     # -- steps 1 and 4 ------------------------------------------------------------------------------------------
 
@@ -121,9 +131,17 @@ class Reads:
 
     @staticmethod
     def _by_key(view: View) -> None:
-        hidden = [n for n in view.standard.business_key if n not in view.shown]
-        if hidden:
-            view.require_clear(hidden, "addressing records by key")
+        """Addressing records by key needs the key shown in clear: a caller who sees it masked could otherwise
+        walk guesses of the hidden digits and learn which exist."""
+        view.require_clear(view.standard.business_key, "addressing records by key")
+
+    def _charge(self, ctx: ReadContext, view: View, kind: str, units: int) -> None:
+        if view.whole or units <= 0:
+            return
+        limits = metering.limits_for(self.meter.of(kind), list(view.declared_limits))
+        metering.charge(
+            self.db, department=ctx.caller.department, purpose=ctx.purpose, kind=kind, units=units, limits=limits
+        )
 
     def _shown(self, view: View, items: list[RecordView], outcome: _Outcome) -> list[Shown]:
         outcome.keys.extend(v.key for v in items)
@@ -157,6 +175,8 @@ class Reads:
             view = self._checked_view(ctx, standard, outcome)
             self._by_key(view)
             wanted = list(dict.fromkeys(keys))
+            outcome.detail["asked"] = wanted  # every key tried, found or not (the caller sees keys in clear)
+            self._charge(ctx, view, "lookup", len(wanted))
             with self.db.read() as session:
                 found = records.get_many(session, standard.repository, wanted)
             items = self._shown(view, [found[k] for k in wanted if k in found], outcome)
@@ -186,7 +206,8 @@ class Reads:
             query.check(standard)
             if query.q is not None:
                 view.require_clear(_matched_in_part(standard), "searching")
-                self._by_key(view)  # a sensitive business key is matched whole, like a key lookup
+                if not all(view.clear(n) for n in standard.business_key):
+                    query = dataclasses.replace(query, match_key=False)  # a masked key is never matched
             view.require_clear(query.filters, "filtering")
             if (query.near or query.bbox) and standard.geometry_field:
                 view.require_clear([standard.geometry_field], "a spatial filter")
@@ -195,12 +216,14 @@ class Reads:
             return [(hit, s) for (hit, _), s in zip(found, shown, strict=True)], page
 
     def verify(self, ctx: ReadContext, standard: Standard, key: str, claims: dict[str, Any]) -> dict[str, str]:
-        """Verification (核验): per claimed field ``match`` / ``no_match`` / ``unknown`` — nothing else.
+        """Verification (核验): per claimed field ``match`` or ``no_match`` — nothing else.
 
         Every claimed field needs a ``verify`` grant for the purpose (403 ``access.field_not_granted``, decided
-        before the record is read). ``unknown``: the record does not exist, is retired, or holds no value for
-        the field — so a missing key gives the same shape as a present one. Values compare after Unicode NFKC
-        and trimming; a claim on a list field (former names) matches any item.
+        before the record is read). ``no_match`` whenever the claim cannot be confirmed — no such record, a
+        retired one, a different or an empty value — so a missing key answers exactly as a present one with
+        wrong claims. Values compare after Unicode NFKC and trimming; a claim on a list field (former names)
+        matches any item. Metered: one unit of ``verify`` per call (429 ``access.rate_limited``). The audit
+        event holds the key asked (its SHA-256 unless the caller may read the key in clear) and the answers.
         """
         with self._audited(ctx, standard, "read:verify") as outcome:
             view = self._checked_view(ctx, standard, outcome, kind="verify")
@@ -212,14 +235,32 @@ class Reads:
             hidden = [n for n in claims if n not in view.shown]
             if hidden:
                 view.require_clear(hidden, "verifying")
+            outcome.detail["claims"] = sorted(claims)
+            outcome.detail["asked"] = self._asked(ctx, standard, view, key)
+            self._charge(ctx, view, "verify", 1)
             with self.db.read() as session:
                 found = records.get_many(session, standard.repository, [key]).get(key)
             if found is not None and found.status == "active":
                 outcome.keys.append(key)
-            outcome.detail["claims"] = sorted(claims)
             outcome.view = None  # verification discloses no field
             data = found.data if found is not None and found.status == "active" else {}
-            return {name: _verdict(data.get(name), claim) for name, claim in claims.items()}
+            results = {name: _verdict(data.get(name), claim) for name, claim in claims.items()}
+            outcome.detail["results"] = results
+            return results
+
+    def _asked(self, ctx: ReadContext, standard: Standard, verify_view: View, key: str) -> dict[str, str]:
+        """The key a verification asked, for the audit: in clear when the caller may read the key in clear,
+        else as its SHA-256 (hex) — an auditor holding a candidate key can still find the event."""
+        if verify_view.whole:
+            return {"key": key}
+        try:
+            readable = self.view(ctx, standard).clear
+            clear = all(readable(n) for n in standard.business_key)
+        except MdmError:
+            clear = False
+        if clear:
+            return {"key": key}
+        return {"key_sha256": hashlib.sha256(key.encode("utf-8")).hexdigest()}
 
 
 def _matched_in_part(standard: Standard) -> list[str]:
@@ -232,7 +273,7 @@ def _norm(value: Any) -> str:
 
 def _verdict(stored: Any, claim: Any) -> str:
     if stored in (None, "", []):
-        return "unknown"
+        return "no_match"  # nothing to confirm: answered as a missing record is
     if isinstance(stored, list):
         return "match" if any(_norm(s) == _norm(claim) for s in stored) else "no_match"
     return "match" if _norm(stored) == _norm(claim) else "no_match"

@@ -58,6 +58,14 @@ class Settings(BaseSettings):
     audit_reads: bool = Field(
         True, description="Audit every read (default on; off only to measure its cost in bench/read.py)."
     )
+    verify_per_minute: int = Field(
+        60, ge=1, description="Verifications a department may make per purpose per UTC minute (a grant may say more)."
+    )
+    verify_per_day: int = Field(5_000, ge=1, description="Verifications per department and purpose per UTC day.")
+    lookup_per_minute: int = Field(
+        20_000, ge=1, description="Keys a department may look up per purpose per UTC minute (POST …/lookup)."
+    )
+    lookup_per_day: int = Field(500_000, ge=1, description="Keys looked up per department and purpose per UTC day.")
     audit_batch: int = Field(500, ge=1, description="Most buffered read events written in one audit transaction.")
     console_session_hours: float = Field(
         8, gt=0, le=24 * 7, description="How long a console sign-in lasts before the key must be entered again."

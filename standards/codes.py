@@ -164,7 +164,16 @@ _TABLE: tuple[Code, ...] = (
     Code("access.purpose_not_granted", "error", "Grants cover the field, but not for the request's purpose."),
     Code("access.grant_expired", "error", "The grant covering field and purpose is outside its validity."),
     Code("access.share_none", "error", "The field is never shared (x-share: none, 不予共享)."),
-    Code("access.field_not_granted", "error", "Filtering, searching or verifying on a field not granted unmasked."),
+    Code(
+        "access.field_not_granted",
+        "error",
+        "Addressing records by key, filtering, searching or verifying on a field not granted unmasked.",
+    ),
+    Code(
+        "access.rate_limited",
+        "error",
+        "A verification or key lookup past the per-minute rate or the daily quota; retry after Retry-After seconds.",
+    ),
     Code("department.invalid", "error", "A department id that is neither a USCC nor a short code, or a bad name."),
     Code("department.not_found", "error", "No such department."),
     Code("department.exists", "error", "A department with this id or name is registered."),

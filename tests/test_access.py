@@ -43,9 +43,12 @@ def view(repository, grants, purpose="tax.audit", role="reader", kind="read"):
         ("id_number", "32050519900307123X", "320***********123X"),
         ("phone", "13812345678", "138****5678"),
         ("name", "周晓岚", "周**"),
-        ("address", "江苏省苏州市姑苏区人民路2号", "江苏省苏州市姑苏区*****"),
-        ("address", "北京市东城区景山前街4号", "北京市东城区******"),
-        ("address", "江苏省苏州市昆山市玉山镇1号", "江苏省苏州市昆山市*****"),
+        # an address keeps its province only: a prefecture or county maps onto the masked ID digits 3–6
+        ("address", "江苏省苏州市姑苏区人民路2号", "江苏省" + "*" * 11),
+        ("address", "北京市东城区景山前街4号", "北京市" + "*" * 9),
+        ("address", "江苏省苏州市昆山市玉山镇1号", "江苏省" + "*" * 11),
+        ("address", "示例省示例市虎丘区金山路9号", "示例省" + "*" * 11),
+        ("address", "虎丘区金山路9号", "*" * 8),
     ],
 )
 def test_masks_keep_the_agreed_characters_and_the_length(rule, value, masked):

@@ -114,6 +114,8 @@ def _spec(body: GrantIn | SharingRequestIn, purposes: list[str]) -> grants.Grant
         unmasked=tuple(body.unmasked),
         valid_from=body.valid_from,
         valid_until=body.valid_until,
+        per_minute=body.per_minute if isinstance(body, GrantIn) else None,
+        per_day=body.per_day if isinstance(body, GrantIn) else None,
     )
 
 

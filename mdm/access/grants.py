@@ -46,6 +46,8 @@ class GrantSpec:
     unmasked: tuple[str, ...] = ()
     valid_from: dt.datetime | None = None
     valid_until: dt.datetime | None = None
+    per_minute: int | None = None  # metering (mdm.access.metering): None means the default
+    per_day: int | None = None
 
 
 def check_spec(session: Session, standard: Standard, spec: GrantSpec) -> None:
@@ -71,6 +73,9 @@ def check_spec(session: Session, standard: Standard, spec: GrantSpec) -> None:
             raise InvalidRequest("grant.invalid", "valid_from and valid_until need a time zone")
     if spec.valid_from and spec.valid_until and spec.valid_until <= spec.valid_from:
         raise InvalidRequest("grant.invalid", "valid_until must be after valid_from")
+    for name, value in (("per_minute", spec.per_minute), ("per_day", spec.per_day)):
+        if value is not None and not 1 <= value <= 100_000_000:
+            raise InvalidRequest("grant.invalid", f"{name} must be between 1 and 100,000,000")
 
 
 def issue_grant(
@@ -99,6 +104,8 @@ def issue_grant(
         issued_by=issued_by,
         issued_at=now,
         request_id=request_id,
+        per_minute=spec.per_minute,
+        per_day=spec.per_day,
     )
     session.add(row)
     session.flush()
@@ -150,6 +157,8 @@ def grant_out(row: Grant) -> dict[str, Any]:
         "issued_at": iso(row.issued_at),
         "revoked_at": iso(row.revoked_at),
         "request_id": row.request_id,
+        "per_minute": row.per_minute,
+        "per_day": row.per_day,
     }
 
 
@@ -179,6 +188,8 @@ def terms_for(session: Session, department: str, repository: str) -> list[GrantT
             unmasked=frozenset(r.unmasked or ()),
             valid_from=r.valid_from,
             valid_until=r.valid_until,
+            per_minute=r.per_minute,
+            per_day=r.per_day,
         )
         for r in rows
     ]
@@ -225,6 +236,11 @@ def file_request(
     return row
 
 
+def may_see(row: SharingRequest, *, department: str, role: str) -> bool:
+    """Stewards see every request; a department those it filed and those routed to it (as :func:`list_requests`)."""
+    return role == "admin" or department in (row.department_id, row.owner_id)
+
+
 def may_decide(row: SharingRequest, *, department: str, role: str) -> bool:
     """Stewards decide every request; the owning department those routed to it."""
     return role == "admin" or (row.owner_id is not None and row.owner_id == department)
@@ -242,12 +258,13 @@ def decide_request(
 ) -> SharingRequest:
     """Approve (→ a grant) or reject (with a reason) a pending request, atomically: the state moves from
     ``pending`` in one conditional UPDATE, so of two concurrent decisions one wins and the other raises
-    ``request.already_decided`` (409). ``sharing_request.not_found`` (404), ``auth.forbidden`` (403) for a
-    department it is not routed to, ``request.invalid`` for a rejection without reason or a reason over 2,000
-    characters (the limit of a request's own reason)."""
+    ``request.already_decided`` (409). ``sharing_request.not_found`` (404: no such request, or one the caller may
+    not see — neither filed by nor routed to its department), ``auth.forbidden`` (403) for the filing
+    department, ``request.invalid`` for a rejection without reason or a reason over 2,000 characters (the limit
+    of a request's own reason)."""
     row = session.get(SharingRequest, request_id)
-    if row is None or row.repository != standard.repository:
-        raise NotFound("sharing_request.not_found", f"no sharing request {request_id}")
+    if row is None or row.repository != standard.repository or not may_see(row, department=department, role=role):
+        raise NotFound("sharing_request.not_found", f"no sharing request {request_id}")  # ids are no oracle
     if not may_decide(row, department=department, role=role):
         raise Forbidden("auth.forbidden", "this request is routed to its owning department or to stewards")
     if not approve and not (reason or "").strip():

@@ -5,11 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_COUNTY = re.compile(
-    r"^(?:.{2,7}?(?:省|自治区)|北京市|天津市|上海市|重庆市)?"  # province level
-    r"(?:.{1,9}?(?:市|自治州|地区|盟))?"  # prefecture level
-    r".{1,9}?(?:区|县|市|旗)"  # county level
-)
+_PROVINCE = re.compile(r"^(?:.{2,7}?(?:省|自治区|特别行政区)|北京市|天津市|上海市|重庆市)")
 
 
 def _keep(value: str, head: int, tail: int) -> str:
@@ -22,8 +18,10 @@ def mask_value(rule: str, value: Any) -> Any:
     """Mask one value by an ``x-mask`` rule; the masked string keeps the original length.
 
     ``id_number``: first 3 and last 4 characters kept; ``phone``: 3 + 4; ``name``: the first character;
-    ``address``: the part up to the county-level division (区/县/旗/县级市), the rest starred. A list (former
-    names) is masked item by item; any other non-string value becomes None.
+    ``address``: the province-level division only (省/自治区/直辖市), the rest starred — a prefecture or county
+    would map onto digits 3–6 of a citizen ID number (its GB/T 2260 address code), which ``id_number`` masks;
+    the province is digits 1–2, which it shows. An address that does not start with a province is starred
+    whole. A list (former names) is masked item by item; any other non-string value becomes None.
     """
     if isinstance(value, list):
         return [mask_value(rule, item) for item in value]
@@ -36,7 +34,7 @@ def mask_value(rule: str, value: Any) -> Any:
     if rule == "name":
         return _keep(value, 1, 0)
     if rule == "address":
-        match = _COUNTY.match(value)
-        head = len(match.group(0)) if match and len(match.group(0)) < len(value) else len(value) // 3
-        return _keep(value, head, 0)
+        match = _PROVINCE.match(value)
+        head = len(match.group(0)) if match and len(match.group(0)) < len(value) else 0
+        return "*" * len(value) if head == 0 else _keep(value, head, 0)
     raise ValueError(f"unknown mask rule {rule!r}")

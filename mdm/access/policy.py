@@ -42,6 +42,8 @@ class GrantTerms:
     unmasked: frozenset[str]
     valid_from: dt.datetime
     valid_until: dt.datetime | None
+    per_minute: int | None = None  # metered calls (mdm.access.metering): None leaves the default
+    per_day: int | None = None
 
     def names(self, name: str) -> bool:
         return "*" in self.fields or name in self.fields
@@ -72,6 +74,8 @@ class View:
     shown: dict[str, str]  # field → clear | masked
     withheld: dict[str, dict[str, str]] = field(default_factory=dict)
     grant_ids: tuple[int, ...] = ()
+    whole: bool = False  # a steward or the owning department: sees every field, is not metered
+    declared_limits: tuple[tuple[int | None, int | None], ...] = ()  # (per_minute, per_day) of the live grants
 
     @property
     def sees_anything(self) -> bool:
@@ -142,9 +146,10 @@ def decide(
     that owns the repository's source (``owner``: it supplied the facts, 数源部门) see every field in clear; their
     reads are audited like any other."""
     if role == "admin" or owner:
-        return View(standard, {name: CLEAR for name in standard.fields})
+        return View(standard, {name: CLEAR for name in standard.fields}, whole=True)
     grants = [g for g in grants if g.kind == kind]
     live = [g for g in grants if purpose in g.purposes and g.valid_at(now)]
+    limits = tuple((g.per_minute, g.per_day) for g in live)
     shown: dict[str, str] = {}
     withheld: dict[str, dict[str, str]] = {}
     for name, rule in standard.fields.items():
@@ -162,7 +167,7 @@ def decide(
         else:
             shown[name] = CLEAR
     if kind == "verify":  # a yes/no answer shows no value, so masking and inference do not apply
-        return View(standard, shown, withheld, tuple(g.id for g in live))
+        return View(standard, shown, withheld, tuple(g.id for g in live), declared_limits=limits)
     for name, rule in standard.fields.items():
         if name not in shown:
             continue
@@ -172,7 +177,7 @@ def decide(
                 withheld[name] = {"field": name, "reason": reason, "reveals": revealed}
                 del shown[name]
                 break
-    return View(standard, shown, withheld, tuple(g.id for g in live))
+    return View(standard, shown, withheld, tuple(g.id for g in live), declared_limits=limits)
 
 
 def require_any(view: View) -> View:

@@ -267,7 +267,7 @@ class ElasticBackend:
             ]
         body: dict[str, Any] = {"bool": {"filter": filters}}
         if query.q:
-            body["bool"].update(self._text_clauses(standard, normalise(query.q), query.mode))
+            body["bool"].update(self._text_clauses(standard, normalise(query.q), query.mode, query.match_key))
         sort: list[dict[str, Any]]
         if query.near:
             sort = [
@@ -312,12 +312,12 @@ class ElasticBackend:
         more = len(raw) > query.limit
         return SearchPage(hits, query.cursor_at(raw[query.limit - 1]["sort"], standard.repository) if more else None)
 
-    def _text_clauses(self, standard: Standard, needle: str, mode: str) -> dict[str, Any]:
+    def _text_clauses(self, standard: Standard, needle: str, mode: str, match_key: bool = True) -> dict[str, Any]:
         exact: list[dict[str, Any]] = []
         fuzzy: list[dict[str, Any]] = []
         for rule in _indexed_fields(standard):
             if rule.sensitivity == "sensitive":  # only the whole business key, never a part (see mdm.search.text)
-                if rule.name in standard.business_key:
+                if rule.name in standard.business_key and match_key:
                     exact.append({"term": {rule.name: {"value": needle, "boost": 5}}})
                 continue
             if rule.search == "text":

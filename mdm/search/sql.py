@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, text, update
+from sqlalchemy import bindparam, false, or_, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from mdm.db import Database
@@ -78,9 +78,11 @@ class SqlBackend:
             stmt = stmt.where(G.rep_x.between(lon - d_lon, lon + d_lon), G.rep_y.between(lat - d_lat, lat + d_lat))
         needle = normalise(query.q) if query.q else None
         as_key = unicodedata.normalize("NFKC", query.q).strip().upper() if query.q else None  # a whole business key
+        if not query.match_key:
+            as_key = None  # the caller sees the key masked: a hit must not confirm it
         pieces: list[str] = []
         if needle:
-            whole_key = G.business_key == as_key
+            whole_key = G.business_key == as_key if as_key else false()
             if query.mode == "exact":
                 stmt = stmt.where(or_(self._contains(needle), whole_key))
             else:
