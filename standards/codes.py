@@ -61,6 +61,10 @@ _TABLE: tuple[Code, ...] = (
     Code("uscc.length", "error", "A unified social credit code that is not 18 characters."),
     Code("uscc.charset", "error", "A character outside the GB 32100 alphabet (no I, O, Z, S, V) or a bad first one."),
     Code("uscc.checksum", "error", "The weighted MOD 31 check character of a USCC is wrong (GB 32100)."),
+    Code("uscc.is_citizen_id", "error", "A valid citizen ID number (GB 11643) in a USCC field, from any source."),
+    Code("uscc.organisation_type", "error", "A legacy USCC whose position 2 is no organisation type of position 1's."),
+    Code("uscc.division_unknown", "error", "A legacy USCC whose positions 3–8 are no division code that exists."),
+    Code("uscc.organisation_code", "error", "A legacy USCC whose positions 9–17 are no GB 11714 organisation code."),
     Code("org_code.format", "error", "Not an organisation code: 8 characters and a check character (GB 11714)."),
     Code("org_code.checksum", "error", "The check character of an organisation code is wrong (GB 11714)."),
     Code("id.address_unknown", "warning", "The address code of a citizen ID number is not in the division list."),
@@ -68,6 +72,7 @@ _TABLE: tuple[Code, ...] = (
     Code("identifier.full_width", "warning", "Full-width characters in an identifier were made ASCII (NFKC)."),
     Code("identifier.lower_case", "warning", "Lower-case letters in an identifier (a check character x) upper-cased."),
     Code("uscc.checksum_legacy", "warning", "A USCC failing the GB 32100 check, loaded from its issuing authority."),
+    Code("uscc.legacy_known", "warning", "A USCC failing the GB 32100 check that its issuing authority holds."),
     # cross-field rules (x-rules) and references
     Code("person.birth_date_mismatch", "error", "birth_date differs from the date inside the citizen ID number."),
     Code("person.death_before_birth", "error", "death_date is before birth_date."),
