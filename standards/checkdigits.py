@@ -114,6 +114,8 @@ def _division_exists(code: str, code_lists: CodeListProvider | None) -> bool:
 def uscc_structure(value: str, code_lists: CodeListProvider | None = None) -> str | None:
     """The GB 32100-2015 structure of a USCC, its check character aside; None when it has it.
 
+    It does not read as a citizen ID number with a wrong check character (:func:`plausible_resident_id`:
+    address code, birth date): ``uscc.citizen_id_like`` — those digits still name a person.
     Position 1 is a registration-authority code (1–9, A, N, Y) and position 2 one of that authority's
     organisation-type codes (:data:`ORGANISATION_TYPES`, the standard's Table 1): ``uscc.organisation_type``.
     Positions 3–8 are a division code that exists: ``100000`` (national), or a code ever in the ``divisions``
@@ -126,6 +128,8 @@ def uscc_structure(value: str, code_lists: CodeListProvider | None = None) -> st
     problem = check_uscc(value)
     if problem not in (None, "uscc.checksum"):
         return problem
+    if plausible_resident_id(value):
+        return "uscc.citizen_id_like"
     if value[1] not in ORGANISATION_TYPES.get(value[0], ""):
         return "uscc.organisation_type"
     if not _division_exists(value[2:8], code_lists):
@@ -143,7 +147,7 @@ def legacy_uscc(value: str, code_lists: CodeListProvider | None = None) -> str |
     Some unified social credit codes issued in pilot cities before the standard was settled fail the check and
     are still legally valid, so their issuer may load them. Length, alphabet and a value that is a citizen ID
     number are never tolerated; nor is a string that merely has the alphabet, such as a citizen ID number with
-    a wrong check character (its positions 3–8 are no division code).
+    a wrong check character (``uscc.citizen_id_like``).
     """
     if check_uscc(value) != "uscc.checksum":
         return None
@@ -167,21 +171,15 @@ def hint(code: str, value: str) -> str | None:
     - an 18-digit number ending in 000 that fails the GB 11643 check: Excel keeps 15 significant digits;
     - a citizen ID number (GB 11643) where a USCC belongs;
     - a USCC where a citizen ID number belongs: only for a value that passes the GB 32100 check *and* has a
-      USCC's structure (:func:`uscc_structure`, without a division list), and never for a plausible citizen ID
-      number with a wrong check character (:func:`plausible_resident_id`) — one in 31 of those passes the
+      USCC's structure (:func:`uscc_structure`, without a division list), hence never for a plausible citizen
+      ID number with a wrong check character (:func:`plausible_resident_id`) — one in 31 of those passes the
       MOD 31 check by chance.
     """
     if code == "id.checksum" and value.isdigit() and value.endswith("000"):
         return "possibly truncated by Excel; re-export the column as text"
     if code.startswith("uscc.") and len(value) == 18 and check_resident_id(value) is None:
         return "this is a citizen ID number (GB 11643), not a unified social credit code"
-    if (
-        code.startswith("id.")
-        and len(value) == 18
-        and check_uscc(value) is None
-        and uscc_structure(value) is None
-        and not plausible_resident_id(value)
-    ):
+    if code.startswith("id.") and len(value) == 18 and check_uscc(value) is None and uscc_structure(value) is None:
         return "this is a unified social credit code (GB 32100), not a citizen ID number"
     return None
 

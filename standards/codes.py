@@ -62,6 +62,7 @@ _TABLE: tuple[Code, ...] = (
     Code("uscc.charset", "error", "A character outside the GB 32100 alphabet (no I, O, Z, S, V) or a bad first one."),
     Code("uscc.checksum", "error", "The weighted MOD 31 check character of a USCC is wrong (GB 32100)."),
     Code("uscc.is_citizen_id", "error", "A valid citizen ID number (GB 11643) in a USCC field, from any source."),
+    Code("uscc.citizen_id_like", "error", "A legacy USCC that reads as a citizen ID number with a wrong check."),
     Code("uscc.organisation_type", "error", "A legacy USCC whose position 2 is no organisation type of position 1's."),
     Code("uscc.division_unknown", "error", "A legacy USCC whose positions 3–8 are no division code that exists."),
     Code("uscc.organisation_code", "error", "A legacy USCC whose positions 9–17 are no GB 11714 organisation code."),
