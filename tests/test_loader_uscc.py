@@ -221,7 +221,7 @@ def test_mdm_check_refuses_citizen_id_numbers_and_non_legacy_codes_as_the_load_d
     assert code == 1 and {r["code"] for r in results} == {"uscc.checksum"}
 
 
-def test_a_department_id_is_never_a_citizen_id_number(db):
+def test_a_department_id_is_never_a_citizen_id_number():
     from mdm.access.departments import check_department_id
     from mdm.errors import InvalidRequest
 
