@@ -242,14 +242,16 @@ def check(
     ] = False,
 ) -> None:
     """Check identifiers as a load would: one JSON object per value; exit 0 only if all are valid."""
-    from loaders.check import FORMATS, check_value
+    from loaders.check import FORMATS, check_values
     from mdm.codelists import DatabaseCodeLists
+    from mdm.identifiers import KnownLegacyCodes
 
     if fmt not in FORMATS:
         err.print(f"[red]error[/red] request.invalid: unknown format {fmt!r}; one of {', '.join(FORMATS)}")
         raise typer.Exit(EXIT["usage"])
-    lists = DatabaseCodeLists(_database())
-    results = [check_value(fmt, value, lists, authoritative=authoritative) for value in values]
+    db = _database()
+    lists = DatabaseCodeLists(db)
+    results = check_values(fmt, values, lists, authoritative=authoritative, known_legacy=KnownLegacyCodes(db))
     for result in results:
         print(json.dumps(result, ensure_ascii=False))
     raise typer.Exit(0 if all(r["valid"] for r in results) else 1)

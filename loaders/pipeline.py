@@ -14,7 +14,8 @@ import datetime as dt
 import json
 import time
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -32,12 +33,14 @@ from mdm.batches import new_batch_id, record_failed_batch
 from mdm.codelists import DatabaseCodeLists
 from mdm.db import Database
 from mdm.errors import FileRejected, GuardRefused, MdmError, ProfileRejected, RepositoryUnknown
+from mdm.identifiers import KnownLegacyCodes
 from mdm.repositories import standard_for
 from mdm.search import SearchBackend
 from mdm.store import BatchOutcome, Duplicate, Feed, Held, StagedRow, run_batch
 from mdm.store.text import storable_cells
 from standards import Standard, checkdigits, default_registry
 from standards.codelists import CodeListProvider
+from standards.codes import CODES
 from standards.registry import Registry
 from standards.validation import Issue, issue
 
@@ -60,15 +63,35 @@ def _plain(value: Any) -> Any:
     return value
 
 
+@dataclass
+class _Checked:
+    """A row normalised and validated, not yet staged: what :meth:`RowPreparer._staged` needs, and the USCC
+    problems (``uscc.checksum`` with a legacy code's structure) waiting for the chunk's legacy lookup."""
+
+    row: SourceRow
+    ctx: Context
+    data: dict[str, Any]
+    errors: list[Issue]
+    warnings: list[Issue]
+    validated: bool = False
+    legacy: list[tuple[Issue, Any]] = field(default_factory=list)  # (problem, raw value)
+
+
 class RowPreparer:
     """Turns one :class:`SourceRow` into a :class:`StagedRow`, or into errors and warnings."""
 
     def __init__(
-        self, profile: Profile, standard: Standard, reader: Reader, code_lists: CodeListProvider | None = None
+        self,
+        profile: Profile,
+        standard: Standard,
+        reader: Reader,
+        code_lists: CodeListProvider | None = None,
+        known_legacy: Callable[[Collection[str]], set[str]] | None = None,
     ) -> None:
         self.profile = profile
         self.standard = standard
         self.code_lists = code_lists
+        self.known_legacy = known_legacy  # the store's held legacy USCCs (mdm.identifiers.KnownLegacyCodes)
         self.null_tokens = set(profile.null_tokens)
         self._field_tokens = {
             name: set(spec.null_tokens) for name, spec in profile.fields.items() if spec.null_tokens is not None
@@ -133,6 +156,18 @@ class RowPreparer:
 
     def prepare(self, row: SourceRow) -> tuple[StagedRow | None, list[Issue], list[Issue]]:
         """The staged row (None if rejected), its errors and its warnings."""
+        return self.prepare_chunk([row])[0]
+
+    def prepare_chunk(self, rows: list[SourceRow]) -> list[tuple[StagedRow | None, list[Issue], list[Issue]]]:
+        """:meth:`prepare` for each of ``rows``, in order, asking the store once for the chunk whether the
+        issuing authority holds the USCCs that fail only their check character (``uscc.legacy_known``)."""
+        checked = [self._checked(row) for row in rows]
+        wanted = {str(problem.value) for c in checked for problem, _ in c.legacy}
+        held = self.known_legacy(wanted) if wanted and self.known_legacy is not None else set()
+        return [self._staged(c, held) for c in checked]
+
+    def _checked(self, row: SourceRow) -> _Checked:
+        """Normalise and validate one row; a USCC failing only its check character waits in ``legacy``."""
         errors = [issue(code, column, message) for code, column, message in row.problems]
         warnings: list[Issue] = []
         ctx = self._context()
@@ -162,21 +197,44 @@ class RowPreparer:
                 warnings.append(issue("row.invisible_characters", name, message, row.cells.get(cell_column)))
             data[name] = _plain(value)
         self._geometry(row, data, errors, warnings)
+        checked = _Checked(row, ctx, data, errors, warnings)
         if errors:
-            return None, errors, warnings
+            return checked
+        checked.validated = True
         for problem in self.standard.validate(data):
             column = self._field_columns.get(problem.field.split(".")[0])
             raw = row.cells.get(column) if column else problem.value
-            legacy = checkdigits.legacy_warning(problem.code) if self.profile.authoritative else None
-            if legacy:
-                message = f"{problem.message}: loaded as a legacy code, this source being its issuing authority"
-                warnings.append(issue(legacy, problem.field, message, raw))
+            legacy = None
+            if problem.code == "uscc.checksum" and isinstance(problem.value, str):
+                legacy = checkdigits.legacy_uscc(problem.value, self.code_lists)
+            if legacy and self.profile.authoritative and problem.field in self.standard.business_key:
+                if legacy == "uscc.checksum_legacy":
+                    message = f"{problem.message}: loaded as a legacy code, this source being its issuing authority"
+                    warnings.append(issue(legacy, problem.field, message, raw))
+                else:
+                    message = f"{problem.message}, and it is no legacy code either: {CODES[legacy].meaning}"
+                    errors.append(issue(legacy, problem.field, message, raw))
+            elif legacy == "uscc.checksum_legacy":
+                checked.legacy.append((problem, raw))  # only a code its issuer holds can save it
             elif problem.code == "schema.required" and problem.field in blanked:
                 token = blanked[problem.field]
                 message = f"{problem.message}; its cell held {token!r}, a null token of the profile"
                 errors.append(Issue(problem.code, problem.field, message, token))
             else:
                 errors.append(Issue(problem.code, problem.field, problem.message, raw))
+        return checked
+
+    def _staged(self, checked: _Checked, held: set[str]) -> tuple[StagedRow | None, list[Issue], list[Issue]]:
+        """Settle the row's waiting legacy codes against ``held``, then stage it (or reject it)."""
+        row, ctx, data, errors, warnings = checked.row, checked.ctx, checked.data, checked.errors, checked.warnings
+        for problem, raw in checked.legacy:
+            if problem.value in held:
+                message = f"{problem.message}: accepted, its issuing authority holds it as a legacy code"
+                warnings.append(issue("uscc.legacy_known", problem.field, message, raw))
+            else:
+                errors.append(Issue(problem.code, problem.field, problem.message, raw))
+        if not checked.validated:  # refused before validation (a normaliser, the geometry)
+            return None, errors, warnings
         key = self.standard.key_of(data)
         if key is None and not any(e.code == "schema.required" for e in errors):
             errors.append(issue("row.key_missing", ",".join(self.standard.business_key), "no business key"))
@@ -289,10 +347,24 @@ def _rows(
     progress: Progress | None,
     every: int,
 ) -> Iterator[StagedRow | Held]:
-    """Read, prepare and report each row; yield what the store needs: staged rows and held source keys."""
+    """Read, prepare and report each row, ``every`` rows at a time (one legacy-code lookup per chunk); yield what
+    the store needs: staged rows and held source keys."""
+    chunk: list[SourceRow] = []
     for row in reader.rows():
         summary.read += 1
-        staged, errors, warnings = preparer.prepare(row)
+        chunk.append(row)
+        if len(chunk) >= every:
+            yield from _prepared(chunk, preparer, report)
+            chunk.clear()
+            if progress:
+                progress(summary.read, reader.position, reader.size)
+    yield from _prepared(chunk, preparer, report)
+    if progress:
+        progress(summary.read, reader.size, reader.size)
+
+
+def _prepared(chunk: list[SourceRow], preparer: RowPreparer, report: LoadReport) -> Iterator[StagedRow | Held]:
+    for row, (staged, errors, warnings) in zip(chunk, preparer.prepare_chunk(chunk), strict=True):
         report.warn(row.row_no, warnings, source_key=staged.source_key if staged else None)
         if staged is None:
             source_key = preparer.source_key(row, {})  # best effort: the key column as supplied
@@ -301,10 +373,6 @@ def _rows(
                 yield Held(source_key)
         else:
             yield staged
-        if progress and summary.read % every == 0:
-            progress(summary.read, reader.position, reader.size)
-    if progress:
-        progress(summary.read, reader.size, reader.size)
 
 
 def load_file(
@@ -350,7 +418,7 @@ def load_file(
         )
         summary.encoding = report_name(reader.encoding, path)
         reader.check_columns(profile.columns)
-        preparer = RowPreparer(profile, standard, reader, DatabaseCodeLists(db))
+        preparer = RowPreparer(profile, standard, reader, DatabaseCodeLists(db), KnownLegacyCodes(db))
 
         def finish(outcome: BatchOutcome) -> dict[str, Any]:
             if summary.read == 0:

@@ -103,7 +103,9 @@ def credit_subject_identified(record: dict[str, Any]) -> list[Issue]:
 
 def license_holder_id_matches_type(record: dict[str, Any]) -> list[Issue]:
     """holder_id must pass the format of holder_id_type: 111 → citizen ID number (GB 11643), 001 → USCC
-    (GB 32100). Code ``license.holder_id_invalid``."""
+    (GB 32100). Code ``license.holder_id_invalid``; for a 001 holder, ``uscc.is_citizen_id`` (a citizen ID number
+    is refused with that code in every USCC field) and ``uscc.checksum`` (so that a legacy code its issuing
+    authority holds is accepted as in every other USCC field: ``uscc.legacy_known``) are reported as themselves."""
     kind, holder = record.get("holder_id_type"), record.get("holder_id")
     if not isinstance(holder, str):
         return []
@@ -113,6 +115,9 @@ def license_holder_id_matches_type(record: dict[str, Any]) -> list[Issue]:
     }
     check = checks.get(kind)
     problem = check(holder) if check else None
+    if problem in ("uscc.is_citizen_id", "uscc.checksum"):
+        what = "a citizen ID number (GB 11643)" if problem == "uscc.is_citizen_id" else "failing the GB 32100 check"
+        return [issue(problem, "holder_id", f"holder_id of type 001 (USCC) is {what}", holder)]
     if problem:
         return [
             issue(
