@@ -20,4 +20,5 @@ EXPOSE 8000
 # The slim image has no curl: ask /health with the Python the image has (503 or no answer is unhealthy).
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4).status != 200)"]
+# one worker per CPU on PostgreSQL (MDM_WORKERS to change)
 CMD ["mdm", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -106,6 +106,12 @@ def create_app(
     return app
 
 
+def served_app() -> FastAPI:
+    """The application of one worker process of ``mdm serve --workers N`` (uvicorn's factory): each worker reads
+    the settings and runs its start-up checks once, for itself."""
+    return create_app(get_settings())
+
+
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """While the app is served: the background outbox indexer, when search keeps an index and the interval

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -19,6 +19,9 @@ from rich.table import Table
 
 from api.cli_projects import projects_app
 from mdm.errors import FileRejected, GuardRefused, InvalidRequest, MdmError
+
+if TYPE_CHECKING:
+    from mdm.settings import Settings
 
 EXIT = {
     "ok": 0,
@@ -399,15 +402,46 @@ def _log_config() -> dict:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default MDM_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default MDM_PORT).")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=64, help="Worker processes (default MDM_WORKERS, else the CPUs on PostgreSQL, 1 on SQLite)."
+        ),
+    ] = None,
 ) -> None:
-    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    """Serve the HTTP API (OpenAPI docs at /docs) with uvicorn: one process, or N worker processes behind one
+    socket under uvicorn's supervisor, which restarts a worker that dies."""
     import uvicorn
 
     from api.app import create_app
 
     settings = _settings()
-    _free_port(host or settings.host, port or settings.port)
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, log_config=_log_config())
+    bind_host, bind_port = host or settings.host, port or settings.port
+    count = workers or settings.workers or default_workers(settings)
+    _free_port(bind_host, bind_port)
+    if count == 1:
+        uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_config=_log_config())
+        return
+    err.print(f"serving with {count} worker processes on {bind_host}:{bind_port}")
+    uvicorn.run(
+        "api.app:served_app",
+        factory=True,
+        workers=count,
+        host=bind_host,
+        port=bind_port,
+        log_config=_log_config(),
+        timeout_graceful_shutdown=30,
+    )
+
+
+def default_workers(settings: Settings) -> int:
+    """Worker processes when neither ``--workers`` nor ``MDM_WORKERS`` says: the CPUs on PostgreSQL; one on SQLite
+    (the embedded database has one writer at a time, and one process is what the demo needs)."""
+    import os
+
+    if settings.database_url.startswith("sqlite"):
+        return 1
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
 @app.command("demo")

@@ -58,7 +58,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 def current_revision(engine: Engine) -> str | None:
     """The Alembic revision the database is at, or None for an empty database."""
     with engine.connect() as conn:
-        if not inspect(conn).has_table("alembic_version"):
+        if not inspect(conn).has_table("alembic_version", schema=Dialect.of(conn).current_schema(conn)):
             return None
         return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
 

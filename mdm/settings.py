@@ -39,6 +39,12 @@ class Settings(BaseSettings):
         description="Largest file accepted by POST /repositories/{r}/loads (bytes).",
     )
     host: str = Field("127.0.0.1", description="Address `mdm serve` binds.")
+    workers: int | None = Field(
+        None,
+        ge=1,
+        le=64,
+        description="Worker processes of `mdm serve`; default: the number of CPUs on PostgreSQL, 1 on SQLite.",
+    )
     port: int = Field(8000, ge=1, le=65535, description="Port `mdm serve` binds.")
     elasticsearch_url: str | None = Field(None, description="Elasticsearch URL; unset means the sql search backend.")
     es_index_prefix: str = Field(

@@ -3,19 +3,25 @@ seconds, so records left pending by an outage reach the index without anyone run
 
 A load still drains its own batch before it returns (:func:`mdm.search.indexer.drain` with its batch id); this
 thread catches up on everything else — the rows an outage left behind, or rows written by another process.
-Several drains at once are safe: the record version is the external version, so a repeated or late write is
-skipped as stale. Errors are logged (logger ``mdm.indexer``) and never stop the thread; an unreachable node is
-logged once when it goes away and once when it is back.
+With several worker processes (``mdm serve --workers N``) the thread runs in each, but only the holder of the
+database lease ``mdm.indexer`` drains (:meth:`mdm.store.dialect.Dialect.lease`: a PostgreSQL session advisory
+lock, a file lock on SQLite); when the holder dies its lease goes with it and another worker takes it on its next
+tick. Several drains at once would still be safe — the record version is the external version, so a repeated or
+late write is skipped as stale — the lease only saves the duplicated work. Errors are logged (logger
+``mdm.indexer``) and never stop the thread; an unreachable node is logged once when it goes away and once when
+it is back.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import TYPE_CHECKING
 
 from mdm.db import Database
 from mdm.search.indexer import DrainResult, drain
+from mdm.store.dialect import Dialect, Lease
 from standards.registry import Registry
 
 if TYPE_CHECKING:
@@ -29,16 +35,23 @@ class BackgroundIndexer:
 
     ``backend`` is the index-keeping backend (``backend.indexed``: Elasticsearch); ``interval`` is in seconds
     (> 0). :meth:`run_once` is one drain with the errors caught: it returns the :class:`DrainResult`, or None
-    when the drain raised (logged with its traceback).
+    when the drain raised (logged with its traceback). ``lease`` (default: the database's ``mdm.indexer`` lease)
+    decides which of several processes drains; ``holding`` says whether this one does.
     """
 
-    def __init__(self, db: Database, backend: ElasticBackend, registry: Registry, *, interval: float) -> None:
+    LEASE = "mdm.indexer"
+
+    def __init__(
+        self, db: Database, backend: ElasticBackend, registry: Registry, *, interval: float, lease: Lease | None = None
+    ) -> None:
         if interval <= 0:
             raise ValueError("interval must be positive (seconds)")
         self.db = db
         self.backend = backend
         self.registry = registry
         self.interval = interval
+        self.lease = lease or Dialect.of(db.engine).lease(db.engine, self.LEASE)
+        self.holding = False
         self.drains = 0  # completed drain attempts, failed ones included
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -67,6 +80,9 @@ class BackgroundIndexer:
                 log.warning("outbox indexer still draining after %.0f s; leaving it to exit with the process", timeout)
             else:
                 log.info("outbox indexer stopped")
+        if self.holding and (thread is None or not thread.is_alive()):
+            self.lease.release()
+            self.holding = False
 
     def run_once(self) -> DrainResult | None:
         """One drain of every pending outbox row; errors are logged, never raised."""
@@ -94,7 +110,20 @@ class BackgroundIndexer:
             )
         return result
 
+    def take_lease(self) -> bool:
+        """Hold the indexer lease if nobody else does; False (logged) when the database cannot be asked."""
+        try:
+            holding = self.lease.try_acquire()
+        except Exception:
+            log.exception("could not ask for the indexer lease; retrying in %.1f s", self.interval)
+            holding = False
+        if holding != self.holding:
+            log.info("process %d %s the outbox indexer lease", os.getpid(), "holds" if holding else "lost")
+        self.holding = holding
+        return holding
+
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self.run_once()
+            if self.take_lease():
+                self.run_once()
             self._stop.wait(self.interval)

@@ -108,6 +108,19 @@ class Dialect:
                 {"name": name},
             )
 
+    def current_schema(self, conn: Connection) -> str | None:
+        """The schema unqualified names are created in: PostgreSQL's ``current_schema()``; None on SQLite."""
+        if self.name == POSTGRESQL:
+            return conn.exec_driver_sql("SELECT current_schema()").scalar()
+        return None
+
+    def lease(self, engine: Engine, name: str) -> Lease:
+        """A lease on ``name`` held by at most one process at a time, across every worker process and machine
+        that shares the database, and released by the holder's death (see :class:`Lease`)."""
+        if self.name == POSTGRESQL:
+            return _AdvisoryLease(engine, name)
+        return _FileLease(engine.url.database, name)
+
     def create_temp_table(self, session: Session, name: str, columns: Sequence[tuple[str, str]]) -> None:
         """A temporary table for this transaction (``columns``: name and a type of ``text int float json blob time``),
         emptied if a previous unit of work on this connection left it behind."""
@@ -183,3 +196,91 @@ class Dialect:
             return
         with engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+class Lease:
+    """A process-wide lease: :meth:`try_acquire` takes it when nobody holds it (True also when this process
+    already holds it) and never waits; :meth:`release` gives it up. A holder that dies loses it at once: on
+    PostgreSQL it is a session-level advisory lock on a connection of its own, which ends with the process; on
+    SQLite an exclusive ``flock`` on ``<database>.<name>.lock``, which the kernel drops with the process."""
+
+    def try_acquire(self) -> bool:
+        raise NotImplementedError
+
+    def release(self) -> None:
+        raise NotImplementedError
+
+
+class _AdvisoryLease(Lease):
+    def __init__(self, engine: Engine, name: str) -> None:
+        self.engine = engine
+        self.name = name
+        self._conn: Connection | None = None
+
+    def try_acquire(self) -> bool:
+        if self._conn is not None:
+            try:
+                self._conn.exec_driver_sql("SELECT 1")  # still ours while the connection lives
+                return True
+            except Exception:  # the connection died with its lock: try again below
+                self._drop()
+        conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            got = conn.execute(
+                text("SELECT pg_try_advisory_lock(hashtextextended(current_schema() || :name, 0))"),
+                {"name": self.name},
+            ).scalar_one()
+        except Exception:
+            conn.close()
+            raise
+        if not got:
+            conn.close()
+            return False
+        self._conn = conn
+        return True
+
+    def release(self) -> None:
+        if self._conn is None:
+            return
+        try:
+            self._conn.execute(
+                text("SELECT pg_advisory_unlock(hashtextextended(current_schema() || :name, 0))"), {"name": self.name}
+            )
+        finally:
+            self._drop()
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.invalidate()  # never back to the pool with a session lock on it
+            finally:
+                conn.close()
+
+
+class _FileLease(Lease):
+    def __init__(self, database: str | None, name: str) -> None:
+        self.path = None if not database or database == ":memory:" else Path(f"{database}.{name}.lock")
+        self._file: Any = None
+        self._held = self.path is None  # an in-memory database lives in one process: the lease is its own
+
+    def try_acquire(self) -> bool:
+        if self._held:
+            return True
+        import fcntl
+
+        assert self.path is not None
+        handle = open(self.path, "a+b")  # noqa: SIM115 - held open for as long as the lease
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return False
+        self._file, self._held = handle, True
+        return True
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.close()  # closing drops the flock
+            self._file = None
+            self._held = False
