@@ -42,6 +42,7 @@ from api import samples  # noqa: E402
 from api.demo import SAMPLES  # noqa: E402
 from loaders.pipeline import LoadOptions, load_file  # noqa: E402
 from loaders.profiles import load_profile, parse_profile  # noqa: E402
+from mdm.access.departments import add_department, add_purpose  # noqa: E402
 from mdm.db import Database  # noqa: E402
 from mdm.keys import create_key  # noqa: E402
 from mdm.search import SearchQuery  # noqa: E402
@@ -51,6 +52,22 @@ from mdm.search.text import pinyin  # noqa: E402
 from standards import default_registry  # noqa: E402
 
 REGISTRY = default_registry()
+PURPOSE = "bench.search"
+
+
+def wait_until_healthy(base: str, server: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    """Wait for ``/health`` to answer 200; exit with the server's log if it dies or never does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the server exited ({server.returncode}):\n{log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"the server did not become healthy in {timeout:.0f} s:\n{log.read_text()[-2000:]}")
 
 
 def free_port() -> int:
@@ -174,31 +191,32 @@ def main() -> None:
             "MDM_ELASTICSEARCH_URL": args.es_url,
             "MDM_ES_INDEX_PREFIX": prefix,
         }
+        with db.write() as session:  # a steward's key and a registered purpose: every read names one
+            add_department(session, department_id="bench", name="benchmark stewards")
+            add_purpose(session, code=PURPOSE, title="benchmark", legal_basis="bench/search.py")
         key = create_key(db, department="bench", role="admin")
-        server = subprocess.Popen(
-            [sys.executable, "-m", "api", "serve", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        server_log = tmp / "server.log"
+        with server_log.open("w") as log_file:
+            server = subprocess.Popen(
+                [sys.executable, "-m", "api", "serve", "--port", str(port)],
+                env=env,
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=log_file,
+            )
         base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+        wait_until_healthy(base, server, server_log)
         local = threading.local()
 
         def via_api(job) -> None:
             client = getattr(local, "client", None) or httpx.Client(
-                base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30
+                base_url=base, headers={"Authorization": f"Bearer {key}", "X-Purpose": PURPOSE}, timeout=30
             )
             local.client = client
             repository, params = job
             response = client.get(f"/repositories/{repository}/search", params=params)
-            response.raise_for_status()
+            if response.status_code != 200:
+                raise SystemExit(f"API search answered {response.status_code}: {response.text[:300]}")
 
         def direct(job) -> None:
             repository, params = job
