@@ -45,5 +45,5 @@ def test_the_load_benchmark_runs_and_prints_its_ratios(pg_url):
 
 
 def test_the_read_benchmark_runs_and_prints_its_ratios(pg_url):
-    out = run("read.py", "--persons", "60", "--requests", "40")
-    assert "ratio API GET / raw PostgreSQL" in out
+    out = run("read.py", "--persons", "60", "--requests", "40", "--concurrency", "1,4", "--workers", "1,2")
+    assert "GET/raw" in out and "GET/bare" in out and "bare route" in out
