@@ -135,7 +135,7 @@ def main() -> None:
             load_file(
                 db, load_profile(str(SAMPLES / "persons.yaml"), []), path, options=LoadOptions(report_root=Path(tmp))
             )
-            key = create_key(db, department="bench", role="reader")
+            key = create_key(db, department="bench", role="reader", register=True)
             with db.write() as session:
                 add_purpose(session, code=PURPOSE, title="benchmark", legal_basis="bench/read.py")
                 spec = GrantSpec("natural_person", ("*",), (PURPOSE,), unmasked=("*",))

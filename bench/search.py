@@ -174,7 +174,7 @@ def main() -> None:
             "MDM_ELASTICSEARCH_URL": args.es_url,
             "MDM_ES_INDEX_PREFIX": prefix,
         }
-        key = create_key(db, department="bench", role="admin")
+        key = create_key(db, department="bench", role="admin", register=True)
         server = subprocess.Popen(
             [sys.executable, "-m", "api", "serve", "--port", str(port)],
             env=env,
