@@ -152,5 +152,5 @@ def test_loads_grants_and_keys_are_audited_in_their_own_transaction(db, tmp_path
     revoke_key(db, list_keys(db)[0]["prefix"])
     with db.read() as session:
         actions = [e["action"] for e in audit.find_events(session)]
-    assert actions == ["key:revoke", "grant:issue", "key:issue", "load:commit"]
+    assert actions == ["key:revoke", "grant:issue", "key:issue", "department:add", "load:commit"]
     assert check(db).ok
