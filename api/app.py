@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from api import console, errors
+from api.limits import BodyLimits
 from api.routes import router
 from api.routes.projects import router as projects_router
 from api.routes.sharing import router as sharing_router
@@ -97,6 +98,7 @@ def create_app(
     app.state.reads = Reads(app.state.db, app.state.search, app.state.audit, meter=metering_defaults(settings))
     errors.install(app)
     app.add_middleware(HeadAsGet)
+    app.add_middleware(BodyLimits)
     app.include_router(router)
     app.include_router(sharing_router)
     app.include_router(projects_router)
@@ -153,9 +155,21 @@ PROBLEM_SCHEMA = {
 }
 
 
+def _too_large(body: dict) -> dict:
+    """The 413 every operation with a request body may answer (:mod:`api.limits`)."""
+    upload = "multipart/form-data" in body.get("content", {})
+    return {
+        "description": "file.too_large (above MDM_MAX_UPLOAD_BYTES)"
+        if upload
+        else "request.too_large (a body above MDM_MAX_JSON_BYTES)",
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
+
 def _openapi(app: FastAPI) -> dict:
-    """The OpenAPI document with the problem+json schema, and without FastAPI's unused 422 validation shape
-    (validation errors are 400 ``request.invalid`` here)."""
+    """The OpenAPI document with the problem+json schema, without FastAPI's unused 422 validation shape
+    (validation errors are 400 ``request.invalid`` here), and with the 413 of the body limits on every operation
+    that takes a body."""
     if app.openapi_schema:
         return app.openapi_schema
     from fastapi.openapi.utils import get_openapi
@@ -167,6 +181,8 @@ def _openapi(app: FastAPI) -> dict:
             response = operation.get("responses", {}).get("422", {})
             if "HTTPValidationError" in str(response):
                 del operation["responses"]["422"]
+            if "requestBody" in operation:
+                operation.setdefault("responses", {}).setdefault("413", _too_large(operation["requestBody"]))
     for name in ("HTTPValidationError", "ValidationError"):
         schema["components"]["schemas"].pop(name, None)
     app.openapi_schema = schema

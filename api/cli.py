@@ -98,16 +98,32 @@ def db_current() -> None:
     print(current_revision(_database().engine) or "")
 
 
+_ROLES_HELP = (
+    "The key's role. Levels: reader, loader, admin (each includes the ones before). Project roles "
+    "(e-government projects): declarer, bigdata_reviewer, finance_reviewer, plan_control, finance_approver."
+)
+
+
 @keys_app.command("create")
 def keys_create(
-    department: Annotated[str, typer.Option(help="The department (id or name) the key belongs to.")],
-    role: Annotated[str, typer.Option(help="reader, loader or admin.")] = "reader",
+    department: Annotated[str, typer.Option(help="The registered department (id or name) the key belongs to.")],
+    role: Annotated[str, typer.Option(help=_ROLES_HELP)] = "reader",
+    register: Annotated[
+        bool, typer.Option("--register", help="Register the department if it is unknown (with --name).")
+    ] = False,
+    name: Annotated[
+        str | None, typer.Option(help="With --register: the new department's name (--department is then its id).")
+    ] = None,
 ) -> None:
-    """Issue an API key for a registered department (an unknown name is registered); printed once, stored hashed."""
+    """Issue an API key for a registered department; printed once, stored hashed. An unknown department is
+    refused (department.not_found, exit 2) unless --register asks to register it."""
     from mdm.keys import issue_key
 
+    if name is not None and not register:
+        err.print("[red]error[/red] request.invalid: --name registers a department; give --register with it")
+        raise typer.Exit(EXIT["usage"])
     try:
-        issued = issue_key(_database(), department=department, role=role)
+        issued = issue_key(_database(), department=department, role=role, register=register, name=name)
     except MdmError as exc:
         raise _fail(exc) from exc
     if issued.registered:

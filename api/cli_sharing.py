@@ -48,6 +48,30 @@ def departments_add(
     err.print(f"registered department {row.id} ({row.name})")
 
 
+@departments_app.command("set-owner")
+def departments_set_owner(
+    repository: Annotated[str, typer.Argument(help="The repository id.")],
+    department: Annotated[
+        str | None, typer.Argument(help="The new owning department (id or name); leave out with --none.")
+    ] = None,
+    none: Annotated[bool, typer.Option("--none", help="Leave the repository without an owner (stewards).")] = False,
+) -> None:
+    """Make one department the owner of a repository's source, taking it from the previous owner (audited)."""
+    from mdm.access.departments import set_owner
+
+    if (department is None) == (not none):
+        err.print("[red]error[/red] request.invalid: name the new owning department, or give --none")
+        raise typer.Exit(EXIT["usage"])
+    try:
+        with _database().write() as session:
+            result = set_owner(session, repository=repository, department=department, actor=None)
+    except MdmError as exc:
+        raise _fail(exc) from exc
+    _print(result)
+    previous = ", ".join(result["previous"]) or "nobody"
+    err.print(f"{repository} is owned by {result['owner'] or 'nobody (stewards decide)'}; before: {previous}")
+
+
 @departments_app.command("list")
 def departments_list() -> None:
     """List departments, one JSON object a line."""

@@ -9,7 +9,7 @@ from fastapi import Depends, Header, Path, Request
 
 from mdm.access.departments import check_purpose_code
 from mdm.db import Database
-from mdm.errors import Forbidden
+from mdm.errors import Forbidden, InvalidRequest
 from mdm.keys import Caller, authenticate
 from mdm.reads import ReadContext, Reads
 from mdm.repositories import standard_for
@@ -41,9 +41,19 @@ DatabaseDep = Annotated[Database, Depends(get_db)]
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 
 
+def single_header(request: Request, name: str) -> str | None:
+    """The one value of header ``name``, or None; 400 ``request.header_repeated`` when it came more than once
+    (two ``Authorization`` or ``X-Purpose`` headers are refused, never resolved by taking the first)."""
+    values = request.headers.getlist(name)
+    if len(values) > 1:
+        raise InvalidRequest("request.header_repeated", f"give the {name} header once; it came {len(values)} times")
+    return values[0] if values else None
+
+
 def current_caller(request: Request, db: DatabaseDep) -> Caller:
-    """The department behind ``Authorization: Bearer <key>`` (401 ``auth.*`` otherwise)."""
-    header = request.headers.get("authorization", "")
+    """The department behind ``Authorization: Bearer <key>`` (401 ``auth.*`` otherwise; 400
+    ``request.header_repeated`` for two ``Authorization`` headers)."""
+    header = single_header(request, "Authorization") or ""
     scheme, _, key = header.partition(" ")
     return authenticate(db, key.strip() if scheme.lower() == "bearer" else None)
 
@@ -86,7 +96,8 @@ def read_context(
 ) -> ReadContext:
     """The caller and the purpose it names: 400 ``access.purpose_required`` without ``X-Purpose``,
     ``access.purpose_invalid`` for one over 64 characters or with control characters (whether it is registered
-    is checked by the read service)."""
+    is checked by the read service), ``request.header_repeated`` for two ``X-Purpose`` headers."""
+    single_header(request, "X-Purpose")
     route = getattr(request.scope.get("route"), "path", request.url.path)
     query = {k: v for k, v in request.query_params.items() if k != "cursor"}
     return ReadContext(

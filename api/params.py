@@ -1,14 +1,18 @@
 """Query and path parameter parsing shared by the routes: the one guard on every parameter (length, NUL,
-unpaired surrogates), exact filters, coordinates (EPSG:4490, lon/lat), bounding boxes, limits, cursors and
-``as_of`` instants. The bounds themselves and the coordinate checks live in :mod:`mdm.query`, shared with every
-other caller. Everything here raises :class:`~mdm.errors.InvalidRequest` (400 problem+json)."""
+unpaired surrogates), the one integer parser (:data:`DIGITS`: decimal digits only, so ``limit=1000.0``,
+``5_0``, `` 5`` and ``+5`` are refused on every route alike), exact filters, coordinates (EPSG:4490, lon/lat),
+bounding boxes, limits, cursors and ``as_of`` instants. The bounds themselves and the coordinate checks live in
+:mod:`mdm.query`, shared with every other caller. Everything here raises :class:`~mdm.errors.InvalidRequest`
+(400 problem+json)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated
 
 from fastapi import Path, Query, Request
+from pydantic import BeforeValidator
 
 from mdm import query
 from mdm.db import storable
@@ -21,13 +25,34 @@ MAX_PARAMETER_LENGTH = MAX_FILTER_LENGTH
 ``as_of``. A longer one is refused before anything else reads it (400 ``request.too_long``). ``q`` has its own,
 shorter limit in the search query (``request.invalid``)."""
 
-RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="A row id (a positive 64-bit integer).")]
+_INTEGER = re.compile(r"-?[0-9]{1,20}")
+
+
+def plain_integer(value: object) -> object:
+    """A query or path value as an integer when it is written in plain decimal digits (an optional ``-``, at most
+    20 digits), else a validation error (400 ``request.invalid``). Pydantic alone would take ``1000.0``,
+    ``5_0``, `` 5`` and ``+5``; ranges are checked after, by each parameter's ``ge``/``le``."""
+    if isinstance(value, str):
+        if not _INTEGER.fullmatch(value):
+            raise ValueError("must be an integer written in decimal digits, e.g. 50")
+        return int(value)
+    return value
+
+
+DIGITS = BeforeValidator(plain_integer)
+"""The integer parser of every query and path parameter, as the last ``Annotated`` member after ``Query``/``Path``
+(``Annotated[int, Query(ge=1), DIGITS]``: there the OpenAPI shape stays ``integer`` with its ``minimum`` and
+``maximum``)."""
+
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="A row id (a positive 64-bit integer)."), DIGITS]
 """A numeric id in a path: larger ones are a 400, never an integer the database cannot hold."""
-Year = Annotated[int, Query(ge=1949, le=2100, description="A budget year (公历年份), 1949–2100.")]
+Year = Annotated[int, Query(ge=1949, le=2100, description="A budget year (公历年份), 1949–2100."), DIGITS]
 """A project or statistics year: outside the range is a 400, never an integer the database cannot hold."""
-Offset = Annotated[int, Query(ge=0, le=2**31 - 1, description="Rows to skip.")]
-ListLimit = Annotated[int, Query(ge=1, le=MAX_LIST_LIMIT, description="Records per page.")]
-SearchLimit = Annotated[int, Query(ge=1, le=MAX_SEARCH_LIMIT, description="Hits per page.")]
+OptionalYear = Annotated[int | None, Query(ge=1949, le=2100, description="A budget year, 1949–2100."), DIGITS]
+"""Like :data:`Year`, optional."""
+Offset = Annotated[int, Query(ge=0, le=2**31 - 1, description="Rows to skip."), DIGITS]
+ListLimit = Annotated[int, Query(ge=1, le=MAX_LIST_LIMIT, description="Records per page."), DIGITS]
+SearchLimit = Annotated[int, Query(ge=1, le=MAX_SEARCH_LIMIT, description="Hits per page."), DIGITS]
 Cursor = Annotated[
     str | None, Query(max_length=MAX_PARAMETER_LENGTH, description="`next_cursor` of the previous page.")
 ]

@@ -27,6 +27,18 @@ class DepartmentIn(_Text):
     owns: list[str] = Field(default_factory=list, description="Repositories whose source this department owns.")
 
 
+class OwnerIn(_Text):
+    department: str | None = Field(
+        max_length=200, description="The new owning department (id or name); null: no owner, stewards decide."
+    )
+
+
+class OwnerOut(BaseModel):
+    repository: str
+    owner: str | None = Field(description="The owning department's id, or null.")
+    previous: list[str] = Field(description="The owning departments before the change (usually one or none).")
+
+
 class PurposeIn(_Text):
     code: str = Field(description="Lower-case dotted words, at most 64 characters, e.g. tax.audit.")
     title: str

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from mdm import audit
-from mdm.access.departments import ensure_department
+from mdm.access.departments import find_department, register_department
 from mdm.db import Database
-from mdm.errors import InvalidRequest, Unauthorised
+from mdm.errors import Conflict, InvalidRequest, NotFound, Unauthorised
 from mdm.models import ApiKey, Department
 
 LEVELS = ("reader", "loader", "admin")  # ordered: each includes the ones before it
@@ -55,17 +55,29 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def create_key(db: Database, *, department: str, role: str) -> str:
+def create_key(db: Database, *, department: str, role: str, register: bool = False, name: str | None = None) -> str:
     """Issue a key for ``department`` with ``role``; returns the key in clear (see :func:`issue_key`)."""
-    return issue_key(db, department=department, role=role).key
+    return issue_key(db, department=department, role=role, register=register, name=name).key
 
 
-def issue_key(db: Database, *, department: str, role: str, issued_by: str | None = None) -> IssuedKey:
-    """Issue a key for ``department`` (a registered id or name; an unknown name is registered, with
-    :func:`mdm.access.departments.code_for_name` as its id) with ``role``; audited as ``key.issue``.
+def issue_key(
+    db: Database,
+    *,
+    department: str,
+    role: str,
+    issued_by: str | None = None,
+    register: bool = False,
+    name: str | None = None,
+) -> IssuedKey:
+    """Issue a key for the registered ``department`` (its id or name) with ``role``; audited as ``key:issue``.
+    An unknown department is refused unless ``register`` asks to register it
+    (:func:`mdm.access.departments.register_department`: ``department`` is the id and ``name`` its name, or,
+    without ``name``, ``department`` is a name or an id), audited as ``department:add``.
 
     Raises :class:`InvalidRequest` (``request.invalid``) for an unknown role or an empty department,
-    ``department.invalid`` for a malformed name.
+    :class:`NotFound` (``department.not_found``) for an unknown department without ``register``, and what
+    :func:`~mdm.access.departments.add_department` raises when registering (``department.invalid``,
+    ``department.exists``, ``department.name_confusable``).
     """
     if role not in ROLES:
         raise InvalidRequest("request.invalid", f"role must be one of {', '.join(ROLES)}")
@@ -73,7 +85,21 @@ def issue_key(db: Database, *, department: str, role: str, issued_by: str | None
         raise InvalidRequest("request.invalid", "department must not be empty")
     key = _PREFIX + secrets.token_urlsafe(32)
     with db.write() as session:
-        holder, registered = ensure_department(session, department)
+        holder = find_department(session, department)
+        registered = holder is None
+        if holder is None:
+            if not register:
+                raise NotFound(
+                    "department.not_found",
+                    f"no department {department!r}; see `mdm departments list`, register it with "
+                    "`mdm departments add`, or ask for it here with --register --name <name>",
+                )
+            holder = register_department(session, department, name=name)
+            audit.record(
+                session, actor=issued_by, action="department:add", target=holder.id, detail={"name": holder.name}
+            )
+        elif register and name is not None and find_department(session, name) is not holder:
+            raise Conflict("department.exists", f"{department} is registered, named {holder.name}")
         session.add(
             ApiKey(
                 key_hash=_hash(key),

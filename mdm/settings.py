@@ -36,7 +36,15 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         200 * 1024 * 1024,
         ge=1,
-        description="Largest file accepted by POST /repositories/{r}/loads (bytes).",
+        description="Largest file accepted by an upload (POST /repositories/{r}/loads, project documents), in bytes; "
+        "a multipart body declaring more (plus 64 KiB for the form's other parts) is refused with 413 "
+        "file.too_large before it is read.",
+    )
+    max_json_bytes: int = Field(
+        1024 * 1024,
+        ge=1024,
+        description="Largest request body other than a file upload (JSON, forms), in bytes; a larger one is refused "
+        "with 413 request.too_large before it is parsed.",
     )
     host: str = Field("127.0.0.1", description="Address `mdm serve` binds.")
     workers: int | None = Field(

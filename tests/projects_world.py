@@ -98,7 +98,9 @@ def make_world(db: Database, tmp_path: Path) -> World:
         assert summary["rejected"] == 0, summary
     settings = Settings(database_url="sqlite://", report_dir=tmp_path / "loads", max_upload_bytes=100_000)
     client = TestClient(create_app(settings, db=db), raise_server_exceptions=False)
-    keys = {role: create_key(db, department=f"{role} 部门", role=role) for role in [*ROLES_USED, "loader"]}
+    keys = {
+        role: create_key(db, department=f"{role} 部门", role=role, register=True) for role in [*ROLES_USED, "loader"]
+    }
     keys["declarer"] = keys["declarer:0"] = declarer_key(db, entities[0])
     return World(client, db, keys, entities, serious, minor, tmp_path)
 

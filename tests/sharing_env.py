@@ -73,7 +73,7 @@ def make_bed(db: Database, tmp_path: Path, *, search=None, people: int = 6) -> B
     for code in PURPOSES:
         ensure_purpose(db, code)
     keys = {
-        "admin": create_key(db, department="bigdata", role="admin"),
+        "admin": create_key(db, department="bigdata", role="admin", register=True),
         "owner": create_key(db, department=POLICE, role="reader"),
         "civil": create_key(db, department=CIVIL, role="reader"),
         "tax": create_key(db, department=TAX, role="reader"),

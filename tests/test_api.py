@@ -25,7 +25,10 @@ def api(db, tmp_path):
         database_url="sqlite://", report_dir=tmp_path / "loads", max_upload_bytes=10_000, profile_path=str(profiles)
     )
     client = TestClient(create_app(settings, db=db), raise_server_exceptions=False, headers=PURPOSE_HEADER)
-    keys = {role: create_key(db, department=f"{role} dept", role=role) for role in ("reader", "loader", "admin")}
+    keys = {
+        role: create_key(db, department=f"{role} dept", role=role, register=True)
+        for role in ("reader", "loader", "admin")
+    }
     for role in ("reader", "loader"):
         grant_everything(db, f"{role} dept")
     load(db, profile(), csv_file(tmp_path / "seed.csv", ROWS), tmp_path)

@@ -71,7 +71,7 @@ def fuzzed(request, tmp_path_factory):
     )
     app = create_app(app_settings, db=db, search=backend)
     ensure_purpose(db)
-    yield app, create_key(db, department="fuzz", role="admin")
+    yield app, create_key(db, department="fuzz", role="admin", register=True)
     if isinstance(backend, ElasticBackend):
         for repository in default_registry().repositories:
             backend.drop(repository)

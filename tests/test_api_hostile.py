@@ -11,6 +11,7 @@ import base64
 import csv
 import io
 import json
+import re
 import threading
 import zipfile
 from collections import Counter
@@ -940,3 +941,169 @@ def test_a_list_cursor_of_a_hostile_shape_is_400_cursor_invalid(api, body):  # n
     response = client.get(RECORDS, params={"limit": 1, "cursor": forged}, headers=auth(keys["reader"]))
     assert_problem(response, 400, "request.cursor_invalid")
     assert client.get(RECORDS, params={"limit": 1, "cursor": first}, headers=auth(keys["reader"])).status_code == 200
+
+
+# -- request bodies: sizes before parsing (issue 20) ---------------------------------------------------------------
+
+
+def test_a_json_body_over_the_limit_is_413_request_too_large_and_one_at_the_limit_is_parsed(api):  # noqa: F811
+    client, keys, _ = api
+    limit = client.app.state.settings.max_json_bytes
+    padding = '{"keys": ["p1"], "pad": "' + "x" * limit + '"}'
+    response = client.post(
+        LOOKUP, content=padding.encode(), headers={**auth(keys["reader"]), "Content-Type": "application/json"}
+    )
+    body = assert_problem(response, 413, "request.too_large")
+    assert body["limit"] == limit
+    at_limit = '{"keys": ["p1"]}'.ljust(limit).encode()
+    assert len(at_limit) == limit
+    parsed = client.post(LOOKUP, content=at_limit, headers={**auth(keys["reader"]), "Content-Type": "application/json"})
+    assert parsed.status_code == 200, parsed.text
+
+
+def test_a_streamed_json_body_without_a_length_is_cut_off_at_the_limit(api):  # noqa: F811
+    client, keys, _ = api
+    limit = client.app.state.settings.max_json_bytes
+    sent = []
+
+    def chunks():
+        yield b'{"keys": ["p1"], "pad": "'
+        for _ in range(limit // 65536 + 40):
+            sent.append(1)
+            yield b"x" * 65536
+        yield b'"}'
+
+    response = client.post(
+        LOOKUP, content=chunks(), headers={**auth(keys["reader"]), "Content-Type": "application/json"}
+    )
+    assert_problem(response, 413, "request.too_large")
+
+
+def _asgi_post(app, path: str, headers: list[tuple[bytes, bytes]]) -> tuple[int, dict, list[str]]:
+    """POST ``path`` to ``app`` at the ASGI level with ``headers`` and a body that is never sent: returns the
+    status, the problem document and what the application asked for (``receive`` calls)."""
+    import asyncio
+
+    asked: list[str] = []
+    sent: list[dict] = []
+
+    async def receive():
+        asked.append("receive")
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+    }
+    asyncio.run(app(scope, receive, send))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return start["status"], json.loads(body), asked
+
+
+def test_an_upload_declaring_more_than_the_limit_is_413_before_a_byte_is_read(api):  # noqa: F811
+    client, keys, _ = api
+    limit = client.app.state.settings.max_upload_bytes
+    headers = [
+        (b"authorization", f"Bearer {keys['loader']}".encode()),
+        (b"content-type", b"multipart/form-data; boundary=x"),
+        (b"content-length", str(300 * 1024 * 1024).encode()),
+    ]
+    status, body, asked = _asgi_post(client.app, LOADS, headers)
+    assert (status, body["code"], body["limit"]) == (413, "file.too_large", limit)
+    assert asked == []  # the body was never read
+    status, body, asked = _asgi_post(client.app, "/projects/1/documents", headers)
+    assert (status, body["code"], asked) == (413, "file.too_large", [])
+
+
+def test_a_json_body_declaring_more_than_the_limit_is_413_before_a_byte_is_read(api):  # noqa: F811
+    client, keys, _ = api
+    headers = [
+        (b"authorization", f"Bearer {keys['admin']}".encode()),
+        (b"content-type", b"application/json"),
+        (b"content-length", str(80 * 1024 * 1024).encode()),
+    ]
+    status, body, asked = _asgi_post(client.app, "/departments", headers)
+    assert (status, body["code"], asked) == (413, "request.too_large", [])
+
+
+def test_the_body_limits_are_documented_on_every_operation_with_a_body(api):  # noqa: F811
+    client, _, _ = api
+    for path, item in client.app.openapi()["paths"].items():
+        for method, operation in item.items():
+            if "requestBody" in operation:
+                assert "413" in operation["responses"], f"{method} {path}"
+
+
+# -- headers given twice (issue 20) ----------------------------------------------------------------------------
+
+
+def test_two_authorization_headers_are_refused_not_resolved_to_the_first(api):  # noqa: F811
+    client, keys, _ = api
+    twice = [("Authorization", f"Bearer {keys['reader']}"), ("Authorization", f"Bearer {keys['admin']}")]
+    assert_problem(client.get("/repositories", headers=twice), 400, "request.header_repeated")
+    same = [("Authorization", f"Bearer {keys['reader']}")] * 2
+    assert_problem(client.get(RECORDS, headers=same), 400, "request.header_repeated")
+    assert client.get("/repositories", headers=twice[:1]).status_code == 200
+
+
+def test_two_purpose_headers_are_refused_not_resolved_to_the_first(api):  # noqa: F811
+    client, keys, _ = api
+    from tests.helpers import TEST_PURPOSE
+
+    headers = [("Authorization", f"Bearer {keys['reader']}"), ("X-Purpose", TEST_PURPOSE), ("X-Purpose", "other.use")]
+    assert_problem(client.get(RECORDS, headers=headers), 400, "request.header_repeated")
+    assert_problem(client.get(f"{RECORDS}/p1", headers=headers), 400, "request.header_repeated")
+    assert client.get(RECORDS, headers=headers[:2]).status_code == 200
+
+
+# -- one integer parser for every route (issue 20) ---------------------------------------------------------------
+
+
+def _integer_parameters(app) -> list[tuple[str, str, str, str]]:
+    """(method, path, where, name) of every integer query or path parameter in the OpenAPI document."""
+    found = []
+    for path, item in app.openapi()["paths"].items():
+        for method, operation in item.items():
+            for parameter in operation.get("parameters", []):
+                schema = parameter["schema"]
+                types = [schema.get("type")] + [s.get("type") for s in schema.get("anyOf", [])]
+                if "integer" in types:
+                    found.append((method, path, parameter["in"], parameter["name"]))
+    return found
+
+
+def _fill(path: str, name: str | None = None, value: str = "1") -> str:
+    values = {"repository": "geo_feature", "key": "p1", "batch_id": "b1"}
+    return re.sub(r"\{(\w+)\}", lambda m: value if m.group(1) == name else values.get(m.group(1), "1"), path)
+
+
+@pytest.mark.parametrize("written", ["1000.0", "1.0", "5_0", " 5", "+5", "1e3", "０５", "0x10"])
+def test_an_integer_parameter_not_written_in_plain_digits_is_400_on_every_route(api, written):  # noqa: F811
+    client, keys, _ = api
+    checked = _integer_parameters(client.app)
+    assert {
+        ("get", "/repositories/{repository}/records", "query", "limit"),
+        ("get", "/projects", "query", "offset"),
+    } <= {c for c in checked}
+    for method, path, where, name in checked:
+        if where == "path":
+            url, params = _fill(path, name, written), {}
+        else:
+            url, params = _fill(path), {name: written}
+        response = client.request(method.upper(), url, params=params, headers=auth(keys["admin"]), json={})
+        assert_problem(response, 400, "request.invalid")
+        assert name in response.text, (method, path, response.text)

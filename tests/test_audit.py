@@ -147,10 +147,10 @@ def test_loads_grants_and_keys_are_audited_in_their_own_transaction(db, tmp_path
     from tests.helpers import csv_file, grant, load, profile
 
     load(db, profile(), csv_file(tmp_path / "a.csv", ["p1,苏州博物馆,,320508,2020-01-01,120.6285,31.3236"]), tmp_path)
-    create_key(db, department="统计局", role="reader")
+    create_key(db, department="统计局", role="reader", register=True)
     grant(db, "统计局", "geo_feature")
     revoke_key(db, list_keys(db)[0]["prefix"])
     with db.read() as session:
         actions = [e["action"] for e in audit.find_events(session)]
-    assert actions == ["key:revoke", "grant:issue", "key:issue", "load:commit"]
+    assert actions == ["key:revoke", "grant:issue", "key:issue", "department:add", "load:commit"]
     assert check(db).ok

@@ -100,14 +100,62 @@ def test_a_human_summary_goes_to_stderr(cli, tmp_path):
 
 
 def test_keys_create_prints_a_key_once_and_stores_its_hash(cli, tmp_path):
+    assert cli("departments", "add", "scjg", "市场监管局").exit_code == 0
     result = cli("keys", "create", "--department", "市场监管局", "--role", "reader")
     key = result.stdout.strip()
-    assert result.exit_code == 0 and key.startswith("mdm_")
-    assert "registered the department '市场监管局' as dept-" in result.stderr
-    again = cli("keys", "create", "--department", "市场监管局", "--role", "loader")
-    assert again.exit_code == 0 and "registered" not in again.stderr
+    assert result.exit_code == 0 and key.startswith("mdm_") and "registered" not in result.stderr
+    again = cli("keys", "create", "--department", "scjg", "--role", "loader")
+    assert again.exit_code == 0 and again.stdout.strip() != key
     assert key.encode() not in (tmp_path / "mdm.db").read_bytes()
-    assert cli("keys", "create", "--department", "x", "--role", "god").exit_code == 2
+    assert cli("keys", "create", "--department", "scjg", "--role", "god").exit_code == 2
+
+
+def test_keys_create_for_an_unknown_department_is_refused_and_registers_nothing(cli):
+    assert cli("departments", "add", "rs01", "人社局").exit_code == 0
+    typo = cli("keys", "create", "--department", "RS001", "--role", "reader")
+    assert typo.exit_code == 2 and typo.stdout == ""
+    assert "department.not_found" in typo.stderr and "--register" in typo.stderr
+    assert [json.loads(line)["id"] for line in cli("departments", "list").stdout.splitlines()] == ["rs01"]
+    assert cli("keys", "list").stdout == ""
+
+
+def test_keys_create_registers_a_department_only_when_asked(cli):
+    result = cli("keys", "create", "--department", "rs01", "--register", "--name", "人社局", "--role", "admin")
+    assert result.exit_code == 0 and result.stdout.startswith("mdm_")
+    assert "registered the department 'rs01' as rs01" in result.stderr
+    [listed] = [json.loads(line) for line in cli("departments", "list").stdout.splitlines()]
+    assert (listed["id"], listed["name"]) == ("rs01", "人社局")
+    assert cli("keys", "create", "--department", "x9", "--name", "某局").exit_code == 2  # --name without --register
+    alike = cli("keys", "create", "--department", "rs02", "--register", "--name", "人社 局")
+    assert alike.exit_code == 1 and "department.name_confusable" in alike.stderr
+
+
+def test_keys_create_help_lists_every_role():
+    from mdm.keys import ROLES
+
+    text = CliRunner().invoke(app, ["keys", "create", "--help"], terminal_width=200).stdout
+    assert all(role in text for role in ROLES), text
+
+
+def test_departments_set_owner_moves_the_one_owner_and_is_audited(cli):
+    assert cli("departments", "add", "police", "公安局", "--owns", "natural_person").exit_code == 0
+    second = cli("departments", "add", "market", "市场监管局", "--owns", "natural_person")
+    assert second.exit_code == 1 and "department.owner_exists" in second.stderr
+    assert cli("departments", "add", "market", "市场监管局").exit_code == 0
+    moved = cli("departments", "set-owner", "natural_person", "market")
+    assert moved.exit_code == 0, moved.output
+    assert json.loads(moved.stdout) == {"repository": "natural_person", "owner": "market", "previous": ["police"]}
+    owners = {d["id"]: d["owns"] for d in map(json.loads, cli("departments", "list").stdout.splitlines())}
+    assert owners == {"police": [], "market": ["natural_person"]}
+    assert cli("departments", "set-owner", "natural_person").exit_code == 2  # neither a department nor --none
+    assert cli("departments", "set-owner", "natural_person", "nobody").exit_code == 2
+    cleared = cli("departments", "set-owner", "natural_person", "--none")
+    assert cleared.exit_code == 0 and json.loads(cleared.stdout)["owner"] is None
+    from mdm.audit import find_events
+    from mdm.db import Database
+
+    with Database(get_settings().database_url).read() as session:
+        assert [e["action"] for e in find_events(session, limit=10)].count("department:set_owner") == 2
 
 
 def test_db_upgrade_creates_the_schema(cli):
@@ -151,7 +199,7 @@ def test_keys_can_be_listed_and_revoked(cli, tmp_path):
 
     from api.app import create_app
 
-    key = cli("keys", "create", "--department", "民政局", "--role", "reader").stdout.strip()
+    key = cli("keys", "create", "--department", "民政局", "--register", "--role", "reader").stdout.strip()
     [listed] = [json.loads(line) for line in cli("keys", "list").stdout.splitlines()]
     assert listed["department_name"] == "民政局" and listed["department"].startswith("dept-")
     assert listed["revoked_at"] is None and key not in json.dumps(listed)

@@ -140,7 +140,7 @@ CCW_HOLE = [[120.605, 31.305], [120.615, 31.305], [120.615, 31.315], [120.605, 3
 def api(db, tmp_path):
     settings = Settings(database_url="sqlite://", report_dir=tmp_path / "loads", profile_path=str(tmp_path))
     client = TestClient(create_app(settings, db=db), raise_server_exceptions=False, headers=PURPOSE_HEADER)
-    key = create_key(db, department="readers", role="reader")
+    key = create_key(db, department="readers", role="reader", register=True)
     grant_everything(db, "readers")
     return client, {"Authorization": f"Bearer {key}"}
 

@@ -17,6 +17,7 @@ REGISTRY = default_registry()
 WRITES = {
     ("post", "/repositories/{repository}/loads"),
     ("post", "/departments"),
+    ("put", "/repositories/{repository}/owner"),
     ("post", "/purposes"),
     ("post", "/grants"),
     ("post", "/grants/{grant_id}/revoke"),

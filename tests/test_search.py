@@ -252,7 +252,7 @@ def test_bbox_returns_features_whose_envelope_intersects_it(places):
 def test_the_search_endpoint_masks_hits_like_reads_and_lookup_reports_missing_keys(people):
     settings = Settings(database_url="sqlite://", report_dir=people.tmp_path / "loads")
     client = TestClient(create_app(settings, db=people.db, search=people.backend), headers=PURPOSE_HEADER)
-    reader = {"Authorization": f"Bearer {create_key(people.db, department='统计局', role='reader')}"}
+    reader = {"Authorization": f"Bearer {create_key(people.db, department='统计局', role='reader', register=True)}"}
     grant(people.db, "统计局", "natural_person")
     # q could match the household division code in part, which reveals digits of the masked ID: refused
     refused = client.get("/repositories/natural_person/search", params={"q": "周晓岚"}, headers=reader)
@@ -315,7 +315,7 @@ def _client(env):
     client = TestClient(
         create_app(settings, db=env.db, search=env.backend), raise_server_exceptions=False, headers=PURPOSE_HEADER
     )
-    key = create_key(env.db, department="统计局", role="reader")
+    key = create_key(env.db, department="统计局", role="reader", register=True)
     grant_everything(env.db, "统计局", unmasked=True)
     return client, {"Authorization": f"Bearer {key}"}
 

@@ -74,7 +74,7 @@ def test_the_served_app_indexes_what_an_outage_left_pending_without_anyone_runni
     proxy = TcpProxy(target.hostname, target.port)
     settings = demo_settings(es_settings(tmp_path, proxy.url, es.prefix, indexer_interval=0.2))
     db = Database(settings.database_url)
-    loader = create_key(db, department="户籍科", role="loader")
+    loader = create_key(db, department="户籍科", role="loader", register=True)
     people = list(samples.persons(40, seed=23))
     path = samples.write_csv(tmp_path / "people.csv", people)
     app = create_app(settings, db=db)

@@ -53,7 +53,7 @@ def test_a_field_never_shared_is_withheld_under_any_grant_and_cannot_be_granted(
     from mdm.keys import create_key
 
     client = TestClient(create_app(Settings(database_url="sqlite://"), db=db, registry=registry))
-    admin = {"Authorization": f"Bearer {create_key(db, department='bigdata', role='admin')}"}
+    admin = {"Authorization": f"Bearer {create_key(db, department='bigdata', role='admin', register=True)}"}
     body = {"department": "bigdata", "repository": "natural_person", "fields": ["religion"], "purposes": ["tax.audit"]}
     response = client.post("/grants", json=body, headers=admin)
     assert response.status_code == 400 and response.json()["code"] == "grant.share_none"

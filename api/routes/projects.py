@@ -58,7 +58,7 @@ def _text(body: dict[str, Any], name: str) -> str:
 def list_projects(
     caller: CurrentCaller,
     db: DatabaseDep,
-    year: Annotated[int | None, Query(ge=1949, le=2100, description="A budget year, 1949–2100.")] = None,
+    year: params.OptionalYear = None,
     kind: str | None = None,
     status: str | None = None,
     department_uscc: str | None = None,
@@ -95,7 +95,9 @@ def portfolio_statistics(
     caller: CurrentCaller,
     db: DatabaseDep,
     year: Annotated[
-        int | None, Query(ge=1949, le=2100, description="A budget year, 1949–2100; all years if unset.")
+        int | None,
+        Query(ge=1949, le=2100, description="A budget year, 1949–2100; all years if unset."),
+        params.DIGITS,
     ] = None,
 ) -> Any:
     """Counts and amounts (万元) of projects by stage, by declaring department and by year."""

@@ -18,13 +18,15 @@ from api.deps import (
     Steward,
     get_standard,
 )
-from api.params import RowId, guard_parameters
+from api.params import DIGITS, RowId, guard_parameters
 from api.routes.problems import ERRORS, PROBLEM
 from api.schemas_sharing import (
     DecisionIn,
     DepartmentIn,
     GrantIn,
     Items,
+    OwnerIn,
+    OwnerOut,
     PurposeIn,
     SharingRequestIn,
     VerifyIn,
@@ -36,7 +38,10 @@ from mdm.errors import Forbidden, InvalidRequest
 from standards import Standard
 
 RESPONSES: dict[int | str, dict[str, Any]] = {status: dict(shape) for status, shape in ERRORS.items()}
-RESPONSES[409] = {"description": "*.exists, request.already_decided, grant.revoked", **PROBLEM}
+RESPONSES[409] = {
+    "description": "*.exists, *.name_confusable, department.owner_exists, request.already_decided, grant.revoked",
+    **PROBLEM,
+}
 router = APIRouter(responses=RESPONSES, dependencies=[Depends(guard_parameters)])
 
 
@@ -61,6 +66,20 @@ def add_department(caller: Steward, db: DatabaseDep, body: DepartmentIn) -> dict
             detail={"name": row.name, "owns": row.owns},
         )
         return {"code": row.id, "id": row.id, "name": row.name, "owns": row.owns}
+
+
+@router.put("/repositories/{repository}/owner", response_model=OwnerOut, tags=["sharing"])
+def set_owner(caller: Steward, db: DatabaseDep, standard: StandardDep, body: OwnerIn) -> Any:
+    """Make one department the owner of the repository's source (stewards), taking it from the previous one;
+    audited. 404 `department.not_found`."""
+    with db.write() as session:
+        return departments.set_owner(
+            session,
+            repository=standard.repository,
+            department=body.department,
+            actor=caller.department,
+            key_prefix=caller.key_prefix,
+        )
 
 
 @router.get("/purposes", response_model=Items, tags=["sharing"])
@@ -222,7 +241,7 @@ def list_audit(
     repository: str | None = None,
     from_: Annotated[str | None, Query(alias="from", description="ISO 8601, inclusive")] = None,
     to: Annotated[str | None, Query(description="ISO 8601, exclusive")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[int, Query(ge=1, le=1000), DIGITS] = 100,
 ) -> Any:
     """Audit events newest first (stewards), by department, repository and time."""
     with db.read() as session:
@@ -243,7 +262,7 @@ def record_usage(
     standard: StandardDep,
     db: DatabaseDep,
     key: str,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[int, Query(ge=1, le=1000), DIGITS] = 100,
 ) -> Any:
     """Who used this record, when and for what purpose (the owning department and stewards)."""
     with db.read() as session:

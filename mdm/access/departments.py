@@ -3,6 +3,11 @@
 A department's id is its unified social credit code (GB 32100, checked by the ``uscc`` format; government bodies
 hold codes starting with ``11``) or a short code: a lower-case letter, then up to 31 letters, digits, ``_ . -``.
 A purpose has a code (``tax.audit``: lower-case dotted words, at most 64 characters), a title and a legal basis.
+
+Names and titles hold no invisible characters, are kept in NFKC and may not read like a registered one
+(:mod:`mdm.access.names`). Each repository has at most one owning department; ownership changes only by
+:func:`set_owner`, audited. A key is issued only to a registered department (:func:`register_department` is the
+explicit way to register one while issuing it). Registrations and ownership changes serialise on one lock.
 """
 
 from __future__ import annotations
@@ -10,19 +15,25 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import unicodedata
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mdm.errors import Conflict, InvalidRequest, NotFound
+from mdm import audit
+from mdm.access.names import clean_name, likeness
+from mdm.errors import Conflict, InvalidRequest, NotFound, RepositoryUnknown
 from mdm.models import Department, Purpose
+from mdm.store.dialect import Dialect
 from standards.checkdigits import check_uscc
 from standards.registry import REPOSITORIES
 
 _SHORT_CODE = re.compile(r"[a-z][a-z0-9_.-]{1,31}")
 PURPOSE_CODE = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)*")
 MAX_PURPOSE_LENGTH = 64
+_LOCK = "mdm.access.departments"
+_SPACES = re.compile(r"\s+")
 
 
 def code_for_name(name: str) -> str:
@@ -46,26 +57,59 @@ def check_department_id(value: str) -> str:
 
 
 def _name(value: str) -> str:
-    name = value.strip()
-    if not name or len(name) > 200 or any(ord(c) < 32 for c in name):
-        raise InvalidRequest("department.invalid", "a department name is 1–200 characters without control characters")
-    return name
+    return clean_name(value, code="department.invalid", what="department name")
+
+
+def _lock(session: Session) -> None:
+    """Serialise registrations and ownership changes (a transaction-scoped advisory lock on PostgreSQL; SQLite
+    writers already serialise), so two concurrent ones cannot both pass the checks below."""
+    Dialect.of(session).lock(session, _LOCK)
+
+
+def _check_name_is_free(session: Session, name: str) -> None:
+    """``department.exists`` for a registered name, ``department.name_confusable`` for one that looks like it
+    (:func:`mdm.access.names.likeness`)."""
+    wanted = likeness(name)
+    for other_id, other in session.execute(select(Department.id, Department.name)).all():
+        if other == name:
+            raise Conflict("department.exists", f"a department named {name} is registered ({other_id})")
+        if likeness(other) == wanted:
+            raise Conflict(
+                "department.name_confusable",
+                f"{name!r} reads like the registered department {other!r} ({other_id})",
+                existing=other_id,
+            )
 
 
 def add_department(
     session: Session, *, department_id: str, name: str, owns: list[str] | tuple[str, ...] = ()
 ) -> Department:
-    """Register a department; ``owns`` lists the repositories whose source it owns. Raises
-    ``department.invalid`` (400) or ``department.exists`` (409)."""
+    """Register a department; ``owns`` lists the repositories whose source it owns, each unowned until now
+    (one owner per repository; a change of owner is :func:`set_owner`). The name is kept as
+    :func:`mdm.access.names.clean_name` makes it (NFKC).
+
+    Raises ``department.invalid`` (400: a malformed id, an invisible character in the name, an unknown
+    repository), ``department.exists`` (409: the id or the name is registered), ``department.name_confusable``
+    (409: the name reads like a registered one) or ``department.owner_exists`` (409: a repository in ``owns``
+    has an owner; ``owner`` names it)."""
     department_id, name = check_department_id(department_id), _name(name)
     unknown = sorted(set(owns) - set(REPOSITORIES))
     if unknown:
         raise InvalidRequest("department.invalid", f"unknown repositories {', '.join(unknown)}")
-    if (
-        session.get(Department, department_id)
-        or session.execute(select(Department).where(Department.name == name)).scalar_one_or_none()
-    ):
-        raise Conflict("department.exists", f"a department {department_id} or named {name} is registered")
+    _lock(session)
+    if session.get(Department, department_id):
+        raise Conflict("department.exists", f"a department {department_id} is registered")
+    _check_name_is_free(session, name)
+    for repository in sorted(set(owns)):
+        owner = owner_of(session, repository)
+        if owner is not None:
+            raise Conflict(
+                "department.owner_exists",
+                f"{repository} is owned by {owner}; a change of owner is explicit (mdm departments set-owner, "
+                f"PUT /repositories/{repository}/owner)",
+                repository=repository,
+                owner=owner,
+            )
     row = Department(id=department_id, name=name, owns=sorted(set(owns)), created_at=dt.datetime.now(dt.UTC))
     session.add(row)
     session.flush()
@@ -73,10 +117,11 @@ def add_department(
 
 
 def find_department(session: Session, ref: str) -> Department | None:
-    """The department whose id or name is ``ref``, or None."""
+    """The department whose id or name is ``ref`` (the name compared in its NFKC form), or None."""
     row = session.get(Department, ref)
     if row is None:
-        row = session.execute(select(Department).where(Department.name == ref.strip())).scalar_one_or_none()
+        name = _SPACES.sub(" ", unicodedata.normalize("NFKC", ref)).strip()
+        row = session.execute(select(Department).where(Department.name == name)).scalar_one_or_none()
     return row
 
 
@@ -88,18 +133,18 @@ def get_department(session: Session, ref: str) -> Department:
     return row
 
 
-def ensure_department(session: Session, ref: str) -> tuple[Department, bool]:
-    """The department named or coded ``ref``; an unknown one is registered by name with :func:`code_for_name`
-    (or as itself when ``ref`` is a valid id). Returns (department, registered now)."""
-    row = find_department(session, ref)
-    if row is not None:
-        return row, False
-    name = _name(ref)
+def register_department(session: Session, ref: str, *, name: str | None = None) -> Department:
+    """Register a department asked for explicitly (``mdm keys create --register``): with ``name``, ``ref`` is
+    its id; without, ``ref`` is its id when it is a valid one (and then its name too), else its name, with
+    :func:`code_for_name` as the id. Raises what :func:`add_department` raises."""
+    if name is not None:
+        return add_department(session, department_id=ref, name=name)
+    cleaned = _name(ref)
     try:
-        department_id = check_department_id(name)
+        department_id = check_department_id(cleaned)
     except InvalidRequest:
-        department_id = code_for_name(name)
-    return add_department(session, department_id=department_id, name=name), True
+        department_id = code_for_name(cleaned)
+    return add_department(session, department_id=department_id, name=cleaned)
 
 
 def list_departments(session: Session) -> list[dict[str, Any]]:
@@ -109,11 +154,44 @@ def list_departments(session: Session) -> list[dict[str, Any]]:
 
 
 def owner_of(session: Session, repository: str) -> str | None:
-    """The id of the department that owns ``repository``'s source, or None (then stewards decide)."""
+    """The id of the department that owns ``repository``'s source, or None (then stewards decide). One owner per
+    repository (:func:`add_department`, :func:`set_owner`); a store holding two (possible only from before that
+    rule) has none until a steward sets one — fail closed, never the first id in sort order."""
+    owners = [row.id for row in session.execute(select(Department)).scalars() if repository in (row.owns or [])]
+    return owners[0] if len(owners) == 1 else None
+
+
+def set_owner(
+    session: Session, *, repository: str, department: str | None, actor: str | None, key_prefix: str | None = None
+) -> dict[str, Any]:
+    """Make ``department`` (an id or name; None: nobody, stewards decide) the one owner of ``repository``'s
+    source, taking it from any other department; audited as ``department:set_owner`` with the previous owners.
+    Returns ``{"repository", "owner", "previous"}`` (``previous``: the ids of the owners before, usually one or none).
+
+    Raises ``repository.unknown`` (404), ``department.not_found`` (404)."""
+    if repository not in REPOSITORIES:
+        raise RepositoryUnknown(repository, list(REPOSITORIES))
+    _lock(session)
+    target = get_department(session, department) if department is not None else None
+    previous = []
     for row in session.execute(select(Department).order_by(Department.id)).scalars():
         if repository in (row.owns or []):
-            return row.id
-    return None
+            previous.append(row.id)
+            row.owns = [r for r in row.owns if r != repository]
+    if target is not None:
+        target.owns = sorted({*(target.owns or []), repository})
+    session.flush()
+    owner = target.id if target is not None else None
+    audit.record(
+        session,
+        actor=actor,
+        key_prefix=key_prefix,
+        action="department:set_owner",
+        repository=repository,
+        target=owner,
+        detail={"repository": repository, "owner": owner, "previous": previous},
+    )
+    return {"repository": repository, "owner": owner, "previous": previous}
 
 
 def may_see_usage(session: Session, *, department: str, role: str, repository: str) -> bool:
@@ -135,14 +213,26 @@ def check_purpose_code(code: str | None) -> str:
 
 
 def add_purpose(session: Session, *, code: str, title: str, legal_basis: str) -> Purpose:
-    """Register a purpose. Raises ``access.purpose_invalid`` (400), ``purpose.invalid`` (400) for an empty
-    title or legal basis, ``purpose.exists`` (409)."""
+    """Register a purpose; its title and legal basis are kept as :func:`mdm.access.names.clean_name` makes them
+    (NFKC). Raises ``access.purpose_invalid`` (400) for a bad code, ``purpose.invalid`` (400) for an empty or
+    overlong title (≤ 200) or legal basis (≤ 1,000) or one holding an invisible character, ``purpose.exists``
+    (409) for a registered code, ``purpose.name_confusable`` (409) for a title that reads like a registered
+    purpose's title (:func:`mdm.access.names.likeness`)."""
     check_purpose_code(code)
-    if not title.strip() or not legal_basis.strip() or len(title) > 200 or len(legal_basis) > 1000:
-        raise InvalidRequest("purpose.invalid", "a purpose needs a title (≤ 200) and a legal basis (≤ 1,000)")
+    title = clean_name(title, code="purpose.invalid", what="purpose title")
+    legal_basis = clean_name(legal_basis, code="purpose.invalid", what="legal basis", max_length=1000)
+    _lock(session)
     if session.get(Purpose, code):
         raise Conflict("purpose.exists", f"the purpose {code} is registered")
-    row = Purpose(code=code, title=title.strip(), legal_basis=legal_basis.strip(), created_at=dt.datetime.now(dt.UTC))
+    wanted = likeness(title)
+    for other_code, other in session.execute(select(Purpose.code, Purpose.title)).all():
+        if likeness(other) == wanted:
+            raise Conflict(
+                "purpose.name_confusable",
+                f"{title!r} reads like the title of the registered purpose {other_code} ({other!r})",
+                existing=other_code,
+            )
+    row = Purpose(code=code, title=title, legal_basis=legal_basis, created_at=dt.datetime.now(dt.UTC))
     session.add(row)
     session.flush()
     return row

@@ -15,11 +15,12 @@ from api.console import charts, exports
 from api.console.render import page
 from api.console.session import User
 from api.deps import DatabaseDep
+from api.params import DIGITS
 from mdm.errors import NotFound
 from mdm.projects import census, statistics
 
 router = APIRouter()
-Year = Annotated[int | None, Query(ge=1949, le=2100)]
+Year = Annotated[int | None, Query(ge=1949, le=2100), DIGITS]
 AMOUNTS = ("count", "requested_wan", "control_price_wan", "approved_wan")
 AMOUNT_HEADERS = [
     "项目数 count",

@@ -13,7 +13,7 @@ from api.console import session
 from api.console.render import page, redirect
 from api.console.session import User
 from api.deps import DatabaseDep
-from api.params import RowId
+from api.params import DIGITS, RowId
 from mdm.errors import FileTooLarge, InvalidRequest
 from mdm.keys import DEPARTMENT_ROLES
 from mdm.projects import dictionary, documents, lifecycle, service
@@ -33,12 +33,12 @@ def projects(
     request: Request,
     user: User,
     db: DatabaseDep,
-    year: Annotated[int | None, Query(ge=1949, le=2100)] = None,
+    year: Annotated[int | None, Query(ge=1949, le=2100), DIGITS] = None,
     kind: Text = None,
     status: Text = None,
     department_uscc: Text = None,
     q: Text = None,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000), DIGITS] = 0,
 ) -> Response:
     found = service.list_projects(
         db,
