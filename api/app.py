@@ -20,6 +20,7 @@ from api.limits import BodyLimits
 from api.routes import router
 from api.routes.projects import router as projects_router
 from api.routes.sharing import router as sharing_router
+from mdm.access.cache import AccessCache
 from mdm.access.metering import Defaults, Limits
 from mdm.audit import AuditWriter
 from mdm.db import Database
@@ -95,7 +96,10 @@ def create_app(
     app.state.registry = registry or default_registry()
     app.state.search = search or backend_for(settings, app.state.db)
     app.state.audit = AuditWriter(app.state.db, batch=settings.audit_batch, enabled=settings.audit_reads)
-    app.state.reads = Reads(app.state.db, app.state.search, app.state.audit, meter=metering_defaults(settings))
+    app.state.access = AccessCache()  # valid for one access generation; synced by every request
+    app.state.reads = Reads(
+        app.state.db, app.state.search, app.state.audit, meter=metering_defaults(settings), access=app.state.access
+    )
     errors.install(app)
     app.add_middleware(HeadAsGet)
     app.add_middleware(BodyLimits)

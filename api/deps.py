@@ -55,7 +55,7 @@ def current_caller(request: Request, db: DatabaseDep) -> Caller:
     ``request.header_repeated`` for two ``Authorization`` headers)."""
     header = single_header(request, "Authorization") or ""
     scheme, _, key = header.partition(" ")
-    return authenticate(db, key.strip() if scheme.lower() == "bearer" else None)
+    return authenticate(db, key.strip() if scheme.lower() == "bearer" else None, cache=request.app.state.access)
 
 
 CurrentCaller = Annotated[Caller, Depends(current_caller)]
@@ -101,7 +101,11 @@ def read_context(
     route = getattr(request.scope.get("route"), "path", request.url.path)
     query = {k: v for k, v in request.query_params.items() if k != "cursor"}
     return ReadContext(
-        caller=caller, purpose=check_purpose_code(x_purpose), route=f"{request.method} {route}", query=query
+        caller=caller,
+        purpose=check_purpose_code(x_purpose),
+        route=f"{request.method} {route}",
+        query=query,
+        access_synced=True,  # current_caller synced the access cache for this request
     )
 
 

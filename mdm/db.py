@@ -67,6 +67,8 @@ class Database:
     """An engine, a session factory, and the migrate-on-first-use guarantee."""
 
     def __init__(self, url: str, *, migrate: bool = True, **engine_kwargs) -> None:
+        from mdm.access import generation  # noqa: F401 — its session events bump the access generation
+
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self._migrate = migrate

@@ -11,8 +11,10 @@ import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from mdm import audit
+from mdm.access.cache import AccessCache
 from mdm.access.departments import find_department, register_department
 from mdm.db import Database
 from mdm.errors import Conflict, InvalidRequest, NotFound, Unauthorised
@@ -119,17 +121,31 @@ def issue_key(
     return IssuedKey(key, holder.id, registered)
 
 
-def authenticate(db: Database, key: str | None) -> Caller:
-    """The caller a key belongs to. Raises :class:`Unauthorised` (``auth.missing_key``, ``auth.invalid_key``)."""
+def authenticate(db: Database, key: str | None, *, cache: AccessCache | None = None) -> Caller:
+    """The caller a key belongs to. With ``cache`` (the process's :class:`mdm.access.cache.AccessCache`) the
+    access generation is synced first and a known key costs no further query; a revoked key is refused on the
+    next request. Raises :class:`Unauthorised` (``auth.missing_key``, ``auth.invalid_key``)."""
     if not key:
         raise Unauthorised("auth.missing_key", "send an API key as 'Authorization: Bearer <key>'")
+    digest = _hash(key)
     with db.read() as session:
-        row = session.execute(
-            select(ApiKey).where(ApiKey.key_hash == _hash(key), ApiKey.revoked_at.is_(None))
-        ).scalar_one_or_none()
-    if row is None:
+        if cache is None:
+            caller = _caller_of(session, digest)
+        else:
+            cache.sync(session)
+            caller = cache.get("caller", digest, session, lambda s: _caller_of(s, digest), keep_none=False)
+    if caller is None:
         raise Unauthorised("auth.invalid_key", "the API key is unknown or revoked")
-    return Caller(department=row.department, role=row.role, key_prefix=row.prefix)
+    return caller
+
+
+def _caller_of(session: Session, digest: str) -> Caller | None:
+    row = session.execute(
+        select(ApiKey.department, ApiKey.role, ApiKey.prefix).where(
+            ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None)
+        )
+    ).one_or_none()
+    return None if row is None else Caller(department=row.department, role=row.role, key_prefix=row.prefix)
 
 
 def list_keys(db: Database) -> list[dict[str, object]]:

@@ -276,6 +276,16 @@ class Grant(Base):
     per_day: Mapped[int | None] = mapped_column(Integer)
 
 
+class AccessGeneration(Base):
+    """One row (``id`` 1): the access generation, bumped by :mod:`mdm.access.generation` in the transaction of
+    every change to keys, grants, purposes or departments."""
+
+    __tablename__ = "access_generation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation: Mapped[int] = mapped_column(BigInteger)
+
+
 class UsageMeter(Base):
     """What a department used of a metered kind (``verify``: verifications; ``lookup``: keys looked up) for a
     purpose in one window: a UTC minute (``2026-12-04T18:24``) or a UTC day (``2026-12-04``)."""

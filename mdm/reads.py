@@ -33,7 +33,8 @@ from typing import Any
 from mdm import records
 from mdm.access import grants as grant_store
 from mdm.access import metering
-from mdm.access.departments import owner_of, require_purpose
+from mdm.access.cache import AccessCache
+from mdm.access.departments import owner_of, purpose_registered, require_purpose
 from mdm.access.policy import Projection, View, decide, require_any
 from mdm.audit import AuditWriter
 from mdm.db import Database
@@ -53,6 +54,7 @@ class ReadContext:
     purpose: str
     route: str = ""
     query: dict[str, Any] = field(default_factory=dict)
+    access_synced: bool = False  # the request's authentication synced the access cache already
 
 
 @dataclass(frozen=True)
@@ -76,22 +78,41 @@ class Reads:
     """The read service of one process: database, search backend and the audit writer."""
 
     def __init__(
-        self, db: Database, search: SearchBackend, audit: AuditWriter, meter: metering.Defaults | None = None
+        self,
+        db: Database,
+        search: SearchBackend,
+        audit: AuditWriter,
+        meter: metering.Defaults | None = None,
+        access: AccessCache | None = None,
     ) -> None:
         self.db = db
         self.search_backend = search
         self.audit = audit
         self.meter = meter or metering.Defaults()
+        self.access = access  # None: every read asks the database for purpose, grants and owner
 
     # -- steps 1 and 4 ------------------------------------------------------------------------------------------
 
     def view(self, ctx: ReadContext, standard: Standard, *, kind: str = "read") -> View:
         """The caller's view of ``standard`` for its purpose now (the owning department of the repository's
         source sees it whole, as stewards do); 400 ``access.purpose_*``."""
+        department, repository = ctx.caller.department, standard.repository
+        repo = repository
         with self.db.read() as session:
-            require_purpose(session, ctx.purpose)
-            terms = grant_store.terms_for(session, ctx.caller.department, standard.repository)
-            owner = owner_of(session, standard.repository) == ctx.caller.department
+            if self.access is None:
+                require_purpose(session, ctx.purpose)
+                terms = grant_store.terms_for(session, department, repository)
+                owner = owner_of(session, repository) == department
+            else:  # the facts of the access generation this request synced
+                cache = self.access
+                if not ctx.access_synced:
+                    cache.sync(session)
+                if not cache.get("purpose", ctx.purpose, session, lambda s: purpose_registered(s, ctx.purpose)):
+                    require_purpose(session, ctx.purpose)  # raises the purpose's own error
+                terms = cache.get(
+                    "terms", (department, repository), session, lambda s: grant_store.terms_for(s, department, repo)
+                )
+                owner = cache.get("owner", repository, session, lambda s: owner_of(s, repository)) == department
         return decide(
             standard,
             role=ctx.caller.role,

@@ -247,6 +247,11 @@ def require_purpose(session: Session, code: str | None) -> str:
     return code
 
 
+def purpose_registered(session: Session, code: str) -> bool:
+    """True if ``code`` is a registered purpose (no error: for a cache, which keeps the answer)."""
+    return session.get(Purpose, code) is not None
+
+
 def list_purposes(session: Session) -> list[dict[str, Any]]:
     """Every purpose: ``{"code", "title", "legal_basis", "created_at"}``."""
     rows = session.execute(select(Purpose).order_by(Purpose.code)).scalars()
