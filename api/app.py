@@ -92,7 +92,7 @@ def create_app(
         lifespan=_lifespan,
     )
     app.state.settings = settings
-    app.state.db = db or Database(settings.database_url)
+    app.state.db = db or Database(settings.database_url, read_url=settings.read_database_url)
     app.state.registry = registry or default_registry()
     app.state.search = search or backend_for(settings, app.state.db)
     app.state.audit = AuditWriter(app.state.db, batch=settings.audit_batch, enabled=settings.audit_reads)

@@ -64,9 +64,15 @@ def current_revision(engine: Engine) -> str | None:
 
 
 class Database:
-    """An engine, a session factory, and the migrate-on-first-use guarantee."""
+    """An engine, a session factory, and the migrate-on-first-use guarantee.
 
-    def __init__(self, url: str, *, migrate: bool = True, **engine_kwargs) -> None:
+    ``read_url`` (``MDM_READ_DATABASE_URL``) names a PostgreSQL streaming replica: :meth:`replica` sessions —
+    record reads and searches, nothing that decides access — go there; :meth:`read` and :meth:`write` always go
+    to the primary. Without it :meth:`replica` is :meth:`read`. A replica may lag the primary by the time it
+    takes to apply the primary's WAL (normally milliseconds; see README "Reads on replicas").
+    """
+
+    def __init__(self, url: str, *, migrate: bool = True, read_url: str | None = None, **engine_kwargs) -> None:
         from mdm.access import generation  # noqa: F401 — its session events bump the access generation
 
         self.url = url
@@ -75,6 +81,9 @@ class Database:
         self._ready = False
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._closers: list = []
+        self.read_url = read_url
+        self.replica_engine = make_engine(read_url, **engine_kwargs) if read_url else None
+        self._replica_sessions = sessionmaker(self.replica_engine, expire_on_commit=False) if read_url else None
 
     @property
     def dialect(self) -> str:
@@ -109,6 +118,17 @@ class Database:
             yield session
 
     @contextlib.contextmanager
+    def replica(self) -> Iterator[Session]:
+        """A session for reading records from the replica (the primary when there is none)."""
+        if self._replica_sessions is None:
+            with self.read() as session:
+                yield session
+            return
+        self.ensure_schema()  # migrations run on the primary and reach the replica by streaming
+        with self._replica_sessions() as session:
+            yield session
+
+    @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
         """A unit of work: committed if the block finishes, rolled back if it raises. The only commit point."""
         self.ensure_schema()
@@ -132,3 +152,5 @@ class Database:
             closer()
         self._closers.clear()
         self.engine.dispose()
+        if self.replica_engine is not None:
+            self.replica_engine.dispose()

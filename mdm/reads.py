@@ -175,7 +175,7 @@ class Reads:
         with self._audited(ctx, standard, "read:as_of" if as_of else "read:get") as outcome:
             view = self._checked_view(ctx, standard, outcome)
             self._by_key(view)
-            with self.db.read() as session:
+            with self.db.replica() as session:
                 found = records.get_record(session, standard.repository, key, as_of=as_of)
             return self._shown(view, [found], outcome)[0]
 
@@ -184,7 +184,7 @@ class Reads:
         with self._audited(ctx, standard, "read:history") as outcome:
             view = self._checked_view(ctx, standard, outcome)
             self._by_key(view)
-            with self.db.read() as session:
+            with self.db.replica() as session:
                 versions = records.history(session, standard.repository, key)
             shown = [Shown(v, view.project(v.data)) for v in versions]
             outcome.keys.append(key)
@@ -198,7 +198,7 @@ class Reads:
             wanted = list(dict.fromkeys(keys))
             outcome.detail["asked"] = wanted  # every key tried, found or not (the caller sees keys in clear)
             self._charge(ctx, view, "lookup", len(wanted))
-            with self.db.read() as session:
+            with self.db.replica() as session:
                 found = records.get_many(session, standard.repository, wanted)
             items = self._shown(view, [found[k] for k in wanted if k in found], outcome)
             return items, [k for k in wanted if k not in found]
@@ -211,7 +211,7 @@ class Reads:
             view.require_clear(query.filters, "filtering")
             if (query.contains or query.bbox) and standard.geometry_field:
                 view.require_clear([standard.geometry_field], "a spatial filter")
-            with self.db.read() as session:
+            with self.db.replica() as session:
                 items, next_cursor = records.list_records(session, standard, query)
             return self._shown(view, items, outcome), next_cursor
 
@@ -259,7 +259,7 @@ class Reads:
             outcome.detail["claims"] = sorted(claims)
             outcome.detail["asked"] = self._asked(ctx, standard, view, key)
             self._charge(ctx, view, "verify", 1)
-            with self.db.read() as session:
+            with self.db.replica() as session:
                 found = records.get_many(session, standard.repository, [key]).get(key)
             if found is not None and found.status == "active":
                 outcome.keys.append(key)

@@ -21,6 +21,11 @@ class Settings(BaseSettings):
         "sqlite:///./var/mdm.db",
         description="SQLAlchemy URL of the store: SQLite (embedded) or postgresql+psycopg2://… (PostGIS).",
     )
+    read_database_url: str | None = Field(
+        None,
+        description="A PostgreSQL streaming replica for record reads and searches (writes, access and the audit "
+        "always use MDM_DATABASE_URL).",
+    )
     profile_path: str = Field(
         f"./profiles{os.pathsep}{PROJECT_ROOT / 'examples' / 'profiles'}",
         description="Directories searched for source profiles by name, separated by the OS path separator.",

@@ -4,6 +4,8 @@
 #   scripts/services.sh start [postgres|elasticsearch]   install if needed, start (default: both), print env lines
 #   scripts/services.sh stop  [postgres|elasticsearch]   stop (default: both)
 #   scripts/services.sh status                           print both statuses; non-zero exit if either is down
+#   scripts/services.sh start replica                    start (creating it if needed) a streaming replica of the
+#                                                        test cluster; `start` (all) starts it too
 #   scripts/services.sh env                              print the `export ...` lines the tests read
 #                                                        (use: eval "$(scripts/services.sh env)")
 #   scripts/services.sh browser                          install Debian's chromium, chromium-driver and CJK
@@ -28,6 +30,11 @@
 #     - NO geo/spatial module (no x-pack-spatial): geo_point works (core), geo_shape does NOT.
 #     - No painless (lang-painless), no reindex, no ingest-common, no ingest-geoip, no mapper-extras.
 #     - Readiness is polled on /_cluster/health; never rely on `GET /`.
+#
+#   A streaming replica of 15/mdm for the read-scaling tests (MDM_READ_DATABASE_URL): a hot standby made by
+#     pg_basebackup -R as role mdm_replica (REPLICATION), in /var/lib/postgresql/15/mdm-replica, run with pg_ctl
+#     on 127.0.0.1:5434 (not a Debian-managed cluster: its postgresql.conf and pg_hba.conf live in its data
+#     directory). Role mdm may pause and resume its replay (the tests make it lag on purpose).
 #
 # Logs go to stderr; only the env lines go to stdout.
 set -euo pipefail
@@ -57,6 +64,11 @@ ES_HEAP="${MDM_ES_HEAP:-512m}"
 ES_READY_TIMEOUT="${MDM_ES_READY_TIMEOUT:-120}"
 
 DATABASE_URL="postgresql+psycopg2://${PG_USER}:${PG_PASSWORD}@127.0.0.1:${PG_PORT}/mdm_test"
+PG_REPLICA_PORT=5434
+PG_REPLICA_DIR="/var/lib/postgresql/${PG_VERSION}/mdm-replica"
+PG_REPLICA_LOG="/var/log/postgresql/postgresql-${PG_VERSION}-mdm-replica.log"
+PG_BIN="/usr/lib/postgresql/${PG_VERSION}/bin"
+READ_DATABASE_URL="postgresql+psycopg2://${PG_USER}:${PG_PASSWORD}@127.0.0.1:${PG_REPLICA_PORT}/mdm_test"
 ELASTICSEARCH_URL="http://${ES_HOST}:${ES_PORT}"
 
 export DEBIAN_FRONTEND=noninteractive
@@ -201,6 +213,79 @@ pg_status() {
         return 0
     fi
     echo "postgres:      down (cluster ${PG_VERSION}/${PG_CLUSTER}, port ${PG_PORT})"
+    return 1
+}
+
+# ---------------------------------------------------------------- PostgreSQL streaming replica
+replica_pg_ctl() { runuser -u postgres -- "${PG_BIN}/pg_ctl" -D "$PG_REPLICA_DIR" "$@"; }
+
+replica_running() { [[ -d "$PG_REPLICA_DIR" ]] && replica_pg_ctl status >/dev/null 2>&1; }
+
+replica_start() {
+    need_root
+    pg_running || pg_start
+    pg_su postgres <<SQL
+DO \$\$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'mdm_replica') THEN
+    CREATE ROLE mdm_replica REPLICATION LOGIN;
+  END IF;
+END
+\$\$;
+ALTER ROLE mdm_replica WITH REPLICATION LOGIN PASSWORD 'mdm_replica';
+SQL
+    local db
+    for db in "${PG_DATABASES[@]}"; do  # function privileges are per database; they stream to the standby
+        pg_su "$db" -c "GRANT EXECUTE ON FUNCTION pg_wal_replay_pause() TO ${PG_USER}; GRANT EXECUTE ON FUNCTION pg_wal_replay_resume() TO ${PG_USER}"
+    done
+    if replica_running; then
+        log "replica already running on port ${PG_REPLICA_PORT}"
+    else
+        if [[ ! -f "${PG_REPLICA_DIR}/standby.signal" ]]; then
+            log "base backup of ${PG_VERSION}/${PG_CLUSTER} into ${PG_REPLICA_DIR}"
+            rm -rf "$PG_REPLICA_DIR"
+            install -d -o postgres -g postgres -m 700 "$PG_REPLICA_DIR"
+            runuser -u postgres -- env PGPASSWORD=mdm_replica "${PG_BIN}/pg_basebackup" -h 127.0.0.1 -p "$PG_PORT" \
+                -U mdm_replica -D "$PG_REPLICA_DIR" -R -X stream -c fast >&2
+        fi
+        # a data directory of its own: the primary's configuration lives in /etc (Debian), not in the backup
+        printf '%s\n' "# written by scripts/services.sh" "port = ${PG_REPLICA_PORT}" \
+            "listen_addresses = '127.0.0.1'" "unix_socket_directories = '/var/run/postgresql'" \
+            "hot_standby = on" "max_connections = 200" "hot_standby_feedback = on" \
+            >"${PG_REPLICA_DIR}/postgresql.conf"
+        printf '%s\n' "local all postgres peer" "local all all scram-sha-256" \
+            "host all all 127.0.0.1/32 scram-sha-256" >"${PG_REPLICA_DIR}/pg_hba.conf"
+        touch "${PG_REPLICA_DIR}/pg_ident.conf"
+        chown postgres:postgres "${PG_REPLICA_DIR}"/postgresql.conf "${PG_REPLICA_DIR}"/pg_hba.conf \
+            "${PG_REPLICA_DIR}"/pg_ident.conf
+        log "starting the replica on port ${PG_REPLICA_PORT}"
+        install -o postgres -g postgres -m 640 /dev/null "$PG_REPLICA_LOG" 2>/dev/null || true
+        replica_pg_ctl -l "$PG_REPLICA_LOG" -w -t 120 start >&2 \
+            || { tail -n 30 "$PG_REPLICA_LOG" >&2 || true; die "the replica did not start"; }
+    fi
+    local i
+    for i in $(seq 1 60); do
+        [[ "$(runuser -u postgres -- psql -X -tA -p "$PG_REPLICA_PORT" -d postgres -c 'SELECT pg_is_in_recovery()' 2>/dev/null)" == t ]] && break
+        sleep 1
+    done
+    [[ "$(runuser -u postgres -- psql -X -tA -p "$PG_REPLICA_PORT" -d postgres -c 'SELECT pg_is_in_recovery()')" == t ]] \
+        || die "the replica on port ${PG_REPLICA_PORT} is not a standby"
+    log "replica ready: 127.0.0.1:${PG_REPLICA_PORT} (hot standby of 127.0.0.1:${PG_PORT})"
+}
+
+replica_stop() {
+    if replica_running; then
+        log "stopping the replica"
+        replica_pg_ctl -m fast stop >&2
+    fi
+}
+
+replica_status() {
+    if replica_running; then
+        echo "replica:       up   (hot standby, 127.0.0.1:${PG_REPLICA_PORT})"
+        return 0
+    fi
+    echo "replica:       down (port ${PG_REPLICA_PORT})"
     return 1
 }
 
@@ -356,8 +441,10 @@ es_status() {
 # ---------------------------------------------------------------- main
 print_env() {
     local what=${1:-all}
-    [[ "$what" == elasticsearch ]] || echo "export MDM_TEST_DATABASE_URL=${DATABASE_URL}"
-    [[ "$what" == postgres ]] || echo "export MDM_TEST_ELASTICSEARCH_URL=${ELASTICSEARCH_URL}"
+    [[ "$what" == elasticsearch || "$what" == replica ]] || echo "export MDM_TEST_DATABASE_URL=${DATABASE_URL}"
+    [[ "$what" == postgres || "$what" == replica ]] || echo "export MDM_TEST_ELASTICSEARCH_URL=${ELASTICSEARCH_URL}"
+    [[ "$what" == all || "$what" == replica ]] && echo "export MDM_TEST_READ_DATABASE_URL=${READ_DATABASE_URL}"
+    return 0
 }
 
 browser_install() {
@@ -367,27 +454,30 @@ browser_install() {
 }
 
 usage() {
-    echo "usage: $0 start|stop [postgres|elasticsearch] | status | env | browser" >&2
+    echo "usage: $0 start|stop [postgres|elasticsearch|replica] | status | env | browser" >&2
     exit 2
 }
 
 cmd=${1:-}
 what=${2:-all}
-case "$what" in all|postgres|elasticsearch) ;; *) usage ;; esac
+case "$what" in all|postgres|elasticsearch|replica) ;; *) usage ;; esac
 
 case "$cmd" in
     start)
-        [[ "$what" == elasticsearch ]] || pg_start
-        [[ "$what" == postgres ]] || es_start
+        [[ "$what" == elasticsearch || "$what" == replica ]] || pg_start
+        [[ "$what" == postgres || "$what" == replica ]] || es_start
+        [[ "$what" == all || "$what" == replica ]] && replica_start
         print_env "$what"
         ;;
     stop)
-        [[ "$what" == postgres ]] || es_stop
-        [[ "$what" == elasticsearch ]] || pg_stop
+        [[ "$what" == postgres || "$what" == replica ]] || es_stop
+        [[ "$what" == all || "$what" == replica || "$what" == postgres ]] && replica_stop
+        [[ "$what" == elasticsearch || "$what" == replica ]] || pg_stop
         ;;
     status)
         rc=0
         pg_status || rc=1
+        replica_status || rc=1
         es_status || rc=1
         exit "$rc"
         ;;

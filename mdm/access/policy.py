@@ -22,11 +22,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mdm.access.masking import mask_value
 from mdm.errors import Forbidden
-from standards import Standard
+
+if TYPE_CHECKING:
+    from standards import Standard
 
 CLEAR, MASKED = "clear", "masked"
 

@@ -29,7 +29,7 @@ def search_records(
     """Search, then read the hits' records from the database, the source of truth: a hit whose record is
     gone or no longer active (the index is behind) is dropped. Returns (hit, record) pairs in rank order."""
     page = backend.search(standard, query)
-    with db.read() as session:
+    with db.replica() as session:
         views = records.get_many(session, standard.repository, [h.key for h in page.hits])
     found = [(hit, views[hit.key]) for hit in page.hits if hit.key in views and views[hit.key].status == "active"]
     return found, page

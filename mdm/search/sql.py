@@ -88,7 +88,7 @@ class SqlBackend:
             else:
                 pieces = shingles(needle)
                 stmt = stmt.where(or_(whole_key, *[self._contains(p) for p in pieces]))
-        with self.db.read() as session:
+        with self.db.replica() as session:
             rows = session.execute(stmt.order_by(G.business_key).limit(self.max_candidates)).all()
         hits: list[SearchHit] = []
         for key, body, x, y in rows:
