@@ -7,7 +7,8 @@
 
 The control price is the latest software amount + the latest hardware amount + the declared other parts. Dual
 control: plan control (``plan_control``) confirms the project is in the year's plan; budget control
-(``finance_approver``) approves an amount, which may not exceed the control price (``project.over_control_price``).
+(``finance_approver``) approves an amount, which may not exceed the control price (``project.over_control_price``)
+nor the amount requested (``project.over_requested``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from mdm.projects.actions import now, record_project_action
 from mdm.projects.costing import DEFAULT_COST_STANDARD, software_cost
 from mdm.projects.lifecycle import stage_conflict
 from mdm.projects.models import Project, ProjectDocument, ProjectEvaluation
-from mdm.projects.rules import fen_to_wan, wan_to_fen
+from mdm.projects.rules import fen_to_wan, row_id, wan_to_fen
 from mdm.projects.service import load, view
 
 ROLE = {"software": "bigdata_reviewer", "hardware": "finance_reviewer", "performance": "finance_reviewer"}
@@ -53,12 +54,16 @@ def record_evaluation(db: Database, *, caller: Caller, project_id: int, body: di
     project), ``comment``; software: ``function_points`` (see :func:`software_cost`) and ``cost_standard``;
     hardware: ``amount_wan``; performance: ``passed`` (bool). Returns the project view.
 
-    Raises ``project.invalid``, ``auth.forbidden`` (403), ``project.transition_invalid`` (409, wrong stage),
+    Raises ``project.invalid`` (also a ``report_document_id`` that is no id from 1 to 2⁶³−1),
+    ``auth.forbidden`` (403), ``project.not_found`` (404), ``project.transition_invalid`` (409, wrong stage),
     ``project.cost_standard_unknown``.
     """
     kind = body.get("kind")
     if kind not in ROLE:
         raise InvalidRequest("project.invalid", f"kind must be one of {', '.join(ROLE)}")
+    report = body.get("report_document_id")
+    if report is not None:
+        report = row_id(report, field="report_document_id")
     if not caller.may(ROLE[kind]):
         raise Forbidden("auth.forbidden", f"a {kind} evaluation needs the role {ROLE[kind]}")
     amount = passed = None
@@ -75,9 +80,8 @@ def record_evaluation(db: Database, *, caller: Caller, project_id: int, body: di
         if not isinstance(passed, bool):
             raise InvalidRequest("project.invalid", "a performance evaluation needs passed: true or false")
     with db.write() as session:
-        project = load(session, project_id, lock=True)
+        project = load(session, project_id, caller=caller, lock=True)
         _stage(project, STAGES[kind], f"a {kind} evaluation")
-        report = body.get("report_document_id")
         if (
             report is not None
             and session.execute(
@@ -122,7 +126,7 @@ def confirm_plan(db: Database, *, caller: Caller, project_id: int, comment: str 
     if not caller.may("plan_control"):
         raise Forbidden("auth.forbidden", "plan control needs the role plan_control")
     with db.write() as session:
-        project = load(session, project_id, lock=True)
+        project = load(session, project_id, caller=caller, lock=True)
         _stage(project, ("declared", "evaluated"), "plan control")
         project.plan_confirmed = True
         project.updated_at = now()
@@ -135,13 +139,17 @@ def confirm_plan(db: Database, *, caller: Caller, project_id: int, comment: str 
 def approve_budget(
     db: Database, *, caller: Caller, project_id: int, amount_wan: Any, comment: str = ""
 ) -> dict[str, Any]:
-    """Budget control: approve ``amount_wan`` (role ``finance_approver``; stage evaluated). Raises
-    ``project.over_control_price`` (409) above the control price (``control_price_wan`` in the problem)."""
+    """Budget control: approve ``amount_wan`` (role ``finance_approver``; stage evaluated), at most the control
+    price and at most the amount requested (管理办法: the approval does not exceed the declaration).
+
+    Raises ``project.over_control_price`` (409) above the control price (``control_price_wan`` and
+    ``amount_wan`` in the problem), ``project.over_requested`` (409) above the amount requested
+    (``requested_wan`` and ``amount_wan``), ``project.not_found``, ``project.transition_invalid``."""
     if not caller.may("finance_approver"):
         raise Forbidden("auth.forbidden", "budget control needs the role finance_approver")
     amount = wan_to_fen(amount_wan, field="amount_wan")
     with db.write() as session:
-        project = load(session, project_id, lock=True)
+        project = load(session, project_id, caller=caller, lock=True)
         _stage(project, ("evaluated",), "budget control")
         price = project.control_price_fen
         if price is None or amount > price:
@@ -149,6 +157,13 @@ def approve_budget(
                 "project.over_control_price",
                 f"{fen_to_wan(amount)} 万元 is above the control price {fen_to_wan(price)} 万元",
                 control_price_wan=None if price is None else str(fen_to_wan(price)),
+                amount_wan=str(fen_to_wan(amount)),
+            )
+        if amount > project.requested_fen:
+            raise Conflict(
+                "project.over_requested",
+                f"{fen_to_wan(amount)} 万元 is above the amount requested, {fen_to_wan(project.requested_fen)} 万元",
+                requested_wan=str(fen_to_wan(project.requested_fen)),
                 amount_wan=str(fen_to_wan(amount)),
             )
         project.approved_fen = amount
