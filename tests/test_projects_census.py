@@ -224,3 +224,14 @@ def test_the_demo_seeds_a_year_of_projects_with_statistics_and_running_it_again_
     assert big and {"supervisor", "contractor"} <= {x["role"] for x in big[0]["vendors"]}
     assert any(c["record_type"] == "administrative_penalty" for v in views for x in v["vendors"] for c in x["credit"])
     assert any(v["not_duplicate_statement"] for v in views)  # the duplicate pair
+
+
+def test_the_command_line_export_neutralises_a_formula_in_a_project_name(cli_world):
+    world, _, cli = cli_world
+    pid = world.post("declarer", "/projects", declare_body(world, name='＝HYPERLINK("http://evil.example")')).json()[
+        "id"
+    ]
+    to_evaluated(world, pid)
+    to_approved(world, pid, amount_wan="50.00")
+    lines = cli("projects", "export", "--year", "2025").output.splitlines()
+    assert lines[1].startswith(f"{pid},\"'＝HYPERLINK(") and lines[1].endswith(",2025,50.00,construction")

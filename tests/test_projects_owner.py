@@ -6,8 +6,10 @@ export writes a formula. On each backend."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from mdm.exports import csv_text, safe_cell
@@ -299,3 +301,36 @@ def test_the_budget_export_neutralises_a_formula_in_a_project_name(world):
     assert (
         world.get("finance_approver", "/projects/budget-lines", year=2025).json()["lines"][0]["project_name"][0] == "="
     )
+
+
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def console_as(world, role: str) -> tuple[TestClient, str]:
+    """A console client signed in with ``role``'s key, and its CSRF token."""
+    c = TestClient(world.client.app, base_url="https://testserver")
+    token = TOKEN.search(c.get("/console/login").text).group(1)
+    r = c.post("/console/login", data={"api_key": world.keys[role], "csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return c, TOKEN.search(c.get("/console/projects").text).group(1)
+
+
+def test_the_console_shows_another_departments_project_as_a_missing_one(world):
+    pid = create(world, name="控制台可见性测试项目")
+    doc = upload(world, "declarer", pid, "proposal")
+    other, csrf = console_as(world, world.declarer_of(1))
+    assert "控制台可见性测试项目" not in other.get("/console/projects").text
+    for path in (
+        f"/console/projects/{pid}",
+        f"/console/projects/{pid}/documents/{doc['id']}",
+        "/console/projects/987654",
+    ):
+        assert other.get(path).status_code == 404, path
+    r = other.post(f"/console/projects/{pid}/transitions", data={"csrf_token": csrf, "to": "withdrawn"})
+    assert r.status_code == 404
+    assert world.get("admin", f"/projects/{pid}").json()["status"] == "draft"
+    own, _ = console_as(world, "declarer")
+    assert "控制台可见性测试项目" in own.get("/console/projects").text
+    assert own.get(f"/console/projects/{pid}").status_code == 200
+    reviewer, _ = console_as(world, "finance_reviewer")
+    assert reviewer.get(f"/console/projects/{pid}").status_code == 200
