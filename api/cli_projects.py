@@ -120,10 +120,13 @@ def export(
 
 @projects_app.command("import-payments")
 def import_payments(
-    file: Annotated[Path, typer.Argument(help="CSV voucher_no,project_id,paid_on,amount_wan (UTF-8).")],
+    file: Annotated[
+        Path, typer.Argument(help="CSV voucher_no,project_id,paid_on,amount_wan[,override_reason] (UTF-8).")
+    ],
     department: Annotated[str, typer.Option(help="Recorded as the acting department.")] = "finance (command line)",
 ) -> None:
-    """Import the budget system's payment records; prints the import report as JSON."""
+    """Import the budget system's payment records (approved projects, within their years and the approved amount
+    unless a row gives an override_reason); prints the import report as JSON."""
     from mdm.projects import finance
 
     try:

@@ -334,3 +334,25 @@ def test_the_console_shows_another_departments_project_as_a_missing_one(world):
     assert own.get(f"/console/projects/{pid}").status_code == 200
     reviewer, _ = console_as(world, "finance_reviewer")
     assert reviewer.get(f"/console/projects/{pid}").status_code == 200
+
+
+def test_a_console_download_neutralises_a_full_width_formula_in_a_project_name(world):
+    body = declare_body(
+        world,
+        kind="om",
+        name='＝HYPERLINK("http://evil.example","运维")',
+        scope="机房运维",
+        requested_wan="10.00",
+        om_category="software",
+        construction_cost_wan="100.00",
+        other_parts=[],
+    )
+    pid = world.post("declarer", "/projects", body).json()["id"]
+    upload(world, "declarer", pid, "proposal")
+    assert world.post("declarer", f"/projects/{pid}/transitions", {"to": "declared"}).status_code == 200
+    c, _ = console_as(world, "admin")
+    for fmt in ("csv", "xlsx"):
+        r = c.get(f"/console/data/om-declarations.{fmt}", params={"year": 2025})
+        assert r.status_code == 200, r.text
+        if fmt == "csv":
+            assert "'＝HYPERLINK(" in r.text and "\n＝HYPERLINK" not in r.text and ",＝HYPERLINK" not in r.text

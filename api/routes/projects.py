@@ -162,7 +162,8 @@ def budget_lines(
 
 @router.post("/payments")
 def import_payments(caller: CurrentCaller, db: DatabaseDep, settings: SettingsDep, file: UploadFile = File(...)) -> Any:
-    """Import payment records of the budget system (finance_approver): CSV voucher_no,project_id,paid_on,amount_wan."""
+    """Import payment records of the budget system (finance_approver): CSV voucher_no,project_id,paid_on,amount_wan
+    [,override_reason]; each refused row a reject with its code."""
     if not caller.may("finance_approver"):
         raise Forbidden("auth.forbidden", "importing payments needs the role finance_approver")
     data = _read(file, settings.max_upload_bytes)
