@@ -356,3 +356,28 @@ def test_a_console_download_neutralises_a_full_width_formula_in_a_project_name(w
         assert r.status_code == 200, r.text
         if fmt == "csv":
             assert "'＝HYPERLINK(" in r.text and "\n＝HYPERLINK" not in r.text and ",＝HYPERLINK" not in r.text
+
+
+def test_an_evaluation_cites_only_its_own_report_filed_by_its_own_role(world):
+    pid = create(world)
+    upload(world, "declarer", pid, "proposal")
+    world.post("declarer", f"/projects/{pid}/transitions", {"to": "declared", "not_duplicate_statement": "测试"})
+    proposal = world.get("admin", f"/projects/{pid}/documents").json()["items"][0]["id"]
+    hardware_report = upload(world, "finance_reviewer", pid, "hardware_evaluation")["id"]
+    body = {"kind": "software", "function_points": FP}
+    for cited in (proposal, hardware_report, 987654):  # the declarer's proposal, another kind's report, none
+        r = world.post("bigdata_reviewer", f"/projects/{pid}/evaluations", {**body, "report_document_id": cited})
+        refused(r, "project.invalid", 400)
+    stored_document(world, pid, doc_type="software_evaluation", role="finance_reviewer", department="finance 部门")
+    foreign = world.get("admin", f"/projects/{pid}/documents").json()["items"][-1]["id"]
+    r = world.post("bigdata_reviewer", f"/projects/{pid}/evaluations", {**body, "report_document_id": foreign})
+    refused(r, "project.invalid", 400)
+    own = upload(world, "bigdata_reviewer", pid, "software_evaluation")["id"]
+    r = world.post("bigdata_reviewer", f"/projects/{pid}/evaluations", {**body, "report_document_id": own})
+    assert r.status_code == 201 and r.json()["evaluations"][-1]["report_document_id"] == own
+    r = world.post(
+        "finance_reviewer",
+        f"/projects/{pid}/evaluations",
+        {"kind": "hardware", "amount_wan": "1.00", "report_document_id": hardware_report, "comment": "a\x00b"},
+    )
+    refused(r, "project.invalid", 400)

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mdm.db import Database
+from mdm.db import Database, storable
 from mdm.errors import Conflict, Forbidden, InvalidRequest
 from mdm.keys import Caller
 from mdm.projects.actions import now, record_project_action
@@ -30,6 +30,12 @@ from mdm.projects.service import load, view
 
 ROLE = {"software": "bigdata_reviewer", "hardware": "finance_reviewer", "performance": "finance_reviewer"}
 STAGES = {"software": ("declared",), "hardware": ("declared",), "performance": ("declared", "evaluated")}
+# The report an evaluation may cite: its own type, filed by the evaluating role (or an admin).
+REPORT_TYPES = {
+    "software": "software_evaluation",
+    "hardware": "hardware_evaluation",
+    "performance": "performance_report",
+}
 
 
 def _stage(project: Project, allowed: tuple[str, ...], what: str) -> None:
@@ -54,7 +60,11 @@ def record_evaluation(db: Database, *, caller: Caller, project_id: int, body: di
     project), ``comment``; software: ``function_points`` (see :func:`software_cost`) and ``cost_standard``;
     hardware: ``amount_wan``; performance: ``passed`` (bool). Returns the project view.
 
-    Raises ``project.invalid`` (also a ``report_document_id`` that is no id from 1 to 2⁶³−1),
+    A ``report_document_id`` names a document of the project of the kind's report type (:data:`REPORT_TYPES`)
+    uploaded by the evaluating role or an admin.
+
+    Raises ``project.invalid`` (also a ``report_document_id`` that is no id from 1 to 2⁶³−1, or not such a
+    report),
     ``auth.forbidden`` (403), ``project.not_found`` (404), ``project.transition_invalid`` (409, wrong stage),
     ``project.cost_standard_unknown``.
     """
@@ -64,6 +74,9 @@ def record_evaluation(db: Database, *, caller: Caller, project_id: int, body: di
     report = body.get("report_document_id")
     if report is not None:
         report = row_id(report, field="report_document_id")
+    comment = body.get("comment") or ""
+    if not isinstance(comment, str) or len(comment) > 10_000 or not storable(comment):
+        raise InvalidRequest("project.invalid", "comment must be a text of at most 10,000 characters (no NUL)")
     if not caller.may(ROLE[kind]):
         raise Forbidden("auth.forbidden", f"a {kind} evaluation needs the role {ROLE[kind]}")
     amount = passed = None
@@ -82,14 +95,18 @@ def record_evaluation(db: Database, *, caller: Caller, project_id: int, body: di
     with db.write() as session:
         project = load(session, project_id, caller=caller, lock=True)
         _stage(project, STAGES[kind], f"a {kind} evaluation")
-        if (
-            report is not None
-            and session.execute(
-                select(ProjectDocument.id).where(ProjectDocument.id == report, ProjectDocument.project_id == project.id)
-            ).scalar_one_or_none()
-            is None
-        ):
-            raise InvalidRequest("project.invalid", "report_document_id must be a document of this project")
+        if report is not None:
+            cited = session.execute(
+                select(ProjectDocument.doc_type, ProjectDocument.role).where(
+                    ProjectDocument.id == report, ProjectDocument.project_id == project.id
+                )
+            ).first()
+            if cited is None or cited[0] != REPORT_TYPES[kind] or cited[1] not in (ROLE[kind], "admin"):
+                raise InvalidRequest(
+                    "project.invalid",
+                    f"report_document_id must be a {REPORT_TYPES[kind]} document of this project uploaded by "
+                    f"{ROLE[kind]} (or an admin)",
+                )
         row = ProjectEvaluation(
             project_id=project.id,
             kind=kind,
@@ -97,7 +114,7 @@ def record_evaluation(db: Database, *, caller: Caller, project_id: int, body: di
             passed=passed,
             report_document_id=report,
             computation=computation,
-            comment=str(body.get("comment") or ""),
+            comment=comment,
             department=caller.department,
             key_prefix=caller.key_prefix,
             at=now(),
