@@ -35,6 +35,13 @@ def _database():
     return Database(get_settings().database_url)
 
 
+def _cli_caller(department: str = "command line"):
+    """The command line's caller: the database's full trust (an admin), recorded with the key prefix ``cli``."""
+    from mdm.keys import Caller
+
+    return Caller(department=department, role="admin", key_prefix="cli")
+
+
 def _fail(exc: MdmError) -> typer.Exit:
     err.print(f"[red]error[/red] {exc.code}: {exc.detail}")
     return typer.Exit(exc.exit_code)  # the error's class carries its exit code (mdm.errors)
@@ -57,7 +64,7 @@ def list_projects(
     from mdm.projects.service import list_projects as run
 
     try:
-        result = run(_database(), year=year, kind=kind, status=status, q=q, limit=limit)
+        result = run(_database(), caller=_cli_caller(), year=year, kind=kind, status=status, q=q, limit=limit)
     except MdmError as exc:
         raise _fail(exc) from None
     if as_json:
@@ -86,7 +93,7 @@ def show(project_id: Annotated[int, typer.Argument(help="The project id.")]) -> 
     from mdm.projects.service import get_project
 
     try:
-        _json(get_project(_database(), project_id))
+        _json(get_project(_database(), project_id, caller=_cli_caller()))
     except MdmError as exc:
         raise _fail(exc) from None
 
@@ -113,11 +120,13 @@ def export(
 
 @projects_app.command("import-payments")
 def import_payments(
-    file: Annotated[Path, typer.Argument(help="CSV voucher_no,project_id,paid_on,amount_wan (UTF-8).")],
+    file: Annotated[
+        Path, typer.Argument(help="CSV voucher_no,project_id,paid_on,amount_wan[,override_reason] (UTF-8).")
+    ],
     department: Annotated[str, typer.Option(help="Recorded as the acting department.")] = "finance (command line)",
 ) -> None:
-    """Import the budget system's payment records; prints the import report as JSON."""
-    from mdm.keys import Caller
+    """Import the budget system's payment records (approved projects, within their years and the approved amount
+    unless a row gives an override_reason); prints the import report as JSON."""
     from mdm.projects import finance
 
     try:
@@ -125,7 +134,7 @@ def import_payments(
     except (OSError, UnicodeDecodeError) as exc:
         err.print(f"[red]error[/red] file.unreadable: {exc}")
         raise typer.Exit(3) from None
-    caller = Caller(department=department, role="admin", key_prefix="cli")
+    caller = _cli_caller(department)
     try:
         report = finance.import_payments(_database(), caller=caller, text=text)
     except MdmError as exc:

@@ -11,12 +11,15 @@ the award goes through and the record is shown with it).
 from __future__ import annotations
 
 import random
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
 
+from mdm.access.departments import add_department
 from mdm.db import Database
 from mdm.keys import Caller
+from mdm.models import Department
 from mdm.projects import documents, evaluations, lifecycle, service, vendors
 from mdm.projects.models import Project
 
@@ -59,6 +62,15 @@ def _callers() -> dict[str, Caller]:
 def _declarer(department_uscc: str) -> Caller:
     """The declarer of one department: a declarer acts only for its own department's projects."""
     return Caller(department=department_uscc, role="declarer", key_prefix="demo")
+
+
+def _register(db: Database, declaring: list[dict[str, Any]]) -> None:
+    """Register each declaring department (its USCC as id) unless it is: a project belongs to a registered
+    department."""
+    with db.write() as session:
+        for entity in declaring:
+            if session.get(Department, entity["uscc"]) is None:
+                add_department(session, department_id=entity["uscc"], name=entity["name"])
 
 
 def _count(rng: random.Random, low: int, high: int) -> int:
@@ -108,7 +120,8 @@ def _advance(
 ) -> None:
     order = ["draft", "declared", "evaluated", "approved", "procuring", "implementing", "accepted"]
     reached = order.index(target)
-    declarer = _declarer(service.get_project(db, pid)["department_uscc"])
+    reviewer = who["finance_approver"]  # sees every department's projects
+    declarer = _declarer(service.get_project(db, pid, caller=reviewer)["department_uscc"])
     if reached >= 1:
         _doc(db, declarer, pid, "proposal")
         lifecycle.transition(
@@ -134,15 +147,16 @@ def _advance(
             db, caller=who["finance_reviewer"], project_id=pid, body={"kind": "performance", "passed": True}
         )
         evaluations.confirm_plan(db, caller=who["plan_control"], project_id=pid)
-        price = service.get_project(db, pid)["control_price_wan"]
-        evaluations.approve_budget(db, caller=who["finance_approver"], project_id=pid, amount_wan=price)
+        shown = service.get_project(db, pid, caller=reviewer)
+        approved = min(Decimal(shown["control_price_wan"]), Decimal(shown["requested_wan"]))  # at most both
+        evaluations.approve_budget(db, caller=who["finance_approver"], project_id=pid, amount_wan=str(approved))
         lifecycle.transition(db, caller=who["finance_approver"], project_id=pid, to="approved")
     if reached >= 4:
         lifecycle.transition(db, caller=declarer, project_id=pid, to="procuring")
     if reached >= 5:
         vendors.award(db, caller=declarer, project_id=pid, uscc=contractor, role="contractor")
         _doc(db, declarer, pid, "contract")
-        if float(service.get_project(db, pid)["approved_wan"]) >= 100:
+        if float(service.get_project(db, pid, caller=reviewer)["approved_wan"]) >= 100:
             vendors.award(db, caller=declarer, project_id=pid, uscc=supervisor, role="supervisor")
             _doc(db, declarer, pid, "supervision_contract")
         lifecycle.transition(db, caller=declarer, project_id=pid, to="implementing")
@@ -162,6 +176,7 @@ def seed_projects(db: Database, companies: list[dict[str, Any]], credit: list[di
         r["subject_uscc"] for r in credit if r.get("record_type") == "administrative_penalty" and r.get("subject_uscc")
     }
     departments = [c["uscc"] for c in companies[:5]]
+    _register(db, companies[:5])
     others = [c["uscc"] for c in companies[5:] if c["uscc"] not in penalised]
     contractor_with_penalty = sorted(penalised)[0]
     created = 0

@@ -109,7 +109,12 @@ _TABLE: tuple[Code, ...] = (
     Code(
         "project.department_mismatch",
         "error",
-        "A declarer's key acts only for its own department: the project is another department's.",
+        "A declarer declares only for its key's own department: the body named another department_uscc.",
+    ),
+    Code(
+        "project.department_unregistered",
+        "error",
+        "A declaring department must be a registered department whose id is its USCC.",
     ),
     Code(
         "project.transition_invalid",
@@ -117,6 +122,7 @@ _TABLE: tuple[Code, ...] = (
         "The transition is not allowed from this stage, by this role, or a condition is missing.",
     ),
     Code("project.over_control_price", "error", "The approved amount exceeds the control price."),
+    Code("project.over_requested", "error", "The approved amount exceeds the amount requested."),
     Code(
         "project.duplicate_suspected",
         "error",
@@ -127,11 +133,27 @@ _TABLE: tuple[Code, ...] = (
         "error",
         "The vendor has an active serious credit record; only a finance override with a reason admits it.",
     ),
+    Code(
+        "project.vendor_conflict",
+        "error",
+        "Contractor and supervisor are different legal entities, and neither is the declaring department.",
+    ),
     Code("project.cost_standard_unknown", "error", "No cost standard with this version."),
     Code(
         "project.payment_invalid",
         "error",
         "A payment row that cannot be imported (unknown project, bad date or amount).",
+    ),
+    Code("project.payment_stage", "error", "A payment row of a project that is not approved or later."),
+    Code(
+        "project.payment_date",
+        "error",
+        "A payment row dated outside the project's years (its budget year to five years on, not after today).",
+    ),
+    Code(
+        "project.payment_over_approved",
+        "error",
+        "A payment row that would bring the project's payments above the approved amount, without an override reason.",
     ),
     Code(
         "project.om_above_standard",

@@ -172,7 +172,7 @@ def to_approved(world: World, project_id: int, *, amount_wan: str | None = None)
     r = world.post("finance_reviewer", f"/projects/{project_id}/evaluations", {"kind": "performance", "passed": True})
     assert r.status_code == 201, r.text
     assert world.post("plan_control", f"/projects/{project_id}/plan-control").status_code == 200
-    amount = amount_wan or world.get("reader", f"/projects/{project_id}").json()["control_price_wan"]
+    amount = amount_wan or world.get("admin", f"/projects/{project_id}").json()["control_price_wan"]
     r = world.post("finance_approver", f"/projects/{project_id}/budget-control", {"amount_wan": amount})
     assert r.status_code == 200, r.text
     r = world.post("finance_approver", f"/projects/{project_id}/transitions", {"to": "approved"})

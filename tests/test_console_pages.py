@@ -11,12 +11,12 @@ from fastapi.testclient import TestClient
 
 from api import samples
 from api.app import create_app
-from api.console.exports import _cell
 from api.demo import SAMPLES
 from api.demo_sharing import CIVIL, prepare_sharing
 from loaders.pipeline import LoadOptions, load_file
 from loaders.profiles import load_profile
 from mdm.audit import find_events
+from mdm.exports import safe_cell as _cell
 from mdm.keys import revoke_key
 from mdm.settings import Settings
 

@@ -161,11 +161,11 @@ def test_imported_payments_show_paid_against_approved_and_reimporting_changes_no
         (5, "project.payment_invalid"),
         (6, "project.payment_invalid"),
     ]
-    payments = world.get("reader", f"/projects/{pid}").json()["payments"]
+    payments = world.get("admin", f"/projects/{pid}").json()["payments"]
     assert payments == {"paid_wan": "32.50", "approved_wan": "50.00", "outstanding_wan": "17.50"}
     again = send("finance_approver", text).json()
     assert (again["imported"], again["skipped"]) == (0, 2)
-    assert world.get("reader", f"/projects/{pid}").json()["payments"]["paid_wan"] == "32.50"
+    assert world.get("admin", f"/projects/{pid}").json()["payments"]["paid_wan"] == "32.50"
     r = send("finance_approver", "project,amount\n1,2\n")
     assert r.status_code == 400 and r.json()["code"] == "project.payment_invalid"
 
@@ -199,8 +199,8 @@ def test_the_command_line_prints_the_om_statistics_as_a_table_and_lists_shows_an
     assert cli("projects", "export", "--year", "2025").output.startswith("project_id,project_name,")
     payments = tmp_path / "pay.csv"
     payments.write_text(f"voucher_no,project_id,paid_on,amount_wan\nV-9,{ids[0]},2025-01-02,3.00\n", encoding="utf-8")
-    imported = cli("projects", "import-payments", str(payments))
-    assert imported.exit_code == 0 and json.loads(imported.output)["imported"] == 1
+    imported = cli("projects", "import-payments", str(payments))  # an O&M declaration, not approved: no payment
+    assert imported.exit_code == 5 and json.loads(imported.output)["rejects"][0]["code"] == "project.payment_stage"
 
 
 def test_the_demo_seeds_a_year_of_projects_with_statistics_and_running_it_again_adds_none(settings):
@@ -224,3 +224,14 @@ def test_the_demo_seeds_a_year_of_projects_with_statistics_and_running_it_again_
     assert big and {"supervisor", "contractor"} <= {x["role"] for x in big[0]["vendors"]}
     assert any(c["record_type"] == "administrative_penalty" for v in views for x in v["vendors"] for c in x["credit"])
     assert any(v["not_duplicate_statement"] for v in views)  # the duplicate pair
+
+
+def test_the_command_line_export_neutralises_a_formula_in_a_project_name(cli_world):
+    world, _, cli = cli_world
+    pid = world.post("declarer", "/projects", declare_body(world, name='＝HYPERLINK("http://evil.example")')).json()[
+        "id"
+    ]
+    to_evaluated(world, pid)
+    to_approved(world, pid, amount_wan="50.00")
+    lines = cli("projects", "export", "--year", "2025").output.splitlines()
+    assert lines[1].startswith(f"{pid},\"'＝HYPERLINK(") and lines[1].endswith(",2025,50.00,construction")

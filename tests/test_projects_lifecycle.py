@@ -5,8 +5,8 @@ import hashlib
 
 import pytest
 
-from mdm.access.departments import code_for_name  # keys name registered departments by id
-from mdm.keys import Caller
+from mdm.access.departments import add_department, code_for_name  # keys name registered departments by id
+from mdm.keys import Caller, create_key
 from mdm.projects.rules import DOCUMENT_RULES
 from tests.projects_world import FP, declare_body, make_world, post_document, to_approved, to_evaluated, upload
 
@@ -31,7 +31,7 @@ def refused(response, code="project.transition_invalid", status=409):
 
 
 def status_of(world, pid):
-    return world.get("reader", f"/projects/{pid}").json()["status"]
+    return world.get("admin", f"/projects/{pid}").json()["status"]
 
 
 def to_procuring(world, pid, *, approved="50.00", hardware="80.00"):
@@ -86,9 +86,30 @@ def test_a_project_goes_from_draft_to_filed_with_every_step_recorded(world):
     )
 
 
-def test_an_unknown_declaring_department_is_refused(world):
-    r = world.post("declarer", "/projects", declare_body(world, department_uscc="91320500MA1XXXXX0X"))
+def test_a_project_is_declared_for_a_registered_department_that_is_a_legal_entity(world):
+    body = declare_body(world, department_uscc="91320500MA1XXXXX0J")  # a valid USCC of no legal entity
+    refused(world.post("admin", "/projects", body), "project.department_unregistered", 400)
+    with world.db.write() as session:  # registered, with a valid USCC, but no legal_entity record
+        add_department(session, department_id="91320500MA1XXXXX0J", name="未登记的单位")
+    refused(world.post("admin", "/projects", body), "project.entity_unknown", 400)
+    unregistered = declare_body(world, department_uscc=world.entities[5]["uscc"])  # a legal entity, no department
+    refused(world.post("admin", "/projects", unregistered), "project.department_unregistered", 400)
+    refused(world.post("admin", "/projects", {**body, "department_uscc": None}), "project.invalid", 400)
+    # a declarer key of a department that is no legal entity declares nothing
+    stray = create_key(world.db, department="某个部门", role="declarer")
+    r = world.client.post(
+        "/projects", json={**body, "department_uscc": None}, headers={"Authorization": f"Bearer {stray}"}
+    )
     refused(r, "project.entity_unknown", 400)
+
+
+def test_a_declarers_project_is_its_keys_department_whatever_the_body_leaves_out(world):
+    body = declare_body(world)
+    del body["department_uscc"]
+    r = world.post("declarer", "/projects", body)
+    assert r.status_code == 201 and r.json()["department_uscc"] == world.entities[0]["uscc"]
+    r = world.post("declarer", "/projects", {**body, "department_uscc": world.entities[0]["uscc"].lower()})
+    assert r.status_code == 201  # repeating its own department is fine
 
 
 def test_declaring_needs_a_proposal(world):
@@ -192,7 +213,7 @@ def test_an_approved_amount_above_the_control_price_is_refused(world):
 
 @pytest.mark.parametrize(("approved", "needs_supervision"), [("99.99", False), ("100.00", True), ("100.01", True)])
 def test_implementation_from_100_wan_needs_a_supervision_contract(world, approved, needs_supervision):
-    pid = create(world)
+    pid = create(world, requested_wan="150.00")
     to_procuring(world, pid, approved=approved)  # control price 33.81 + 80.00 + 5.00 = 118.81
     world.post("declarer", f"/projects/{pid}/vendors", {"uscc": world.entities[3]["uscc"], "role": "contractor"})
     upload(world, "declarer", pid, "contract")
@@ -300,7 +321,7 @@ def test_nothing_refused_is_reached_by_calling_the_routes_in_another_order(world
         for doc, (stages, _) in DOCUMENT_RULES.items():
             if stage in stages:
                 upload(world, "admin", pid, doc)
-        before = world.get("reader", f"/projects/{pid}").json()
+        before = world.get("admin", f"/projects/{pid}").json()
         for name, (_, route, body) in ACTIONS.items():
             if name in ADMITTED[stage]:
                 continue
@@ -311,10 +332,10 @@ def test_nothing_refused_is_reached_by_calling_the_routes_in_another_order(world
             if stage not in stages:
                 r = post_document(world, "admin", pid, doc)
                 assert r.status_code == 409 and r.json()["code"] == "project.transition_invalid", (stage, doc)
-        after = world.get("reader", f"/projects/{pid}").json()
+        after = world.get("admin", f"/projects/{pid}").json()
         assert after == before
     # the budget approved in 'evaluated' was 1.00 万元: under 100 万, so no supervision was needed
-    assert world.get("reader", f"/projects/{pid}").json()["approved_wan"] == "1.00"
+    assert world.get("admin", f"/projects/{pid}").json()["approved_wan"] == "1.00"
 
 
 def test_an_approved_project_cannot_be_re_evaluated_above_its_control_price(world):
@@ -332,12 +353,12 @@ def test_documents_are_stored_with_their_sha256_and_size_and_downloadable(world)
     content = "项目建议书 2025".encode() * 100
     doc = upload(world, "declarer", pid, "proposal", content)
     assert doc["sha256"] == hashlib.sha256(content).hexdigest() and doc["size"] == len(content)
-    listed = world.get("reader", f"/projects/{pid}/documents").json()["items"]
+    listed = world.get("admin", f"/projects/{pid}/documents").json()["items"]
     assert [d["id"] for d in listed] == [doc["id"]]
-    r = world.get("reader", f"/projects/{pid}/documents/{doc['id']}")
+    r = world.get("admin", f"/projects/{pid}/documents/{doc['id']}")
     assert r.status_code == 200 and r.content == content and r.headers["x-content-sha256"] == doc["sha256"]
     other = create(world, name="另一个项目", scope="另一个")
-    refused(world.get("reader", f"/projects/{other}/documents/{doc['id']}"), "project.not_found", 404)
+    refused(world.get("admin", f"/projects/{other}/documents/{doc['id']}"), "project.not_found", 404)
     r = world.client.post(
         f"/projects/{pid}/documents",
         data={"doc_type": "selfie"},
@@ -354,15 +375,21 @@ def test_documents_are_stored_with_their_sha256_and_size_and_downloadable(world)
     refused(r, "auth.forbidden", 403)
 
 
-def test_only_a_declarer_creates_and_every_key_reads(world):
+def test_only_a_declarer_creates_and_a_department_reads_its_own(world):
     refused(world.post("reader", "/projects", declare_body(world)), "auth.forbidden", 403)
     refused(world.post("finance_approver", "/projects", declare_body(world)), "auth.forbidden", 403)
     pid = create(world)
-    assert world.get("loader", f"/projects/{pid}").status_code == 200
-    refused(world.get("reader", "/projects/999999"), "project.not_found", 404)
-    found = world.get("reader", "/projects", q="不动产", year=2025)
+    own_reader = create_key(world.db, department=world.entities[0]["uscc"], role="reader")
+    headers = {"Authorization": f"Bearer {own_reader}"}
+    assert world.client.get(f"/projects/{pid}", headers=headers).status_code == 200
+    found = world.client.get("/projects", params={"q": "不动产", "year": 2025}, headers=headers)
     assert [p["id"] for p in found.json()["items"]] == [pid]
-    assert world.get("reader", "/projects", q="内涝").json()["total"] == 0
+    assert world.get("finance_reviewer", "/projects", q="内涝").json()["total"] == 0
+    # another department's reader and loader: the project answers as a missing one, and is not listed
+    for role in ("reader", "loader"):
+        refused(world.get(role, f"/projects/{pid}"), "project.not_found", 404)
+        refused(world.get(role, "/projects/999999"), "project.not_found", 404)
+        assert world.get(role, "/projects", q="不动产").json() == {"items": [], "total": 0}
 
 
 def test_the_old_roles_keep_their_order_and_department_roles_admit_only_themselves():
@@ -401,25 +428,33 @@ def test_every_project_action_is_an_event_of_the_audit_chain(world):
     assert world.keys["declarer"].startswith(declared["key_prefix"])
 
 
-def test_a_declarer_acts_only_for_its_own_department(world):
+def test_a_declarer_acts_only_for_its_own_department_and_another_ones_project_is_a_missing_one(world):
     other = world.declarer_of(1)  # a declarer key of entities[1]'s department
     refused(world.post(other, "/projects", declare_body(world)), "project.department_mismatch", 403)
     pid = create(world)  # the declarer of entities[0], the declaring department
-    refused(post_document(world, other, pid, "proposal"), "project.department_mismatch", 403)
+    missing = pid + 1000
+    for project in (pid, missing):  # another department's project answers exactly as a missing id
+        refused(world.get(other, f"/projects/{project}"), "project.not_found", 404)
+        refused(world.get(other, f"/projects/{project}/documents"), "project.not_found", 404)
+        refused(world.get(other, f"/projects/{project}/duplicates"), "project.not_found", 404)
+        refused(post_document(world, other, project, "proposal"), "project.not_found", 404)
+        refused(world.post(other, f"/projects/{project}/transitions", {"to": "withdrawn"}), "project.not_found", 404)
+    assert world.get(other, "/projects").json() == {"items": [], "total": 0}
     upload(world, "declarer", pid, "proposal")
     body = {"to": "declared", "not_duplicate_statement": "测试项目"}
-    refused(world.post(other, f"/projects/{pid}/transitions", body), "project.department_mismatch", 403)
-    refused(world.post(other, f"/projects/{pid}/transitions", {"to": "withdrawn"}), "project.department_mismatch", 403)
+    refused(world.post(other, f"/projects/{pid}/transitions", body), "project.not_found", 404)
     to_evaluated(world, pid)
     to_approved(world, pid, amount_wan="50.00")
-    refused(world.post(other, f"/projects/{pid}/transitions", {"to": "procuring"}), "project.department_mismatch", 403)
+    refused(world.post(other, f"/projects/{pid}/transitions", {"to": "procuring"}), "project.not_found", 404)
     assert world.post("declarer", f"/projects/{pid}/transitions", {"to": "procuring"}).status_code == 200
     vendor = {"uscc": world.entities[3]["uscc"], "role": "contractor"}
-    refused(world.post(other, f"/projects/{pid}/vendors", vendor), "project.department_mismatch", 403)
-    assert status_of(world, pid) == "procuring" and world.get("reader", f"/projects/{pid}").json()["vendors"] == []
+    refused(world.post(other, f"/projects/{pid}/vendors", vendor), "project.not_found", 404)
+    assert status_of(world, pid) == "procuring" and world.get("admin", f"/projects/{pid}").json()["vendors"] == []
     # the reviewing bureaus act on every department's projects, and a steward (admin) declares for any
     theirs = world.post("admin", "/projects", declare_body(world, department_uscc=world.entities[1]["uscc"]))
     assert theirs.status_code == 201 and theirs.json()["department_uscc"] == world.entities[1]["uscc"]
+    assert world.get(other, f"/projects/{theirs.json()['id']}").status_code == 200
+    assert [p["id"] for p in world.get(other, "/projects").json()["items"]] == [theirs.json()["id"]]
 
 
 def test_each_document_type_has_its_stages_and_its_roles(world):
@@ -439,5 +474,5 @@ def test_each_document_type_has_its_stages_and_its_roles(world):
     assert r.status_code == 200
     for doc in ("other", "proposal"):
         refused(post_document(world, "admin", pid, doc))  # a closed project takes no document
-    types = [d["doc_type"] for d in world.get("reader", f"/projects/{pid}/documents").json()["items"]]
+    types = [d["doc_type"] for d in world.get("admin", f"/projects/{pid}/documents").json()["items"]]
     assert types == ["feasibility_study", "other", "proposal", "software_evaluation", "approval"]

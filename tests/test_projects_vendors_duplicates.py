@@ -39,7 +39,7 @@ def test_a_vendor_with_an_active_serious_record_is_refused_and_its_records_shown
     r = world.post("declarer", f"/projects/{pid}/vendors", {"uscc": world.serious_uscc, "role": "contractor"})
     assert r.status_code == 409 and r.json()["code"] == "project.vendor_refused"
     assert [c["record_id"] for c in r.json()["credit"]] == ["T-BL-1"]
-    assert world.get("reader", f"/projects/{pid}").json()["vendors"] == []
+    assert world.get("admin", f"/projects/{pid}").json()["vendors"] == []
     credit = world.get("reader", f"/projects/vendors/{world.serious_uscc}/credit").json()
     assert credit["serious"] is True and credit["credit"][0]["record_type"] == "black_list"
 
@@ -99,7 +99,7 @@ def test_a_differently_worded_declaration_of_another_department_needs_a_statemen
     candidate = r.json()["candidates"][0]
     assert candidate["id"] == first and candidate["above_threshold"] is True
     assert candidate["score"] == str(similarity(*REWORDED, *ONE_NET)) and float(candidate["score"]) >= 0.45
-    assert world.get("reader", f"/projects/{second}").json()["status"] == "draft"
+    assert world.get("admin", f"/projects/{second}").json()["status"] == "draft"
     r = world.post(
         world.declarer_of(2),
         f"/projects/{second}/transitions",
@@ -108,7 +108,7 @@ def test_a_differently_worded_declaration_of_another_department_needs_a_statemen
     assert r.status_code == 200
     view = r.json()
     assert view["not_duplicate_statement"] == "二期仅建设移动端" and view["duplicate_candidates"][0]["id"] == first
-    listed = world.get("reader", f"/projects/{second}/duplicates").json()["items"]
+    listed = world.get("admin", f"/projects/{second}/duplicates").json()["items"]
     assert listed[0]["id"] == first
 
 

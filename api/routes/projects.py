@@ -1,8 +1,11 @@
 """The routes of e-government projects (``/projects``). Thin: parse, call one ``mdm.projects`` service, map.
 
-Every key may read (list, get, documents, dictionary, statistics, credit); the department roles act
-(declarer, bigdata_reviewer, finance_reviewer, plan_control, finance_approver; admin may do everything).
-Errors are problem+json with ``project.*`` codes (docs/codes.md).
+A project is its declaring department's: the reviewing bureaus' roles (bigdata_reviewer, finance_reviewer,
+plan_control, finance_approver) and admin see and act on every department's projects, each role in its own steps;
+every other key (declarer, reader, loader) sees only its own department's, and another department's project
+answers 404 ``project.not_found`` exactly as a missing id (:mod:`mdm.projects.service`). Every key may read the
+dictionary, statistics, cost standards and a vendor's credit. Errors are problem+json with ``project.*`` codes
+(docs/codes.md).
 """
 
 from __future__ import annotations
@@ -30,16 +33,23 @@ from mdm.projects import (
     vendors,
 )
 from mdm.projects.duplicates import similar_projects
+from mdm.projects.rules import row_id
 
 PROBLEM = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "project.invalid, project.entity_unknown, request.invalid", **PROBLEM},
     401: {"description": "auth.missing_key, auth.invalid_key", **PROBLEM},
-    403: {"description": "auth.forbidden — the key's role may not take this action", **PROBLEM},
-    404: {"description": "project.not_found", **PROBLEM},
+    403: {
+        "description": "auth.forbidden — the key's role may not take this action; project.department_mismatch",
+        **PROBLEM,
+    },
+    404: {
+        "description": "project.not_found — also another department's project, for a key that does not see it",
+        **PROBLEM,
+    },
     409: {
         "description": "project.transition_invalid (missing: the conditions), project.over_control_price, "
-        "project.duplicate_suspected, project.vendor_refused",
+        "project.over_requested, project.duplicate_suspected, project.vendor_refused, project.vendor_conflict",
         **PROBLEM,
     },
 }
@@ -66,15 +76,23 @@ def list_projects(
     limit: params.ListLimit = 50,
     offset: params.Offset = 0,
 ) -> Any:
-    """Projects, newest first, filtered by year, kind, status, department and full text (q)."""
+    """The projects this key sees, newest first, filtered by year, kind, status, department and full text (q)."""
     return service.list_projects(
-        db, year=year, kind=kind, status=status, department_uscc=department_uscc, q=q, limit=limit, offset=offset
+        db,
+        caller=caller,
+        year=year,
+        kind=kind,
+        status=status,
+        department_uscc=department_uscc,
+        q=q,
+        limit=limit,
+        offset=offset,
     )
 
 
 @router.post("", status_code=201)
 def create_project(caller: CurrentCaller, db: DatabaseDep, body: JsonBody) -> Any:
-    """Create a draft project (declarer); the department is a legal entity by USCC."""
+    """Create a draft project of the key's own department (declarer; an admin names department_uscc)."""
     return service.create_project(db, caller=caller, body=body)
 
 
@@ -146,7 +164,8 @@ def budget_lines(
 
 @router.post("/payments")
 def import_payments(caller: CurrentCaller, db: DatabaseDep, settings: SettingsDep, file: UploadFile = File(...)) -> Any:
-    """Import payment records of the budget system (finance_approver): CSV voucher_no,project_id,paid_on,amount_wan."""
+    """Import payment records of the budget system (finance_approver): CSV voucher_no,project_id,paid_on,amount_wan
+    [,override_reason]; each refused row a reject with its code."""
     if not caller.may("finance_approver"):
         raise Forbidden("auth.forbidden", "importing payments needs the role finance_approver")
     data = _read(file, settings.max_upload_bytes)
@@ -160,14 +179,14 @@ def import_payments(caller: CurrentCaller, db: DatabaseDep, settings: SettingsDe
 @router.get("/{project_id}")
 def get_project(caller: CurrentCaller, db: DatabaseDep, project_id: params.RowId) -> Any:
     """One project with its transitions, documents, evaluations, vendors and payments."""
-    return service.get_project(db, project_id)
+    return service.get_project(db, project_id, caller=caller)
 
 
 @router.get("/{project_id}/duplicates")
 def duplicates(caller: CurrentCaller, db: DatabaseDep, project_id: params.RowId) -> Any:
     """Similar projects of the last three years, most similar first, with a score 0..1."""
     with db.read() as session:
-        row = service.load(session, project_id)
+        row = service.load(session, project_id, caller=caller)
         items = similar_projects(session, name=row.name, scope=row.scope, year=row.year, exclude_id=row.id)
     return {"items": items}
 
@@ -176,8 +195,9 @@ def duplicates(caller: CurrentCaller, db: DatabaseDep, project_id: params.RowId)
 def transition(caller: CurrentCaller, db: DatabaseDep, project_id: params.RowId, body: JsonBody) -> Any:
     """Move the project to another stage; refused with the missing conditions named."""
     docs = body.get("documents") or []
-    if not isinstance(docs, list) or not all(isinstance(d, int) for d in docs):
-        raise InvalidRequest("project.invalid", "documents must be a list of document ids")
+    if not isinstance(docs, list) or len(docs) > 100:
+        raise InvalidRequest("project.invalid", "documents must be a list of at most 100 document ids")
+    docs = [row_id(d, field="documents") for d in docs]
     return lifecycle.transition(
         db,
         caller=caller,
@@ -214,7 +234,7 @@ def upload_document(
 @router.get("/{project_id}/documents")
 def list_documents(caller: CurrentCaller, db: DatabaseDep, project_id: params.RowId) -> Any:
     """The project's documents (type, name, size, SHA-256), without content."""
-    return {"items": documents.list_documents(db, project_id)}
+    return {"items": documents.list_documents(db, project_id, caller=caller)}
 
 
 @router.get("/{project_id}/documents/{document_id}", response_class=Response)
@@ -222,7 +242,7 @@ def download_document(
     caller: CurrentCaller, db: DatabaseDep, project_id: params.RowId, document_id: params.RowId
 ) -> Response:
     """Download a document as uploaded."""
-    meta, content = documents.get_document(db, project_id, document_id)
+    meta, content = documents.get_document(db, project_id, document_id, caller=caller)
     return Response(
         content,
         media_type=meta["media_type"],

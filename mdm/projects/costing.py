@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from mdm.errors import InvalidRequest
-from mdm.projects.rules import round_wan
+from mdm.projects.rules import bounded_count, round_wan, wan_to_fen
 
 STANDARDS_DIR = Path(__file__).parent / "cost_standards"
 DEFAULT_COST_STANDARD = "gbt36964-2018-v1"
@@ -41,14 +41,20 @@ def cost_standard(version: str = DEFAULT_COST_STANDARD) -> dict[str, Any]:
 
 def _pick(table: dict[str, Any], key: str, what: str) -> Decimal:
     values = table["values"]
-    if key not in values:
+    if not isinstance(key, str) or key not in values:
         raise InvalidRequest("project.invalid", f"{what} must be one of {', '.join(values)}, got {key!r}")
     return Decimal(str(values[key]["value"]))
 
 
 def _count(value: Any, name: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise InvalidRequest("project.invalid", f"the count of {name} must be a non-negative integer")
+    return bounded_count(value, field=f"the count of {name}")
+
+
+def _mapping(value: Any, name: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidRequest("project.invalid", f"{name} must be an object")
     return value
 
 
@@ -62,12 +68,15 @@ def software_cost(count: dict[str, Any], *, version: str = DEFAULT_COST_STANDARD
     Returns ``{"cost_standard", "steps": [{"step", "formula", "value"}], "amount_wan"}`` with Decimal values as
     strings. Raises ``project.invalid`` for an unknown key or a bad count, ``project.cost_standard_unknown``.
     """
+    count = _mapping(count, "function_points")
+    if not isinstance(version, str):
+        raise InvalidRequest("project.cost_standard_unknown", "cost_standard must be a version name")
     std = cost_standard(version)
     method = count.get("method", "estimated")
-    if method not in std["counting"]:
+    if not isinstance(method, str) or method not in std["counting"]:
         raise InvalidRequest("project.invalid", f"method must be one of {', '.join(std['counting'])}")
     weights = std["counting"][method]["weights"]
-    functions = count.get("functions") or {}
+    functions = _mapping(count.get("functions"), "functions")
     extra = sorted(set(functions) - set(weights))
     if extra:
         raise InvalidRequest("project.invalid", f"{method} counting has no {', '.join(extra)}")
@@ -86,7 +95,7 @@ def software_cost(count: dict[str, Any], *, version: str = DEFAULT_COST_STANDARD
     cf = _pick(std["scale_change_factor"], count.get("stage", "early"), "stage")
     size = step("adjusted_size", f"{ufp} × {cf} (CF)", ufp * cf)
     a = _pick(std["application_type"], count.get("application_type", "business"), "application_type")
-    answers = count.get("quality") or {}
+    answers = _mapping(count.get("quality"), "quality")
     unknown = sorted(set(answers) - set(std["quality"]["characteristics"]))
     if unknown or any(v not in (-1, 0, 1) or isinstance(v, bool) for v in answers.values()):
         raise InvalidRequest("project.invalid", "quality answers are -1, 0 or 1 for distributed, performance, …")
@@ -103,7 +112,9 @@ def software_cost(count: dict[str, Any], *, version: str = DEFAULT_COST_STANDARD
     months = step("effort_person_months", f"{hours} / {hm} (HM)", hours / hm)
     rate = Decimal(str(std["person_month_rate_yuan"]["value"]))
     labour = step("labour_cost_yuan", f"{months} × {rate} (F)", months * rate)
-    dnc = Decimal(str(count.get("direct_non_labour_wan", 0))) * 10_000
+    non_labour = count.get("direct_non_labour_wan", 0)
+    wan_to_fen(non_labour, field="direct_non_labour_wan")  # bounded: an amount in 万元, two decimals
+    dnc = Decimal(str(non_labour)) * 10_000
     total = step("total_yuan", f"{labour} + {dnc} (DNC)", labour + dnc)
     amount = step("amount_wan", f"round({total} / 10000, 2)", round_wan(total / 10_000))
     return {"cost_standard": std["version"], "steps": steps, "amount_wan": str(amount)}

@@ -4,6 +4,12 @@
 (from declared or evaluated) and ``withdrawn`` (from draft, declared or evaluated). Each transition names the
 roles that may make it (:data:`TRANSITIONS`) and the conditions it needs (:func:`missing_conditions`). A
 refused transition is ``project.transition_invalid`` (409) with ``missing``: the conditions, by name.
+
+A gate counts a document only if it was uploaded by the role that owns its type
+(:data:`mdm.projects.rules.DOCUMENT_RULES`; an admin's always counts) and, for the declarer's types, by the
+project's own department: an acceptance report counts only from the project's declarer (or an admin), never one
+a reviewer uploaded. A document recorded without its uploader's role (before migration 0008 could tell it) does
+not count.
 """
 
 from __future__ import annotations
@@ -15,12 +21,12 @@ from sqlalchemy.orm import Session
 
 from mdm.db import Database
 from mdm.errors import Conflict, Forbidden, InvalidRequest
-from mdm.keys import Caller
+from mdm.keys import DEPARTMENT_ROLES, Caller
 from mdm.projects.actions import now, record_project_action
 from mdm.projects.duplicates import similar_projects
 from mdm.projects.models import Project, ProjectDocument, ProjectEvaluation, ProjectTransition, ProjectVendor
-from mdm.projects.rules import SUPERVISION_THRESHOLD_FEN
-from mdm.projects.service import act_for_department, load, view
+from mdm.projects.rules import DOCUMENT_RULES, OPEN_STAGES, SUPERVISION_THRESHOLD_FEN
+from mdm.projects.service import load, view
 
 STAGES = (
     "draft",
@@ -60,11 +66,30 @@ def stage_conflict(project: Project, allowed: tuple[str, ...], what: str) -> Con
     )
 
 
+def counts_for_gate(project: Project, *, doc_type: str, role: str | None, department: str) -> bool:
+    """Whether a document of ``doc_type`` uploaded by ``role`` of ``department`` counts for ``project``'s gates:
+    an admin's does; otherwise the role must own the type (DOCUMENT_RULES), and a declarer's must be of the
+    project's department."""
+    if role == "admin":
+        return True
+    _, owners = DOCUMENT_RULES.get(doc_type, (OPEN_STAGES, DEPARTMENT_ROLES))
+    if role not in owners:
+        return False
+    return role != "declarer" or department == project.department_uscc
+
+
 def facts(session: Session, project: Project) -> dict[str, Any]:
-    """What the gates look at: document types present, latest evaluation per kind, vendor roles."""
-    documents = set(
-        session.execute(select(ProjectDocument.doc_type).where(ProjectDocument.project_id == project.id)).scalars()
-    )
+    """What the gates look at: document types present (only those that count, :func:`counts_for_gate`),
+    latest evaluation per kind, vendor roles."""
+    documents = {
+        doc_type
+        for doc_type, role, department in session.execute(
+            select(ProjectDocument.doc_type, ProjectDocument.role, ProjectDocument.department).where(
+                ProjectDocument.project_id == project.id
+            )
+        )
+        if counts_for_gate(project, doc_type=doc_type, role=role, department=department)
+    }
     latest: dict[str, ProjectEvaluation] = {}
     for e in session.execute(
         select(ProjectEvaluation).where(ProjectEvaluation.project_id == project.id).order_by(ProjectEvaluation.id)
@@ -90,8 +115,11 @@ def missing_conditions(project: Project, to: str, known: dict[str, Any], *, comm
             missing.append("plan_control")
         if project.approved_fen is None:
             missing.append("budget_control")
-        elif project.control_price_fen is None or project.approved_fen > project.control_price_fen:
-            missing.append("within_control_price")
+        else:
+            if project.control_price_fen is None or project.approved_fen > project.control_price_fen:
+                missing.append("within_control_price")
+            if project.approved_fen > project.requested_fen:
+                missing.append("within_requested")
     if to == "implementing":
         if "contractor" not in vendors:
             missing.append("vendor_contractor")
@@ -122,14 +150,14 @@ def transition(
     project's documents). Declaring checks for duplicates: a declaration whose most similar project scores at
     or above the threshold needs ``not_duplicate_statement``.
 
-    Raises ``project.not_found`` (404), ``auth.forbidden`` (403: the caller's role may not make this step),
-    ``project.department_mismatch`` (403: a declarer of another department),
+    Raises ``project.not_found`` (404: also another department's project, for a key that does not see it),
+    ``auth.forbidden`` (403: the caller's role may not make this step),
     ``project.transition_invalid`` (409, ``missing`` lists the conditions), ``project.duplicate_suspected``
     (409, ``candidates``), ``project.invalid`` (a document of another project).
     """
     documents = documents or []
     with db.write() as session:
-        project = load(session, project_id, lock=True)
+        project = load(session, project_id, caller=caller, lock=True)
         step = (project.status, to)
         if step not in TRANSITIONS:
             allowed = sorted(t for f, t in TRANSITIONS if f == project.status)
@@ -142,7 +170,6 @@ def transition(
             raise Forbidden(
                 "auth.forbidden", f"{project.status} → {to} needs the role {' or '.join(TRANSITIONS[step])}"
             )
-        act_for_department(caller, project.department_uscc, what=f"{project.status} → {to}")
         owned = set(
             session.execute(select(ProjectDocument.id).where(ProjectDocument.project_id == project.id)).scalars()
         )

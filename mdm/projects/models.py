@@ -78,6 +78,7 @@ class ProjectDocument(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     department: Mapped[str] = mapped_column(String(200))
     key_prefix: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str | None] = mapped_column(String(32))  # the uploader's role: whose document it is for a gate
     uploaded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
@@ -126,6 +127,7 @@ class ProjectPayment(Base):
     voucher_no: Mapped[str] = mapped_column(String(64), unique=True)
     paid_on: Mapped[dt.date] = mapped_column(Date)
     amount_fen: Mapped[int] = mapped_column(Fen)
+    override_reason: Mapped[str | None] = mapped_column(Text)  # finance's reason for paying above the approval
     imported_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 

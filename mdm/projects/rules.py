@@ -13,6 +13,8 @@ from mdm.errors import InvalidRequest
 FEN_PER_WAN = 1_000_000  # 1 万元 = 10,000 元 = 1,000,000 分
 CENT_OF_WAN = Decimal("0.01")
 MAX_WAN = Decimal("1000000000")  # 10^9 万元: far above any project, and 10^15 分 fits a BIGINT
+MAX_ROW_ID = 2**63 - 1  # a row id (project, document) is a positive BIGINT; larger is refused, never queried
+MAX_COUNT = 1_000_000  # a count (function points of one type): far above any system, exact in every step
 
 # Projects of 100 万元 or more need a supervision (监理) contract before implementation (管理办法).
 SUPERVISION_THRESHOLD_FEN = 100 * FEN_PER_WAN
@@ -38,6 +40,25 @@ DOCUMENT_RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "acceptance_report": (("implementing", "accepted"), ("declarer",)),
 }
 
+# The city's reviewing bureaus see and act on every department's projects, each in its own steps; every other
+# key (a declarer, a reader, a loader) sees only its own department's projects, and another's answers as a
+# missing one does (404 ``project.not_found``). An admin (steward) sees and acts on all.
+REVIEWING_ROLES = ("bigdata_reviewer", "finance_reviewer", "plan_control", "finance_approver")
+# The stages in which each role has a step (lifecycle.TRANSITIONS, the evaluations, vendors and payments): where a
+# role may file a document of a type that DOCUMENT_RULES does not list (``other``, types stewards add later).
+ROLE_STAGES: dict[str, tuple[str, ...]] = {
+    "declarer": OPEN_STAGES,
+    "bigdata_reviewer": ("declared", "evaluated"),
+    "finance_reviewer": ("declared", "evaluated"),
+    "plan_control": ("declared", "evaluated"),
+    "finance_approver": ("declared", "evaluated", "approved", "procuring", "implementing", "accepted"),
+}
+
+# Payments (金财工程 vouchers) are dated from 1 January of the project's budget year to 31 December of the year
+# PAYMENT_YEARS later (multi-year construction and its retention money; 财政部 项目支出 rules close a project's
+# funds within a few years), and never after the day of import.
+PAYMENT_YEARS = 5
+
 # A serious credit record (政府采购法 art. 22: no 重大违法记录 in the three years before; 政府采购法实施条例
 # art. 19: 责令停产停业、吊销许可证或者执照、较大数额罚款; 财库〔2022〕3号: a 较大数额罚款 is 200 万元 or
 # more). Dishonest-debtor and black-list records count while active.
@@ -62,6 +83,23 @@ def wan_to_fen(value: Any, *, field: str) -> int:
             "project.invalid", f"{field} must be an amount in 万元 from 0 to {MAX_WAN} with two decimals, got {value!r}"
         )
     return int(amount * FEN_PER_WAN)
+
+
+def row_id(value: Any, *, field: str, code: str = "project.invalid") -> int:
+    """``value`` as a row id: an integer (or a string of digits) from 1 to :data:`MAX_ROW_ID`; ``code`` (400)
+    otherwise — never an integer the database cannot hold."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip()) if len(value.strip()) <= 20 else 0
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_ROW_ID:
+        raise InvalidRequest(code, f"{field} must be an id from 1 to {MAX_ROW_ID}")
+    return value
+
+
+def bounded_count(value: Any, *, field: str) -> int:
+    """``value`` as a count: an integer from 0 to :data:`MAX_COUNT`; ``project.invalid`` (400) otherwise."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_COUNT:
+        raise InvalidRequest("project.invalid", f"{field} must be an integer from 0 to {MAX_COUNT:,}")
+    return value
 
 
 def fen_to_wan(fen: int | None) -> Decimal | None:

@@ -1,7 +1,15 @@
 """Projects: declare a draft, read one, list with filters and full-text search.
 
-A project's declaring department is a ``legal_entity`` record by USCC; an unknown USCC is refused
-(``project.entity_unknown``). Amounts come in and go out in 万元 with two decimals (strings in views).
+A project belongs to its declaring department: a registered department (:mod:`mdm.access.departments`) whose id
+is its USCC and which is a ``legal_entity`` record. The department is the declaring key's own (a body's
+``department_uscc`` may only repeat it); an admin (steward) declares on a department's behalf by naming it.
+
+Who sees which project (:func:`visible`): the reviewing bureaus' roles (:data:`~mdm.projects.rules.REVIEWING_ROLES`)
+and admin see every department's; every other key (declarer, reader, loader) only its own department's. Another
+department's project answers exactly as a missing id does (404 ``project.not_found``), for reads and actions
+alike, so ids are no oracle; every service that touches one project loads it through :func:`load`.
+
+Amounts come in and go out in 万元 with two decimals (strings in views).
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from mdm import records
 from mdm.db import Database, storable
 from mdm.errors import Forbidden, InvalidRequest, NotFound
 from mdm.keys import Caller
+from mdm.models import Department
 from mdm.projects import dictionary
 from mdm.projects.actions import now, record_project_action
 from mdm.projects.models import (
@@ -26,7 +35,7 @@ from mdm.projects.models import (
     ProjectTransition,
     ProjectVendor,
 )
-from mdm.projects.rules import fen_to_wan, wan_to_fen
+from mdm.projects.rules import REVIEWING_ROLES, fen_to_wan, wan_to_fen
 from mdm.search.text import normalise
 
 KINDS = ("construction", "om")
@@ -44,30 +53,59 @@ def legal_entity(session: Session, uscc: str, *, what: str) -> dict[str, Any]:
     return record.data
 
 
-def act_for_department(caller: Caller, department_uscc: str, *, what: str) -> None:
-    """A declarer acts only for its own department (管理办法: the declaring department is answerable for its
-    project): its key's department id must be the declaring department's USCC. Other roles are the city's
-    reviewing bureaus and act on every department's projects; an admin (steward) acts for any department.
-
-    Raises ``project.department_mismatch`` (403) for a declarer of another department.
-    """
-    if caller.role == "declarer" and caller.department != department_uscc:
-        raise Forbidden(
-            "project.department_mismatch",
-            f"{what}: this key is the department {caller.department}'s; the project is {department_uscc}'s",
-            department_uscc=department_uscc,
-        )
+def sees_every_department(caller: Caller) -> bool:
+    """True for an admin and the reviewing bureaus' roles: they see every department's projects."""
+    return caller.role == "admin" or caller.role in REVIEWING_ROLES
 
 
-def load(session: Session, project_id: int, *, lock: bool = False) -> Project:
-    """The project row; ``project.not_found`` (404). ``lock`` takes a row lock on PostgreSQL."""
+def visible(caller: Caller, department_uscc: str) -> bool:
+    """Whether ``caller`` sees a project of ``department_uscc``: its own department's, or every one's (see
+    :func:`sees_every_department`)."""
+    return sees_every_department(caller) or caller.department == department_uscc
+
+
+def load(session: Session, project_id: int, *, caller: Caller, lock: bool = False) -> Project:
+    """The project row if ``caller`` sees it (:func:`visible`); ``project.not_found`` (404) for a missing id and
+    for another department's project alike. ``lock`` takes a row lock on PostgreSQL."""
     stmt = select(Project).where(Project.id == project_id)
     if lock:
         stmt = stmt.with_for_update()
     row = session.execute(stmt).scalar_one_or_none()
-    if row is None:
+    if row is None or not visible(caller, row.department_uscc):
         raise NotFound("project.not_found", f"no project {project_id}")
     return row
+
+
+def declaring_department(session: Session, caller: Caller, given: Any) -> dict[str, Any]:
+    """The ``legal_entity`` data of the department a new project of ``caller`` belongs to.
+
+    A declarer declares for its key's own department: ``given`` (the body's ``department_uscc``) may be left out
+    or repeat it; another department's is ``project.department_mismatch`` (403). An admin declares on a
+    department's behalf and names it in ``given`` (``project.invalid`` without). Either way the department must
+    be registered with its USCC as id (``project.department_unregistered``, 400) and be a ``legal_entity``
+    record (``project.entity_unknown``, 400).
+    """
+    if given is not None and (not isinstance(given, str) or len(given) > 64):
+        raise InvalidRequest("project.invalid", "department_uscc must be a USCC")
+    named = (given or "").strip().upper() or None
+    if caller.role == "admin":
+        if named is None:
+            raise InvalidRequest("project.invalid", "an admin declaring on a department's behalf names department_uscc")
+        uscc = named
+    else:
+        uscc = caller.department
+        if named is not None and named != uscc:
+            raise Forbidden(
+                "project.department_mismatch",
+                f"this key declares for its own department {uscc}, not {named}",
+                department_uscc=named,
+            )
+    if session.get(Department, uscc) is None:
+        raise InvalidRequest(
+            "project.department_unregistered",
+            f"{uscc!r} is no registered department (a declaring department is registered with its USCC as id)",
+        )
+    return legal_entity(session, uscc, what="department_uscc")
 
 
 def _text(value: Any, field: str, *, limit: int) -> str:
@@ -81,8 +119,11 @@ def create_project(db: Database, *, caller: Caller, body: dict[str, Any]) -> dic
     ``department_uscc``, ``requested_wan``, ``systems`` (names), ``other_parts`` ([{"name", "amount_wan"}]);
     for O&M also ``om_category`` (code list ``om_category``) and ``construction_cost_wan``.
 
+    ``department_uscc`` is the declaring key's own department (:func:`declaring_department`).
+
     Returns the project view. Raises ``auth.forbidden`` (403: not a declarer), ``project.invalid``,
-    ``project.entity_unknown``, ``project.department_mismatch`` (403: a declarer of another department).
+    ``project.entity_unknown``, ``project.department_unregistered`` (400), ``project.department_mismatch`` (403:
+    a declarer naming another department).
     """
     if not caller.may("declarer"):
         raise Forbidden("auth.forbidden", "declaring a project needs the role declarer")
@@ -116,8 +157,7 @@ def create_project(db: Database, *, caller: Caller, body: dict[str, Any]) -> dic
                 raise InvalidRequest("project.invalid", f"om_category {category!r} is not in the om_category code list")
         cost = wan_to_fen(body.get("construction_cost_wan"), field="construction_cost_wan")
     with db.write() as session:
-        entity = legal_entity(session, body.get("department_uscc", ""), what="department_uscc")
-        act_for_department(caller, entity["uscc"], what="declaring a project")
+        entity = declaring_department(session, caller, body.get("department_uscc"))
         stamp = now()
         row = Project(
             kind=kind,
@@ -254,19 +294,21 @@ def document_view(d: ProjectDocument) -> dict[str, Any]:
         "size": d.size,
         "sha256": d.sha256,
         **_actor(d),
+        "role": d.role,
         "uploaded_at": d.uploaded_at.isoformat(),
     }
 
 
-def get_project(db: Database, project_id: int) -> dict[str, Any]:
-    """The full view of one project; ``project.not_found`` (404)."""
+def get_project(db: Database, project_id: int, *, caller: Caller) -> dict[str, Any]:
+    """The full view of one project ``caller`` sees; ``project.not_found`` (404, also for another department's)."""
     with db.read() as session:
-        return view(session, load(session, project_id))
+        return view(session, load(session, project_id, caller=caller))
 
 
 def list_projects(
     db: Database,
     *,
+    caller: Caller,
     year: int | None = None,
     kind: str | None = None,
     status: str | None = None,
@@ -275,11 +317,13 @@ def list_projects(
     limit: int = 50,
     offset: int = 0,
 ) -> dict[str, Any]:
-    """Projects matching the filters, newest first: ``{"items": [summary], "total": n}``. ``q`` is a
-    substring of the name, scope or department name in search form (NFKC, lower case)."""
+    """The projects ``caller`` sees (:func:`visible`) matching the filters, newest first: ``{"items": [summary],
+    "total": n}``. ``q`` is a substring of the name, scope or department name in search form (NFKC, lower case)."""
     if not 1 <= limit <= 1000 or offset < 0:
         raise InvalidRequest("project.invalid", "limit must be 1..1000 and offset not negative")
     stmt = select(Project)
+    if not sees_every_department(caller):
+        stmt = stmt.where(Project.department_uscc == caller.department)
     for column, value in (
         (Project.year, year),
         (Project.kind, kind),

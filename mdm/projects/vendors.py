@@ -3,7 +3,12 @@
 An award (``contractor``, or ``supervisor`` for the supervision contract) to a vendor with an active serious
 credit record (:func:`mdm.projects.rules.is_serious`) is refused with ``project.vendor_refused`` (409, the
 records listed) unless finance overrides: a ``finance_approver`` gives a written ``override_reason``, recorded
-with the award and in the project's actions.
+with the award and in the project's actions. Finance overrides a refusal only: it does not award a vendor that
+has nothing to override (that is the declarer's step).
+
+Contractor and supervisor are different legal entities, and neither is the declaring department (监理 is
+independent of the party it supervises): ``project.vendor_conflict`` (409, ``reason``: ``declaring_department``
+or ``contractor_is_supervisor``).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from mdm.projects.actions import now, record_project_action
 from mdm.projects.lifecycle import stage_conflict
 from mdm.projects.models import ProjectVendor
 from mdm.projects.rules import is_serious
-from mdm.projects.service import act_for_department, legal_entity, load, today, view
+from mdm.projects.service import legal_entity, load, today, view
 
 VENDOR_ROLES = ("contractor", "supervisor")
 
@@ -72,9 +77,10 @@ def award(
     """Award ``role`` (contractor|supervisor) to the vendor ``uscc`` (stage procuring; role ``declarer``, or
     ``finance_approver`` with an ``override_reason``). Returns the project view.
 
-    Raises ``project.entity_unknown``, ``project.vendor_refused`` (409, ``credit``), ``auth.forbidden``,
-    ``project.department_mismatch`` (403: a declarer of another department),
-    ``project.transition_invalid`` (wrong stage), ``project.invalid``.
+    Raises ``project.entity_unknown``, ``project.vendor_refused`` (409, ``credit``), ``project.vendor_conflict``
+    (409: the declaring department, or the other role's vendor), ``auth.forbidden`` (403; also finance
+    "overriding" a vendor without a serious record), ``project.not_found`` (404: also a project the caller does
+    not see), ``project.transition_invalid`` (wrong stage), ``project.invalid``.
     """
     if role not in VENDOR_ROLES:
         raise InvalidRequest("project.invalid", f"role must be one of {', '.join(VENDOR_ROLES)}")
@@ -84,13 +90,20 @@ def award(
     if not reason and not caller.may("declarer"):
         raise Forbidden("auth.forbidden", "awarding a vendor needs the role declarer")
     with db.write() as session:
-        project = load(session, project_id, lock=True)
-        act_for_department(caller, project.department_uscc, what="awarding a vendor")
+        project = load(session, project_id, caller=caller, lock=True)
         if project.status != "procuring":
             raise stage_conflict(project, ("procuring",), "awarding a vendor")
         entity = legal_entity(session, uscc, what="vendor")
+        _check_independent(
+            session, project_id=project.id, department=project.department_uscc, uscc=entity["uscc"], role=role
+        )
         credit = credit_of(session, entity["uscc"])
         serious = [c for c in credit if c["serious"]]
+        if reason and not serious and not caller.may("declarer"):
+            raise Forbidden(
+                "auth.forbidden",
+                f"{entity['uscc']} has no serious credit record to override; awarding it is the declarer's step",
+            )
         if serious and not reason:
             raise Conflict(
                 "project.vendor_refused",
@@ -124,3 +137,26 @@ def award(
         )
         session.flush()
         return view(session, project)
+
+
+def _check_independent(session: Session, *, project_id: int, department: str, uscc: str, role: str) -> None:
+    """``project.vendor_conflict`` (409) if ``uscc`` is the declaring department or already holds the other
+    vendor role of the project."""
+    if uscc == department:
+        raise Conflict(
+            "project.vendor_conflict",
+            f"{uscc} is the declaring department; it cannot be the project's {role}",
+            reason="declaring_department",
+        )
+    other = [r for r in VENDOR_ROLES if r != role]
+    held = session.execute(
+        select(ProjectVendor.role).where(
+            ProjectVendor.project_id == project_id, ProjectVendor.uscc == uscc, ProjectVendor.role.in_(other)
+        )
+    ).first()
+    if held is not None:
+        raise Conflict(
+            "project.vendor_conflict",
+            f"{uscc} is the project's {held[0]}; contractor and supervisor are different legal entities",
+            reason="contractor_is_supervisor",
+        )

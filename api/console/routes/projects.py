@@ -18,6 +18,7 @@ from mdm.errors import FileTooLarge, InvalidRequest
 from mdm.keys import DEPARTMENT_ROLES
 from mdm.projects import dictionary, documents, lifecycle, service
 from mdm.projects.lifecycle import TRANSITIONS
+from mdm.projects.rules import row_id
 
 router = APIRouter()
 PAGE = 50
@@ -42,6 +43,7 @@ def projects(
 ) -> Response:
     found = service.list_projects(
         db,
+        caller=user.caller,
         year=year,
         kind=_blank(kind),
         status=_blank(status),
@@ -75,7 +77,7 @@ def _lists(db: Any) -> dict[str, dict[str, str]]:
 
 @router.get("/projects/{project_id}")
 def project(request: Request, user: User, db: DatabaseDep, project_id: RowId) -> Response:
-    shown = service.get_project(db, project_id)
+    shown = service.get_project(db, project_id, caller=user.caller)
     words = _lists(db)
     steps = [
         {"to": to, "roles": roles, "allowed": any(user.caller.may(r) for r in roles)}
@@ -109,15 +111,15 @@ async def transition(request: Request, user: User, db: DatabaseDep, project_id: 
     posted = await session.form(request, user)
     raw_docs = posted.get("documents") or []
     ids = raw_docs if isinstance(raw_docs, list) else [raw_docs]
-    if not all(str(d).isdigit() for d in ids if d):
-        raise InvalidRequest("project.invalid", "documents must be document ids")
+    if len(ids) > 100:
+        raise InvalidRequest("project.invalid", "documents must be at most 100 document ids")
     moved = lifecycle.transition(
         db,
         caller=user.caller,
         project_id=project_id,
         to=str(posted.get("to") or ""),
         comment=str(posted.get("comment") or "")[:10_000],
-        documents=[int(d) for d in ids if d],
+        documents=[row_id(d, field="documents") for d in ids if d],
         not_duplicate_statement=str(posted.get("not_duplicate_statement") or "") or None,
     )
     return redirect(f"/console/projects/{project_id}?done={moved['status']}")
@@ -151,7 +153,7 @@ async def upload(request: Request, user: User, db: DatabaseDep, project_id: RowI
 
 @router.get("/projects/{project_id}/documents/{document_id}")
 def download(user: User, db: DatabaseDep, project_id: RowId, document_id: RowId) -> Response:
-    meta, content = documents.get_document(db, project_id, document_id)
+    meta, content = documents.get_document(db, project_id, document_id, caller=user.caller)
     return Response(
         content,
         media_type="application/octet-stream",

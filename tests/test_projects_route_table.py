@@ -1,0 +1,289 @@
+"""The route × department × role table of projects (issue 20): every ``/projects`` route of the application — read
+from ``app.routes``, so a new route without a row here fails the test — called by every role, on a project of the
+key's own department, of another department, and on an id that does not exist, answers the status the table
+expects. Another department's project answers exactly as a missing id for every key that does not see it (ids are
+no oracle). On each backend.
+
+All keys of the table belong to ``entities[0]``'s department: "own" is a project that department declared,
+"other" one of ``entities[1]``'s department. The reviewing bureaus' roles and admin see both; declarer, reader
+and loader only their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+
+from mdm.keys import ROLES, create_key
+from mdm.projects.rules import REVIEWING_ROLES
+from tests.projects_world import FP, declare_body, make_world
+
+SEES_ALL = {"admin", *REVIEWING_ROLES}
+WHERE = ("own", "other", "missing")
+MISSING_ID = 987_654_321
+
+
+@dataclass(frozen=True)
+class Row:
+    """What one route expects: ``stage`` of the project in its path (None: no project in the path), the roles
+    that succeed (with ``ok``) where they see the project, whether the route checks the role before it looks the
+    project up (then a role without the step gets 403 even for an unseen or missing project), and the request."""
+
+    allowed: frozenset[str]
+    request: Callable[[Any, dict[str, Any], str, str], dict[str, Any]]
+    stage: str | None = None
+    ok: int = 200
+    role_first: bool = False
+    fresh: bool = False  # a success changes the project's stage: each successful cell gets a project of its own
+
+
+EVERYONE = frozenset(ROLES)
+
+
+def _json(body: dict[str, Any]) -> Callable[..., dict[str, Any]]:
+    return lambda table, project, role, where: {"json": body}
+
+
+def _none(table, project, role, where):
+    return {}
+
+
+def _created(table, project, role, where):
+    uscc = table.world.entities[0 if where == "own" else 1]["uscc"]
+    return {"json": declare_body(table.world, name=f"表测试{role}{where}", department_uscc=uscc)}
+
+
+def _document(table, project, role, where):
+    return {"data": {"doc_type": "proposal"}, "files": {"file": ("p.pdf", b"%PDF-1.4 t", "application/pdf")}}
+
+
+def _payment(table, project, role, where):
+    pid = table.projects[where]["procuring"]["id"] if where != "missing" else MISSING_ID
+    text = f"voucher_no,project_id,paid_on,amount_wan\nV-{role}-{where},{pid},2025-06-01,0.01\n"
+    return {"files": {"file": ("pay.csv", text.encode(), "text/csv")}}
+
+
+TABLE: dict[tuple[str, str], Row] = {
+    ("GET", "/projects"): Row(EVERYONE, _none),
+    ("POST", "/projects"): Row(frozenset({"declarer", "admin"}), _created, ok=201),
+    ("GET", "/projects/dictionary"): Row(EVERYONE, _none),
+    ("GET", "/projects/om-statistics"): Row(EVERYONE, _none),
+    ("GET", "/projects/statistics"): Row(EVERYONE, _none),
+    ("GET", "/projects/cost-standards/{version}"): Row(EVERYONE, _none),
+    ("POST", "/projects/software-cost"): Row(EVERYONE, _json({"function_points": FP})),
+    ("GET", "/projects/vendors/{uscc}/credit"): Row(EVERYONE, _none),
+    ("GET", "/projects/budget-lines"): Row(frozenset({"finance_approver", "finance_reviewer", "admin"}), _none),
+    ("POST", "/projects/payments"): Row(frozenset({"finance_approver", "admin"}), _payment),
+    ("GET", "/projects/{project_id}"): Row(EVERYONE, _none, stage="draft"),
+    ("GET", "/projects/{project_id}/duplicates"): Row(EVERYONE, _none, stage="declared"),
+    ("GET", "/projects/{project_id}/documents"): Row(EVERYONE, _none, stage="draft"),
+    ("GET", "/projects/{project_id}/documents/{document_id}"): Row(EVERYONE, _none, stage="draft"),
+    ("POST", "/projects/{project_id}/documents"): Row(
+        frozenset({"declarer", "admin"}), _document, stage="draft", ok=201, role_first=True
+    ),
+    ("POST", "/projects/{project_id}/transitions"): Row(
+        frozenset({"declarer", "admin"}),
+        _json({"to": "declared", "not_duplicate_statement": "路由表测试"}),
+        stage="draft",
+        fresh=True,
+    ),
+    ("POST", "/projects/{project_id}/evaluations"): Row(
+        frozenset({"finance_reviewer", "admin"}),
+        _json({"kind": "hardware", "amount_wan": "10.00"}),
+        stage="declared",
+        ok=201,
+        role_first=True,
+    ),
+    ("POST", "/projects/{project_id}/plan-control"): Row(
+        frozenset({"plan_control", "admin"}), _json({}), stage="declared", role_first=True
+    ),
+    ("POST", "/projects/{project_id}/budget-control"): Row(
+        frozenset({"finance_approver", "admin"}), _json({"amount_wan": "1.00"}), stage="evaluated", role_first=True
+    ),
+    ("POST", "/projects/{project_id}/vendors"): Row(
+        frozenset({"declarer", "admin"}), _json({"role": "contractor"}), stage="procuring", ok=201, role_first=True
+    ),
+}
+
+
+def expected(row: Row, method: str, path: str, role: str, where: str) -> int:
+    """The status the table expects of ``role`` calling ``method path`` on a project ``where`` (own, other,
+    missing)."""
+    if row.stage is None:  # no project in the path: the role decides, and a declarer declares only for its own
+        if (method, path) == ("POST", "/projects") and role == "declarer" and where == "other":
+            return 403  # project.department_mismatch
+        return row.ok if role in row.allowed else 403
+    sees = where == "own" or (where == "other" and role in SEES_ALL)
+    if sees:
+        return row.ok if role in row.allowed else 403
+    return 403 if row.role_first and role not in row.allowed else 404
+
+
+@dataclass
+class Table:
+    world: Any
+    keys: dict[str, str]
+    projects: dict[str, dict[str, dict[str, Any]]]  # where → stage → {"id", "document"}
+
+
+def _post(world, path, body=None, **kwargs):
+    r = world.client.post(path, json=body if body is not None else {}, headers=world.h("admin"), **kwargs)
+    assert r.status_code in (200, 201), (path, r.text)
+    return r.json()
+
+
+def project_at(world, stage: str, department: int, name: str) -> dict[str, Any]:
+    """A project of ``entities[department]``'s department brought to ``stage`` by an admin, with a proposal."""
+    uscc = world.entities[department]["uscc"]
+    pid = _post(world, "/projects", declare_body(world, name=name, scope=f"{name}的建设内容", department_uscc=uscc))[
+        "id"
+    ]
+    files = {"file": ("p.pdf", b"%PDF-1.4 t", "application/pdf")}
+    document = world.client.post(
+        f"/projects/{pid}/documents", data={"doc_type": "proposal"}, files=files, headers=world.h("admin")
+    ).json()["id"]
+    steps: list[tuple[str, dict[str, Any]]] = [
+        ("transitions", {"to": "declared", "not_duplicate_statement": "路由表测试"}),
+        ("evaluations", {"kind": "software", "function_points": FP}),
+        ("evaluations", {"kind": "hardware", "amount_wan": "10.00"}),
+        ("transitions", {"to": "evaluated"}),
+        ("evaluations", {"kind": "performance", "passed": True}),
+        ("plan-control", {}),
+        ("budget-control", {"amount_wan": "1.00"}),
+        ("transitions", {"to": "approved"}),
+        ("transitions", {"to": "procuring"}),
+    ]
+    reached = {"draft": 0, "declared": 1, "evaluated": 4, "procuring": len(steps)}[stage]
+    for route, body in steps[:reached]:
+        _post(world, f"/projects/{pid}/{route}", body)
+    return {"id": pid, "document": document}
+
+
+@pytest.fixture
+def table(db, tmp_path) -> Table:
+    world = make_world(db, tmp_path)
+    world.declarer_of(1)  # registers entities[1]'s department
+    own = world.entities[0]["uscc"]
+    keys = {role: create_key(db, department=own, role=role) for role in ROLES}
+    projects = {
+        where: {
+            stage: project_at(world, stage, department, f"路由表{where}{stage}项目")
+            for stage in ("draft", "declared", "evaluated", "procuring")
+        }
+        for where, department in (("own", 0), ("other", 1))
+    }
+    return Table(world, keys, projects)
+
+
+def _url(table: Table, path: str, where: str, project: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
+    pid = project["id"] if project else MISSING_ID
+    document = project["document"] if project else table.projects["own"]["draft"]["document"]
+    url = (
+        path.replace("{project_id}", str(pid))
+        .replace("{document_id}", str(document))
+        .replace("{version}", "gbt36964-2018-v1")
+        .replace("{uscc}", table.world.entities[3]["uscc"])
+    )
+    params = {"year": 2025} if path in ("/projects/om-statistics", "/projects/budget-lines") else {}
+    return url, params
+
+
+def _call(table: Table, method: str, path: str, row: Row, role: str, where: str, project) -> Any:
+    url, params = _url(table, path, where, project)
+    kwargs = row.request(table, project or {}, role, where)
+    if path.endswith("/vendors"):
+        kwargs["json"] = {**kwargs["json"], "uscc": table.world.entities[3]["uscc"]}
+    headers = {"Authorization": f"Bearer {table.keys[role]}"}
+    return table.world.client.request(method, url, params=params, headers=headers, **kwargs)
+
+
+def _api_routes(routes) -> list[APIRoute]:
+    """Every APIRoute under ``routes``, into included routers (FastAPI ≥ 0.1xx keeps an included router as one
+    entry of ``app.routes`` holding the ``original_router``; its routes carry their full paths)."""
+    found: list[APIRoute] = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            found.append(route)
+        elif getattr(route, "original_router", None) is not None:
+            found += _api_routes(route.original_router.routes)
+    return found
+
+
+def project_routes(app) -> list[tuple[str, str]]:
+    """(method, path) of every ``/projects`` route of ``app``, from ``app.routes``."""
+    return sorted(
+        {
+            (method, route.path)
+            for route in _api_routes(app.routes)
+            if route.path == "/projects" or route.path.startswith("/projects/")
+            for method in route.methods
+        }
+    )
+
+
+def test_every_project_route_has_its_row_in_the_table(table):
+    app = table.world.client.app
+    routes = project_routes(app)
+    assert routes and set(routes) == set(TABLE), set(routes) ^ set(TABLE)
+    published = {
+        (method.upper(), path)
+        for path, operations in app.openapi()["paths"].items()
+        if path == "/projects" or path.startswith("/projects/")
+        for method in operations
+    }
+    assert published <= set(routes)  # the walk of app.routes misses none the OpenAPI document publishes
+
+
+def test_every_project_route_answers_each_role_on_its_own_another_and_a_missing_project_as_the_table_says(table):
+    wrong: list[tuple[Any, ...]] = []
+    fresh_count = 0
+    for method, path in project_routes(table.world.client.app):
+        row = TABLE[(method, path)]
+        for role in ROLES:
+            answers: dict[str, int] = {}
+            for where in WHERE:
+                want = expected(row, method, path, role, where)
+                project = None
+                if row.stage is not None and where != "missing":
+                    project = table.projects[where][row.stage]
+                    if row.fresh and want == row.ok:  # this call moves the project on: give it one of its own
+                        fresh_count += 1
+                        department = 0 if where == "own" else 1
+                        project = project_at(table.world, row.stage, department, f"路由表新项目{fresh_count}")
+                elif row.stage is None and where == "missing":
+                    continue
+                response = _call(table, method, path, row, role, where, project)
+                answers[where] = response.status_code
+                if response.status_code != want:
+                    wrong.append((method, path, role, where, want, response.status_code, response.text[:200]))
+                elif want == 404:
+                    assert response.json()["code"] == "project.not_found"
+            if row.stage is not None and role not in SEES_ALL:  # ids are no oracle
+                assert answers["other"] == answers["missing"], (method, path, role, answers)
+    assert not wrong, "\n".join(map(str, wrong))
+
+
+def test_a_list_shows_a_key_only_the_projects_it_sees(table):
+    own = {p["id"] for p in table.projects["own"].values()}
+    other = {p["id"] for p in table.projects["other"].values()}
+    for role in ROLES:
+        r = table.world.client.get(
+            "/projects", params={"limit": 1000}, headers={"Authorization": f"Bearer {table.keys[role]}"}
+        )
+        listed = {p["id"] for p in r.json()["items"]}
+        assert own <= listed, role
+        assert bool(other & listed) == (role in SEES_ALL), role
+        if role not in SEES_ALL:
+            assert r.json()["total"] == len(listed) and not other & listed
+
+
+def test_finance_imports_payments_of_every_departments_approved_projects(table):
+    for where in ("own", "other"):
+        r = _call(
+            table, "POST", "/projects/payments", TABLE[("POST", "/projects/payments")], "finance_approver", where, None
+        )
+        assert r.json()["imported"] == 1, r.text
