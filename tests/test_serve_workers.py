@@ -4,6 +4,7 @@ lease itself on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -115,6 +116,7 @@ def test_mdm_serve_with_two_workers_serves_from_two_processes_with_one_indexer(p
         text=True,
         env=env,
         cwd=tmp_path,
+        start_new_session=True,  # its own process group: the finally below ends the workers too, never orphans
     )
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(iter(server.stderr.readline, "")), daemon=True)
@@ -149,9 +151,9 @@ def test_mdm_serve_with_two_workers_serves_from_two_processes_with_one_indexer(p
         server.send_signal(signal.SIGINT)
         server.wait(60)
     finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait(30)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)  # an orphaned worker would outlive its schema and write to public
+        server.wait(30)
         schema.drop()
     reader.join(10)
     log = "".join(lines)
