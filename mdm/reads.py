@@ -48,6 +48,7 @@ from standards import Standard
 
 log = logging.getLogger("mdm.reads")
 
+
 @dataclass(frozen=True)
 class ReadContext:
     """Who reads and why: the caller, the purpose code (``X-Purpose``), the route and its parameters (for the
