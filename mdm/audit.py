@@ -10,12 +10,21 @@ chain. An edited row fails its own hash; a deleted row leaves a gap in ``id`` an
 that ended there: compare the head (``mdm audit verify`` prints it) with a copy kept elsewhere.
 
 Writes (a load batch, a grant, a request decision, a key issued or revoked) call :func:`record` inside their own
-transaction, so the event commits with the change or not at all. Reads go through :class:`AuditWriter`: the
-request puts the event on an in-memory queue and returns; one writer thread per process appends queued events in
-batches (up to ``MDM_AUDIT_BATCH`` per transaction). On SQLite that single thread is the only audit writer of
-the process, so reads never wait behind ``BEGIN IMMEDIATE``: WAL readers do not block on a writer. A clean
-shutdown (the app's lifespan end, :meth:`AuditWriter.close`) writes everything queued; a crash loses the events
-still queued — at most those of the last fraction of a second (the thread writes as soon as events arrive).
+transaction, so the event commits with the change or not at all. Reads go through :class:`AuditWriter` by group
+commit: the read service (:mod:`mdm.reads`) submits the event and waits; one writer thread per process appends
+every event waiting at that moment (up to ``MDM_AUDIT_BATCH``) in one transaction and releases each waiter once it
+has committed, so concurrent reads share a commit and the result of a read is returned only after its event is
+durable. A crash (SIGKILL) therefore loses no event of an answered read.
+
+What it guarantees: every read that returns a result has a committed event; one chain across the threads, worker
+processes and CLI processes of one database (they all take the chain lock). An event not committed within
+``MDM_AUDIT_TIMEOUT`` seconds — the database unreachable, or another writer holding the chain lock past it (on
+PostgreSQL any transaction inside :func:`record`, which is short: a load takes it only for its own event at its
+commit; on SQLite the database's single write lock, which a load holds for its whole file) — makes the read
+raise :class:`mdm.errors.Unavailable` (503 ``audit.unavailable``): fail closed. What it does not guarantee: an
+event whose transaction had begun when its reader gave up may still commit, so the audit can name a read that was
+refused (never the other way round); a refused read's own event is best effort; ``MDM_AUDIT_READS=false`` writes
+no read events at all (for measuring the cost only).
 """
 
 from __future__ import annotations

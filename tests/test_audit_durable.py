@@ -244,3 +244,53 @@ def test_every_read_answered_before_a_sigkill_has_its_event_and_the_chain_verifi
     )
     assert verified.returncode == 0, verified.stderr
     assert json.loads(verified.stdout)["ok"] is True
+
+
+def test_during_a_load_reads_are_audited_on_postgresql_and_refused_on_sqlite(db, tmp_path):
+    """The embedded mode's documented limit: a load holds SQLite's single write lock for its whole file, so a
+    read during it cannot append its event and is refused after ``MDM_AUDIT_TIMEOUT``; on PostgreSQL a load
+    takes the chain lock only for its own event at its commit, so reads are answered and audited meanwhile."""
+    from api import samples
+    from api.demo import SAMPLES
+    from loaders.pipeline import LoadOptions, load_file
+    from loaders.profiles import load_profile
+
+    bed = make_bed(db, tmp_path, people=4)
+    app = create_app(Settings(database_url="sqlite://", report_dir=tmp_path / "loads", audit_timeout=1.0), db=db)
+    client = TestClient(app, raise_server_exceptions=False)
+    more = samples.write_csv(tmp_path / "more.csv", list(samples.persons(8)))
+    mid_file, go_on = threading.Event(), threading.Event()
+
+    def progress(read: int, _position: int, _size: int) -> None:
+        if read == 2 and not mid_file.is_set():  # the first chunk is written, the transaction is open
+            mid_file.set()
+            go_on.wait(30)
+
+    options = LoadOptions(report_root=tmp_path / "loads", chunk_rows=2)
+    profile = load_profile(str(SAMPLES / "persons.yaml"), [])
+    loaded: list[str] = []
+    loading = threading.Thread(
+        target=lambda: loaded.append(load_file(db, profile, more, options=options, progress=progress).status)
+    )
+    loading.start()
+    try:
+        assert mid_file.wait(30)
+        during = client.get(
+            f"{NP}/records/{bed.persons[0]['citizen_id']}", headers=bed.headers("owner", "social.assistance")
+        )
+    finally:
+        go_on.set()
+        loading.join(60)
+    assert loaded == ["committed"]
+    if db.dialect == "sqlite":
+        assert during.status_code == 503 and during.json()["code"] == "audit.unavailable"
+        assert [e.action for e in read_events(db)] == []
+    else:
+        assert during.status_code == 200, during.text
+        assert [e.action for e in read_events(db)] == ["read:get"]
+    after = client.get(
+        f"{NP}/records/{bed.persons[0]['citizen_id']}", headers=bed.headers("owner", "social.assistance")
+    )
+    assert after.status_code == 200
+    with db.read() as session:
+        assert verify_chain(session).ok
