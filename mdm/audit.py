@@ -39,7 +39,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from mdm.db import Database, canonical_json
@@ -80,36 +80,39 @@ def chain_hash(prev_hash: str, content: dict[str, Any]) -> str:
 
 
 def _append(session: Session, events: list[dict[str, Any]]) -> list[int]:
+    """Chain ``events`` after the head under the chain lock, as two multi-row INSERTs (events, their keys)."""
     Dialect.of(session).lock(session, _CHAIN_LOCK)
     last = session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
     position, prev = (last[0], last[1]) if last else (0, GENESIS)
-    ids: list[int] = []
+    rows: list[dict[str, Any]] = []
+    keys: list[dict[str, Any]] = []
     for event in events:
         position += 1
-        row = AuditEvent(
-            id=position,
-            at=event.get("at") or dt.datetime.now(dt.UTC),
-            department=event.get("department"),
-            key_prefix=event.get("key_prefix"),
-            action=event["action"],
-            repository=event.get("repository"),
-            purpose=event.get("purpose"),
-            target=(event.get("target") or None) and str(event["target"])[:500],
-            keys=[str(k) for k in event.get("keys") or []],
-            detail=event.get("detail") or {},
-            prev_hash=prev,
-            hash="",
-        )
-        row.hash = chain_hash(prev, content_of(row))
-        prev = row.hash
-        session.add(row)
-        if row.repository:
-            session.add_all(
-                AuditKey(event_id=position, repository=row.repository, business_key=k[:200]) for k in row.keys
+        at = event.get("at") or dt.datetime.now(dt.UTC)
+        row = {
+            "id": position,
+            "at": at,
+            "department": event.get("department"),
+            "key_prefix": event.get("key_prefix"),
+            "action": event["action"],
+            "repository": event.get("repository"),
+            "purpose": event.get("purpose"),
+            "target": (event.get("target") or None) and str(event["target"])[:500],
+            "keys": [str(k) for k in event.get("keys") or []],
+            "detail": event.get("detail") or {},
+        }
+        hashed = chain_hash(prev, {**row, "at": _iso(at)})  # the same content as content_of(stored row)
+        row["prev_hash"], row["hash"] = prev, hashed
+        prev = hashed
+        rows.append(row)
+        if row["repository"]:
+            keys.extend(
+                {"event_id": position, "repository": row["repository"], "business_key": k[:200]} for k in row["keys"]
             )
-        ids.append(position)
-    session.flush()
-    return ids
+    session.execute(insert(AuditEvent), rows)
+    if keys:
+        session.execute(insert(AuditKey), keys)
+    return [r["id"] for r in rows]
 
 
 def record(

@@ -109,8 +109,7 @@ class Dialect:
             return
         ms = max(1, int(seconds * 1000))
         if self.name == POSTGRESQL:
-            conn.exec_driver_sql(f"SET LOCAL lock_timeout = {ms}")
-            conn.exec_driver_sql(f"SET LOCAL statement_timeout = {ms}")
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = {ms}; SET LOCAL statement_timeout = {ms}")
             yield
             return
         raw = conn.connection.dbapi_connection
