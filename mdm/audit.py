@@ -81,6 +81,8 @@ def chain_hash(prev_hash: str, content: dict[str, Any]) -> str:
 
 def _append(session: Session, events: list[dict[str, Any]]) -> list[int]:
     """Chain ``events`` after the head under the chain lock, as two multi-row INSERTs (events, their keys)."""
+    if not events:
+        return []
     Dialect.of(session).lock(session, _CHAIN_LOCK)
     last = session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
     position, prev = (last[0], last[1]) if last else (0, GENESIS)
