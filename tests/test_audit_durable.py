@@ -294,3 +294,22 @@ def test_during_a_load_reads_are_audited_on_postgresql_and_refused_on_sqlite(db,
     assert after.status_code == 200
     with db.read() as session:
         assert verify_chain(session).ok
+
+
+def test_the_console_refuses_a_record_page_whose_read_cannot_be_audited(db, tmp_path):
+    from tests.test_console_pages import sign_in
+
+    bed = make_bed(db, tmp_path, people=2)
+    settings = Settings(database_url="sqlite://", report_dir=tmp_path / "loads", audit_timeout=1.0)
+    console = TestClient(create_app(settings, db=db), base_url="https://testserver", raise_server_exceptions=False)
+    sign_in(console, bed.keys["owner"], "social.assistance")
+    person = bed.persons[0]
+    page = f"/console/repositories/natural_person/records/{person['citizen_id']}"
+    with chain_locked(db):
+        refused = console.get(page)
+    assert refused.status_code == 503 and "audit.unavailable" in refused.text
+    assert person["name"] not in refused.text and person["phone"] not in refused.text
+    assert read_events(db) == []
+    shown = console.get(page)
+    assert shown.status_code == 200 and person["name"] in shown.text
+    assert sorted(e.action for e in read_events(db)) == ["read:get", "read:history"]  # the page reads both
