@@ -15,8 +15,9 @@ the purpose it named):
 3. project and mask every record with the view;
 4. audit: one event per call (department, key prefix, purpose, route, query, the keys returned, the fields shown
    unmasked, or the refusal's code; for a lookup every key asked, for a verification the key asked — as its
-   SHA-256 where the caller could not see it — and the answer given), committed through :class:`mdm.audit.AuditWriter` (group commit) *before* the result is
-   returned; an event not durable within ``MDM_AUDIT_TIMEOUT`` refuses the read (503 ``audit.unavailable``).
+   SHA-256 where the caller could not see it — and the answer given), committed through
+   :class:`mdm.audit.AuditWriter` (group commit) *before* the result is returned; an event not durable within
+   ``MDM_AUDIT_TIMEOUT`` refuses the read (503 ``audit.unavailable``).
 """
 
 from __future__ import annotations
