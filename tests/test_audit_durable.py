@@ -169,15 +169,19 @@ def _free_port() -> int:
 
 
 def _serve(db: Database, tmp_path) -> tuple[subprocess.Popen, str]:
+    """``mdm serve`` in a process group of its own: two workers on PostgreSQL (one chain across processes), the
+    embedded default of one on SQLite."""
     port = _free_port()
+    workers = "1" if db.dialect == "sqlite" else "2"
     env = {k: v for k, v in os.environ.items() if not k.startswith("MDM_") or k.startswith("MDM_TEST_")}
     env |= {"MDM_DATABASE_URL": served_url(db), "MDM_REPORT_DIR": str(tmp_path / "loads")}
     server = subprocess.Popen(
-        [sys.executable, "-m", "api", "serve", "--port", str(port)],
+        [sys.executable, "-m", "api", "serve", "--port", str(port), "--workers", workers],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env=env,
         cwd=tmp_path,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -188,7 +192,7 @@ def _serve(db: Database, tmp_path) -> tuple[subprocess.Popen, str]:
         except httpx.TransportError:
             pass
         if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
+            os.killpg(server.pid, signal.SIGKILL)
             raise AssertionError(f"the server did not start: {server.communicate()[1][-2000:]!r}")
         time.sleep(0.2)
 
@@ -221,14 +225,14 @@ def test_every_read_answered_before_a_sigkill_has_its_event_and_the_chain_verifi
         deadline = time.monotonic() + 60
         while len(answered) < 150 and time.monotonic() < deadline:
             time.sleep(0.05)
-        server.send_signal(signal.SIGKILL)  # mid-run: requests are in flight
+        os.killpg(server.pid, signal.SIGKILL)  # mid-run, the supervisor and every worker: requests are in flight
         server.wait(timeout=30)
     finally:
         stop.set()
         for thread in clients:
             thread.join(timeout=30)
-        if server.poll() is None:
-            server.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
         server.communicate()
     assert len(answered) >= 150
     audited = {e.detail["query"].get("probe") for e in read_events(db)}
