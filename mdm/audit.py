@@ -24,7 +24,10 @@ commit; on SQLite the database's single write lock, which a load holds for its w
 raise :class:`mdm.errors.Unavailable` (503 ``audit.unavailable``): fail closed. What it does not guarantee: an
 event whose transaction had begun when its reader gave up may still commit, so the audit can name a read that was
 refused (never the other way round); a refused read's own event is best effort; ``MDM_AUDIT_READS=false`` writes
-no read events at all (for measuring the cost only).
+no read events at all (for measuring the cost only). "Committed" is the database's own durability: on SQLite
+(WAL, ``synchronous=NORMAL``) a commit survives the process being killed but the last ones may roll back on a
+power loss or an operating-system crash; PostgreSQL with its defaults (``fsync``, ``synchronous_commit`` on)
+survives both.
 """
 
 from __future__ import annotations
