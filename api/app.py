@@ -95,7 +95,9 @@ def create_app(
     app.state.db = db or Database(settings.database_url, read_url=settings.read_database_url)
     app.state.registry = registry or default_registry()
     app.state.search = search or backend_for(settings, app.state.db)
-    app.state.audit = AuditWriter(app.state.db, batch=settings.audit_batch, enabled=settings.audit_reads)
+    app.state.audit = AuditWriter(
+        app.state.db, batch=settings.audit_batch, enabled=settings.audit_reads, timeout=settings.audit_timeout
+    )
     app.state.access = AccessCache()  # valid for one access generation; synced by every request
     app.state.reads = Reads(
         app.state.db, app.state.search, app.state.audit, meter=metering_defaults(settings), access=app.state.access
@@ -140,7 +142,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if runner is not None:
             runner.stop()
-        app.state.audit.close()  # a clean shutdown writes every queued audit event
+        app.state.audit.close()  # settles every event still waiting for its commit
 
 
 PROBLEM_SCHEMA = {

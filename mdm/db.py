@@ -129,12 +129,17 @@ class Database:
             yield session
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[Session]:
-        """A unit of work: committed if the block finishes, rolled back if it raises. The only commit point."""
+    def write(self, *, lock_wait: float | None = None) -> Iterator[Session]:
+        """A unit of work: committed if the block finishes, rolled back if it raises. The only commit point.
+
+        ``lock_wait`` bounds, in seconds, how long it waits for locks (SQLite's writer lock, PostgreSQL row and
+        advisory locks; :meth:`mdm.store.dialect.Dialect.lock_wait`); past it the statement raises
+        ``OperationalError``. The audit writer uses it so a read is refused in bounded time."""
         self.ensure_schema()
         with (
             self.engine.connect().execution_options(mdm_write=True) as conn,
-            Session(bind=conn, expire_on_commit=False) as session,
+            Dialect.of(self.engine).lock_wait(conn, lock_wait),
+            Session(bind=conn, expire_on_commit=False, join_transaction_mode="control_fully") as session,
         ):
             try:
                 yield session

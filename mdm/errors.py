@@ -91,7 +91,8 @@ class GuardRefused(MdmError):
 
 class Unavailable(MdmError):
     """A service the request needs cannot be reached or is not set up (``database.unavailable``,
-    ``database.extension_missing``, ``search.unavailable``): HTTP 503, exit 1."""
+    ``database.extension_missing``, ``search.unavailable``, ``audit.unavailable``: a read whose audit event could
+    not be made durable in time): HTTP 503, exit 1."""
 
     status = 503
 

@@ -15,7 +15,9 @@ the purpose it named):
 3. project and mask every record with the view;
 4. audit: one event per call (department, key prefix, purpose, route, query, the keys returned, the fields shown
    unmasked, or the refusal's code; for a lookup every key asked, for a verification the key asked — as its
-   SHA-256 where the caller could not see it — and the answer given) through :class:`mdm.audit.AuditWriter`.
+   SHA-256 where the caller could not see it — and the answer given), committed through
+   :class:`mdm.audit.AuditWriter` (group commit) *before* the result is returned; an event not durable within
+   ``MDM_AUDIT_TIMEOUT`` refuses the read (503 ``audit.unavailable``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import builtins
 import dataclasses
 import datetime as dt
 import hashlib
+import logging
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,11 +41,13 @@ from mdm.access.departments import owner_of, purpose_registered, require_purpose
 from mdm.access.policy import Projection, View, decide, require_any
 from mdm.audit import AuditWriter
 from mdm.db import Database
-from mdm.errors import InvalidRequest, MdmError
+from mdm.errors import InvalidRequest, MdmError, Unavailable
 from mdm.keys import Caller
 from mdm.records import ListQuery, RecordView
 from mdm.search import SearchBackend, SearchHit, SearchPage, SearchQuery, search_records
 from standards import Standard
+
+log = logging.getLogger("mdm.reads")
 
 
 @dataclass(frozen=True)
@@ -125,26 +130,43 @@ class Reads:
 
     @contextmanager
     def _audited(self, ctx: ReadContext, standard: Standard, action: str) -> Iterator[_Outcome]:
+        """Run one read and append its event durably before its result is returned (group commit,
+        :meth:`mdm.audit.AuditWriter.write`): when the event is not committed within ``MDM_AUDIT_TIMEOUT`` the
+        read raises 503 ``audit.unavailable`` instead of returning, so no record leaves unaudited. A read that
+        raises is audited too, best effort (its refusal code), and its own error is what the caller gets."""
         outcome = _Outcome()
         try:
             yield outcome
         except MdmError as exc:
             outcome.detail["refused"] = exc.code
+            self._audit_refusal(ctx, standard, action, outcome)
             raise
-        finally:
-            disclosed: list[str] = []
-            if outcome.view is not None and outcome.keys:
-                disclosed = sorted(n for n, how in outcome.view.shown.items() if how == "clear")
-            self.audit.submit(
-                department=ctx.caller.department,
-                key_prefix=ctx.caller.key_prefix,
-                action=action,
-                repository=standard.repository,
-                purpose=ctx.purpose,
-                target=ctx.route,
-                keys=outcome.keys,
-                detail={"query": ctx.query, "unmasked": disclosed, **outcome.detail},
-            )
+        except Exception:
+            self._audit_refusal(ctx, standard, action, outcome)
+            raise
+        self.audit.write(**self._event(ctx, standard, action, outcome))
+
+    def _audit_refusal(self, ctx: ReadContext, standard: Standard, action: str, outcome: _Outcome) -> None:
+        try:
+            self.audit.write(**self._event(ctx, standard, action, outcome))
+        except Unavailable:
+            log.error("audit: the event of a refused read (%s %s) was not written", action, ctx.route)
+
+    @staticmethod
+    def _event(ctx: ReadContext, standard: Standard, action: str, outcome: _Outcome) -> dict[str, Any]:
+        disclosed: list[str] = []
+        if outcome.view is not None and outcome.keys:
+            disclosed = sorted(n for n, how in outcome.view.shown.items() if how == "clear")
+        return {
+            "department": ctx.caller.department,
+            "key_prefix": ctx.caller.key_prefix,
+            "action": action,
+            "repository": standard.repository,
+            "purpose": ctx.purpose,
+            "target": ctx.route,
+            "keys": outcome.keys,
+            "detail": {"query": ctx.query, "unmasked": disclosed, **outcome.detail},
+        }
 
     def _checked_view(self, ctx: ReadContext, standard: Standard, outcome: _Outcome, kind: str = "read") -> View:
         outcome.view = require_any(self.view(ctx, standard, kind=kind))

@@ -85,7 +85,16 @@ class Settings(BaseSettings):
         20_000, ge=1, description="Keys a department may look up per purpose per UTC minute (POST …/lookup)."
     )
     lookup_per_day: int = Field(500_000, ge=1, description="Keys looked up per department and purpose per UTC day.")
-    audit_batch: int = Field(500, ge=1, description="Most buffered read events written in one audit transaction.")
+    audit_batch: int = Field(
+        500, ge=1, description="Most concurrent read events appended to the audit chain in one transaction."
+    )
+    audit_timeout: float = Field(
+        5.0,
+        gt=0,
+        le=120,
+        description="Seconds a read waits for its audit event to be durable (lock waits included) before it is "
+        "refused with 503 audit.unavailable.",
+    )
     console_session_hours: float = Field(
         8, gt=0, le=24 * 7, description="How long a console sign-in lasts before the key must be entered again."
     )

@@ -228,6 +228,11 @@ _TABLE: tuple[Code, ...] = (
     Code("sharing_request.not_found", "error", "No such sharing request."),
     Code("request.already_decided", "error", "The sharing request was already approved or rejected."),
     Code("audit.chain_broken", "error", "An audit event was edited, deleted or moved: the hash chain breaks there."),
+    Code(
+        "audit.unavailable",
+        "error",
+        "The read's audit event could not be made durable in time; the read is refused (try again later).",
+    ),
 )
 
 CODES: dict[str, Code] = {c.slug: c for c in _TABLE}

@@ -9,10 +9,11 @@ checkpoint after a batch. The migrations keep their own checks (they create diff
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 
 POSTGRESQL = "postgresql"
 SQLITE = "sqlite"
+_BUSY_MS = 30_000  # SQLite: how long a connection waits for the writer lock by default
 
 
 class Dialect:
@@ -64,7 +66,7 @@ class Dialect:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
@@ -93,6 +95,30 @@ class Dialect:
         return self.name == POSTGRESQL
 
     # -- writing -------------------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def lock_wait(self, conn: Connection, seconds: float | None) -> Iterator[None]:
+        """Bound how long the unit of work about to begin on ``conn`` waits for locks (``None``: the defaults).
+
+        SQLite: the busy timeout of the connection (which ``BEGIN IMMEDIATE`` waits under), set on the driver
+        connection before the transaction begins and reset to 30 s afterwards. PostgreSQL: ``lock_timeout`` and
+        ``statement_timeout`` for the transaction (``SET LOCAL``, so they end with it; advisory locks included).
+        A wait past the bound raises SQLAlchemy's ``OperationalError``."""
+        if seconds is None:
+            yield
+            return
+        ms = max(1, int(seconds * 1000))
+        if self.name == POSTGRESQL:
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = {ms}; SET LOCAL statement_timeout = {ms}")
+            yield
+            return
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        raw.execute(f"PRAGMA busy_timeout={ms}")
+        try:
+            yield
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
 
     def lock_repository(self, session: Session, repository: str) -> None:
         """Serialise writers of one repository until the transaction ends (see :meth:`lock`)."""
