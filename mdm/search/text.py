@@ -31,9 +31,11 @@ from standards import Standard
 _SPACE = re.compile(r"\s+")
 
 
+@functools.lru_cache(maxsize=65_536)
 def normalise(text: str) -> str:
     """Search form of a text: NFKC, lower case, whitespace runs as one space, trimmed, traditional characters
-    as simplified ones (OpenCC ``t2s``: 華信雲數 → 华信云数; text in simplified characters is left as it is)."""
+    as simplified ones (OpenCC ``t2s``: 華信雲數 → 华信云数; text in simplified characters is left as it is).
+    Pure, so cached per distinct value (names and places repeat across a load's rows)."""
     folded = _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip().lower()
     return _simplified().convert(folded) if folded and not folded.isascii() else folded
 
@@ -46,8 +48,10 @@ def _simplified() -> Any:
     return opencc.OpenCC("t2s.json")
 
 
+@functools.lru_cache(maxsize=65_536)
 def pinyin(text: str) -> tuple[str, str]:
-    """(full pinyin, initials) of the Chinese characters of ``text``, e.g. 周晓岚 → ('zhouxiaolan', 'zxl')."""
+    """(full pinyin, initials) of the Chinese characters of ``text``, e.g. 周晓岚 → ('zhouxiaolan', 'zxl').
+    Pure, so cached per distinct value: pypinyin costs about 0.1 ms a name, and names repeat."""
     syllables = lazy_pinyin(text, errors="ignore")
     return "".join(syllables).lower(), "".join(s[0] for s in syllables if s).lower()
 
