@@ -15,6 +15,7 @@ from api.deps import DatabaseDep, ReadsDep, RegistryDep
 from api.schemas import Record
 from mdm import audit, records
 from mdm.access.departments import may_see_usage
+from mdm.access.loading import may_see_batch
 from mdm.batches import last_loads
 from mdm.errors import InvalidRequest, MdmError
 from mdm.reads import ReadContext
@@ -55,6 +56,7 @@ def repositories(request: Request, user: User, db: DatabaseDep, registry: Regist
             "version": registry.get(r).version,
             "count": counts.get(r, 0),
             "last_load": latest.get(r),
+            "load_link": r in latest and user.caller.may("loader") and may_see_batch(latest[r], user.caller),
         }
         for r in registry.repositories
     ]
