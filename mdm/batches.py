@@ -95,6 +95,15 @@ def get_batch(db: Database, batch_id: str, *, viewer: Caller | None) -> Batch:
         return batch
 
 
+def visible_batches(session: Session, batch_ids: set[str], *, viewer: Caller | None) -> set[str]:
+    """Those of ``batch_ids`` that ``viewer`` may see (:func:`mdm.access.loading.may_see_batch`): where a page may
+    link to a batch's report."""
+    if not batch_ids:
+        return set()
+    rows = session.execute(select(Batch).where(Batch.id.in_(sorted(batch_ids)))).scalars()
+    return {b.id for b in rows if may_see_batch(b, viewer)}
+
+
 def recent_batches(
     session: Session, *, viewer: Caller | None, limit: int = 50, repository: str | None = None
 ) -> list[Batch]:

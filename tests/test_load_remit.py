@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from api import samples
 from api.app import create_app
 from api.demo import SAMPLES
-from api.demo_sharing import POLICE, register_departments
+from api.demo_sharing import CIVIL, POLICE, prepare_sharing, register_departments
 from loaders.pipeline import LoadOptions, load_file
 from loaders.profiles import load_profile
 from mdm.access.departments import add_department
@@ -281,6 +281,25 @@ def test_the_owner_loads_its_persons_and_a_steward_loads_them_on_its_behalf_audi
     assert client.get(f"/loads/{second.id}", headers=auth(police)).status_code == 200
     tax = issue_key(db, department="11990000MB0000040N", role="loader").key
     assert client.get(f"/loads/{second.id}", headers=auth(tax)).json()["code"] == "load.not_found"
+
+
+def test_a_record_page_links_a_fields_batch_only_for_those_who_may_see_its_report(db, persons_api):
+    client, people, _ = persons_api
+    prepare_sharing(db)  # purposes and 民政局's grant for persons
+    c = TestClient(client.app, base_url="https://testserver")
+    page = f"/console/repositories/natural_person/records/{people[0]['citizen_id']}"
+    shown = {}
+    for department in (CIVIL, POLICE):
+        key = issue_key(db, department=department, role="loader").key
+        c.cookies.clear()
+        token = TOKEN.search(c.get("/console/login").text).group(1)
+        assert c.post("/console/login", data={"api_key": key, "csrf_token": token}).status_code == 200
+        csrf = TOKEN.search(c.get("/console/repositories").text).group(1)
+        c.post("/console/purpose", data={"csrf_token": csrf, "purpose": "social.assistance"})
+        response = c.get(page)
+        assert response.status_code == 200, response.text
+        shown[department] = 'href="/console/loads/' in response.text
+    assert shown == {CIVIL: False, POLICE: True}  # the batch is 公安局's
 
 
 # --- ownership ---------------------------------------------------------------------------------------------------
