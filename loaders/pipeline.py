@@ -9,7 +9,7 @@ guard (``load.guard_refused``) fails the whole batch, which is still recorded, w
 
 Before anything is read or recorded, the load is authorised (:func:`mdm.access.loading.authorise_load`): the
 acting department must own the profile's source system, or be a steward loading on its behalf; a refused load
-(``load.department_mismatch``, ``load.owner_*``) leaves no batch, no report and no record behind.
+(``load.department_mismatch``, ``load.owner_conflict``) leaves no batch, no report and no record behind.
 """
 
 from __future__ import annotations
@@ -403,7 +403,7 @@ def load_file(
 
     ``actor`` is the key that loads (None: the local operator, a steward — ``mdm load``, ``mdm demo``); the batch
     records the department it loads for and ``actor``'s department (:class:`mdm.access.loading.LoadAuthority`).
-    Raises 403 ``load.department_mismatch``, 409 ``load.owner_unknown`` / ``load.owner_conflict`` before anything
+    Raises 403 ``load.department_mismatch`` or 409 ``load.owner_conflict`` (stewards) before anything
     is stored, :class:`FileRejected` or :class:`GuardRefused` (the summary, as a dict, is in
     ``exc.extra["summary"]``).
     """
