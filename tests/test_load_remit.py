@@ -246,7 +246,7 @@ def stored(db, citizen_id: str) -> tuple[int, dict, int]:
 
 def test_a_loader_of_a_department_that_owns_nothing_cannot_change_the_police_bureaus_persons(db, persons_api):
     client, people, tmp_path = persons_api
-    hostile = issue_key(db, department="空壳局（测试）", role="loader").key
+    hostile = issue_key(db, department="空壳局（测试）", role="loader", register=True).key
     changed = {**people[0], "phone": "13900000000", "record_status": "cancelled"}
     before = stored(db, people[0]["citizen_id"])
     reports = set((tmp_path / "loads").iterdir())
