@@ -187,10 +187,20 @@ def load(
     guard: Annotated[
         float | None, typer.Option(min=0.0, max=1.0, help="Snapshot guard as a share 0–1 (default 0.05).")
     ] = None,
+    department: Annotated[
+        str | None,
+        typer.Option(
+            help="Load as this department (id or name): refused unless it owns the profile's source system. "
+            "Without it the operator loads as a steward, on the owner's behalf."
+        ),
+    ] = None,
 ) -> None:
-    """Load department files with a source profile: one batch and one transaction per file."""
+    """Load department files with a source profile: one batch and one transaction per file. The operator runs it
+    as a steward (on behalf of the department that owns the profile's source system), or as ``--department``."""
     from loaders.pipeline import LoadOptions, load_file
     from loaders.profiles import load_profile
+    from mdm.access.departments import get_department
+    from mdm.keys import Caller
     from mdm.search import backend_for
 
     settings = _settings()
@@ -207,6 +217,13 @@ def load(
         raise _fail(exc) from exc
     options = LoadOptions.from_settings(settings, force=force, guard=guard, report_root=report_dir)
     database = _database()
+    actor = None
+    if department is not None:
+        try:
+            with database.read() as session:
+                actor = Caller(get_department(session, department).id, "loader", "cli")
+        except MdmError as exc:
+            raise _fail(exc) from exc
     search = backend_for(settings, database)
     worst = EXIT["ok"]
     for path in files:
@@ -226,7 +243,9 @@ def load(
                 def tick(rows: int, done: int, total: int, task=task, bar=bar) -> None:
                     bar.update(task, completed=done, total=total, rows=rows)
 
-                summary = load_file(database, chosen, path, options=options, progress=tick, search=search).as_dict()
+                summary = load_file(
+                    database, chosen, path, options=options, progress=tick, search=search, actor=actor
+                ).as_dict()
             code = EXIT["all_rejected"] if summary["read"] and summary["rejected"] == summary["read"] else 0
         except (FileRejected, GuardRefused) as exc:
             summary = exc.extra.get("summary") or {

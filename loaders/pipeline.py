@@ -6,6 +6,10 @@ batch row commit together, or nothing does. A bad row never fails the batch; it 
 code. A file that cannot be read at all (``file.*``), a bad profile (``load.profile_*``) or a refusing snapshot
 guard (``load.guard_refused``) fails the whole batch, which is still recorded, with its summary, for
 ``GET /loads/{batch_id}``.
+
+Before anything is read or recorded, the load is authorised (:func:`mdm.access.loading.authorise_load`): the
+acting department must own the profile's source system, or be a steward loading on its behalf; a refused load
+(``load.department_mismatch``, ``load.owner_conflict``) leaves no batch, no report and no record behind.
 """
 
 from __future__ import annotations
@@ -29,11 +33,13 @@ from loaders.readers import open_reader
 from loaders.report import LoadReport
 from loaders.rows import Reader, SourceRow
 from loaders.summary import LoadOptions, LoadSummary
+from mdm.access.loading import LoadAuthority, authorise_load
 from mdm.batches import new_batch_id, record_failed_batch
 from mdm.codelists import DatabaseCodeLists
 from mdm.db import Database
 from mdm.errors import FileRejected, GuardRefused, MdmError, ProfileRejected, RepositoryUnknown
 from mdm.identifiers import KnownLegacyCodes
+from mdm.keys import Caller
 from mdm.repositories import standard_for
 from mdm.search import SearchBackend
 from mdm.store import BatchOutcome, Duplicate, Feed, Held, StagedRow, run_batch
@@ -385,6 +391,7 @@ def load_file(
     progress: Progress | None = None,
     file_name: str | None = None,
     search: SearchBackend | None = None,
+    actor: Caller | None = None,
 ) -> LoadSummary:
     """Load one file as one batch and return its :class:`LoadSummary` (also written to
     ``<report_root>/<batch_id>/summary.json``; :meth:`LoadSummary.as_dict` is the published shape).
@@ -393,9 +400,21 @@ def load_file(
     ``warnings``, counts by code, ``golden`` (created/changed/retired/versions), ``encoding``, ``rejects_path``.
     With an index-backed ``search`` backend (Elasticsearch), the batch's changes are indexed before this
     returns, with the outcome under ``index``.
-    Raises :class:`FileRejected` or :class:`GuardRefused` (the summary, as a dict, is in ``exc.extra["summary"]``).
+
+    ``actor`` is the key that loads (None: the local operator, a steward — ``mdm load``, ``mdm demo``); the batch
+    records the department it loads for and ``actor``'s department (:class:`mdm.access.loading.LoadAuthority`).
+    Raises 403 ``load.department_mismatch`` or 409 ``load.owner_conflict`` (stewards) before anything
+    is stored, :class:`FileRejected` or :class:`GuardRefused` (the summary, as a dict, is in
+    ``exc.extra["summary"]``).
     """
     registry = registry or default_registry()
+    with db.read() as session:
+        authority = authorise_load(
+            session,
+            source_system_id=profile.source_system.id,
+            declared=profile.source_system.department,
+            actor=actor,
+        )
     batch_id = new_batch_id()
     started = dt.datetime.now(dt.UTC)
     clock = time.monotonic()
@@ -427,7 +446,7 @@ def load_file(
             if report.rejected == summary.read:
                 summary.notice = {"code": "load.all_rejected", "detail": "every row was rejected; nothing changed"}
             _finish(summary, report, clock, "committed")
-            return _batch_row(summary, profile, started)
+            return _batch_row(summary, profile, started, authority)
 
         run_batch(
             db,
@@ -435,6 +454,7 @@ def load_file(
             feed=Feed(
                 source_system_id=profile.source_system.id,
                 source_system_name=profile.source_system.name,
+                department_id=authority.department,
                 feed=profile.name,
                 priority=profile.priority,
             ),
@@ -458,12 +478,12 @@ def load_file(
     except MdmError as exc:
         status = "refused" if isinstance(exc, GuardRefused) else "rejected"
         summary.error = {"code": exc.code, "detail": exc.detail}
-        _fail(db, summary, report, clock, status, profile, started)
+        _fail(db, summary, report, clock, status, profile, started, authority)
         exc.extra["summary"] = summary.as_dict()
         raise
     except BaseException as exc:
         summary.error = {"code": "server.error", "detail": str(exc)[:500]}
-        _fail(db, summary, report, clock, "failed", profile, started)
+        _fail(db, summary, report, clock, "failed", profile, started, authority)
         raise
     finally:
         report.close()
@@ -479,7 +499,9 @@ def _finish(summary: LoadSummary, report: LoadReport, clock: float, status: str)
     summary.seconds = round(time.monotonic() - clock, 3)
 
 
-def _batch_row(summary: LoadSummary, profile: Profile, started: dt.datetime) -> dict[str, Any]:
+def _batch_row(
+    summary: LoadSummary, profile: Profile, started: dt.datetime, authority: LoadAuthority
+) -> dict[str, Any]:
     return {
         "id": summary.batch_id,
         "repository": profile.repository,
@@ -492,6 +514,8 @@ def _batch_row(summary: LoadSummary, profile: Profile, started: dt.datetime) -> 
         "started_at": started,
         "finished_at": summary.finished(),
         "summary": summary.as_dict(),
+        "department_id": authority.department,
+        "loaded_by": authority.loaded_by,
     }
 
 
@@ -503,11 +527,12 @@ def _fail(
     status: str,
     profile: Profile,
     started: dt.datetime,
+    authority: LoadAuthority,
 ) -> None:
     summary.rolled_back()  # nothing of the batch is stored
     _finish(summary, report, clock, status)
     report.write_summary(summary.as_dict())
     try:
-        record_failed_batch(db, **_batch_row(summary, profile, started))
+        record_failed_batch(db, **_batch_row(summary, profile, started, authority))
     except Exception:  # the database itself may be what failed; the summary file still tells the story
         summary.notes = [*(summary.notes or []), "the batch row could not be recorded"]

@@ -89,6 +89,13 @@ class GuardRefused(MdmError):
     exit_code = 4
 
 
+class LoadRefused(Forbidden):
+    """A load outside the remit of the department that runs it (``load.department_mismatch``): HTTP 403, exit 2
+    (for ``mdm load --department``, a usage error). Nothing of the batch is read or stored."""
+
+    exit_code = 2
+
+
 class Unavailable(MdmError):
     """A service the request needs cannot be reached or is not set up (``database.unavailable``,
     ``database.extension_missing``, ``search.unavailable``, ``audit.unavailable``: a read whose audit event could
@@ -109,3 +116,10 @@ class Conflict(MdmError):
     HTTP 409, exit 1."""
 
     status = 409
+
+
+class OwnerConflict(Conflict):
+    """A profile that names another owner for a source system than its registered one (``load.owner_conflict``):
+    HTTP 409, exit 2 (the profile is wrong). Nothing of the batch is read or stored."""
+
+    exit_code = 2
