@@ -4,14 +4,14 @@ records the department it loaded for and the department that ran it (the same, o
 Existing source systems and batches get no owner (NULL): only stewards load under such a source system until a
 profile that declares its department loads it, and only stewards see the reports of such batches.
 
-Revision ID: 0011_loads
+Revision ID: 0011
 Revises: 0010
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011_loads"
+revision = "0011"
 down_revision = "0010"
 
 
