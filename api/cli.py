@@ -165,6 +165,8 @@ def _print_summary(summary: dict) -> None:
         table.add_row("rejects", summary["rejects_path"])
     if summary.get("error"):
         table.add_row("error", f"{summary['error']['code']}: {summary['error']['detail']}")
+    if summary.get("notice"):
+        table.add_row("notice", f"{summary['notice']['code']}: {summary['notice']['detail']}")
     if summary.get("index"):
         index = summary["index"]
         text = (
@@ -494,13 +496,19 @@ def demo(
     keys = prepare_demo(settings, console=err)
     err.print(f"admin key (stewards, shown once): [bold]{keys.admin}[/bold]", soft_wrap=True)
     err.print(
-        f"reader key of 苏州市民政局 (grant: natural_person and credit_record for social.assistance): "
+        f"reader key of 苏州市民政局(示例) (department 11990000MB0000030M; grant: natural_person and credit_record "
+        "for social.assistance): "
         f"[bold]{keys.reader}[/bold]",
         soft_wrap=True,
     )
-    err.print(f"reader key of 苏州市税务局 (no read grant): [bold]{keys.other}[/bold]", soft_wrap=True)
     err.print(
-        f"reader key of 苏州市公安局 (owns natural_person, decides its sharing requests): [bold]{keys.owner}[/bold]",
+        f"reader key of 苏州市税务局(示例) (department 11990000MB0000040N; no read grant, a verify grant): "
+        f"[bold]{keys.other}[/bold]",
+        soft_wrap=True,
+    )
+    err.print(
+        f"reader key of 苏州市公安局(示例) (department 11990000MB0000010K; owns natural_person, decides its sharing "
+        f"requests): [bold]{keys.owner}[/bold]",
         soft_wrap=True,
     )
     print(keys.admin, flush=True)  # the only line on stdout: logs go to stderr (_log_config)

@@ -9,7 +9,7 @@ from fastapi import Depends, Header, Path, Request
 
 from mdm.access.departments import check_purpose_code
 from mdm.db import Database
-from mdm.errors import Forbidden, InvalidRequest
+from mdm.errors import Forbidden, InvalidRequest, Unauthorised
 from mdm.keys import Caller, authenticate
 from mdm.reads import ReadContext, Reads
 from mdm.repositories import standard_for
@@ -55,6 +55,8 @@ def current_caller(request: Request, db: DatabaseDep) -> Caller:
     ``request.header_repeated`` for two ``Authorization`` headers)."""
     header = single_header(request, "Authorization") or ""
     scheme, _, key = header.partition(" ")
+    if header.strip() and scheme.lower() != "bearer":
+        raise Unauthorised("auth.missing_key", "the Authorization header must read 'Bearer <key>'")
     return authenticate(db, key.strip() if scheme.lower() == "bearer" else None, cache=request.app.state.access)
 
 

@@ -413,6 +413,8 @@ def test_wrong_authorization_shapes_are_401_problems_with_a_challenge(api, heade
     response = client.get("/repositories", headers={"Authorization": value})
     assert_problem(response, 401, code)
     assert response.headers["www-authenticate"] == "Bearer"
+    if code == "auth.missing_key":  # a key sent without the Bearer scheme is told how to send it
+        assert "Bearer <key>" in response.json()["detail"]
 
 
 @pytest.mark.parametrize("scheme", ["bearer", "BEARER", "Bearer "])

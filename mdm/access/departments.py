@@ -204,7 +204,10 @@ def check_purpose_code(code: str | None) -> str:
     """A syntactically valid purpose code, or 400: ``access.purpose_required`` (missing or blank),
     ``access.purpose_invalid`` (over 64 characters, control characters, not lower-case dotted words)."""
     if code is None or not code.strip():
-        raise InvalidRequest("access.purpose_required", "name the purpose of this read in the X-Purpose header")
+        raise InvalidRequest(
+            "access.purpose_required",
+            "name the purpose of this read in the X-Purpose header (the registered codes: GET /purposes)",
+        )
     if len(code) > MAX_PURPOSE_LENGTH or any(ord(c) < 32 or ord(c) == 127 for c in code):
         raise InvalidRequest("access.purpose_invalid", "a purpose is at most 64 characters, no control characters")
     if not PURPOSE_CODE.fullmatch(code):
