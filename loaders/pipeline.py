@@ -28,6 +28,7 @@ from loaders import cells
 from loaders import geometry as geo
 from loaders.encoding import report_name
 from loaders.normalise import NORMALISERS, Context, NormaliseError, timestamp
+from loaders.parallel import prepared_chunks
 from loaders.profiles import Profile
 from loaders.readers import open_reader
 from loaders.report import LoadReport
@@ -167,12 +168,16 @@ class RowPreparer:
     def prepare_chunk(self, rows: list[SourceRow]) -> list[tuple[StagedRow | None, list[Issue], list[Issue]]]:
         """:meth:`prepare` for each of ``rows``, in order, asking the store once for the chunk whether the
         issuing authority holds the USCCs that fail only their check character (``uscc.legacy_known``)."""
-        checked = [self._checked(row) for row in rows]
+        return self.settle([self.check(row) for row in rows])
+
+    def settle(self, checked: list[_Checked]) -> list[tuple[StagedRow | None, list[Issue], list[Issue]]]:
+        """Finish a chunk of :meth:`check` results in this process: one lookup of the held legacy USCCs the chunk
+        needs (the store), then each row staged or rejected."""
         wanted = {str(problem.value) for c in checked for problem, _ in c.legacy}
         held = self.known_legacy(wanted) if wanted and self.known_legacy is not None else set()
         return [self._staged(c, held) for c in checked]
 
-    def _checked(self, row: SourceRow) -> _Checked:
+    def check(self, row: SourceRow) -> _Checked:
         """Normalise and validate one row; a USCC failing only its check character waits in ``legacy``."""
         errors = [issue(code, column, message) for code, column, message in row.problems]
         warnings: list[Issue] = []
@@ -352,25 +357,35 @@ def _rows(
     summary: LoadSummary,
     progress: Progress | None,
     every: int,
+    workers: int = 1,
 ) -> Iterator[StagedRow | Held]:
-    """Read, prepare and report each row, ``every`` rows at a time (one legacy-code lookup per chunk); yield what
-    the store needs: staged rows and held source keys."""
+    """Read, prepare and report each row, ``every`` rows at a time (one legacy-code lookup per chunk; prepared by
+    ``workers`` processes, :mod:`loaders.parallel`); yield what the store needs: staged rows and held source
+    keys."""
+    for chunk, results in prepared_chunks(preparer, _chunks(reader, summary, every), workers=workers):
+        yield from _prepared(chunk, results, preparer, report)
+        if progress:
+            progress(summary.read, reader.position, reader.size)
+    if progress:
+        progress(summary.read, reader.size, reader.size)
+
+
+def _chunks(reader: Reader, summary: LoadSummary, every: int) -> Iterator[list[SourceRow]]:
     chunk: list[SourceRow] = []
     for row in reader.rows():
         summary.read += 1
         chunk.append(row)
         if len(chunk) >= every:
-            yield from _prepared(chunk, preparer, report)
-            chunk.clear()
-            if progress:
-                progress(summary.read, reader.position, reader.size)
-    yield from _prepared(chunk, preparer, report)
-    if progress:
-        progress(summary.read, reader.size, reader.size)
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
-def _prepared(chunk: list[SourceRow], preparer: RowPreparer, report: LoadReport) -> Iterator[StagedRow | Held]:
-    for row, (staged, errors, warnings) in zip(chunk, preparer.prepare_chunk(chunk), strict=True):
+def _prepared(
+    chunk: list[SourceRow], results: list[Any], preparer: RowPreparer, report: LoadReport
+) -> Iterator[StagedRow | Held]:
+    for row, (staged, errors, warnings) in zip(chunk, results, strict=True):
         report.warn(row.row_no, warnings, source_key=staged.source_key if staged else None)
         if staged is None:
             source_key = preparer.source_key(row, {})  # best effort: the key column as supplied
@@ -458,7 +473,7 @@ def load_file(
                 feed=profile.name,
                 priority=profile.priority,
             ),
-            rows=_rows(reader, preparer, report, summary, progress, options.chunk_rows),
+            rows=_rows(reader, preparer, report, summary, progress, options.chunk_rows, options.workers),
             mode=profile.mode,
             guard=options.guard,
             force=options.force,
@@ -476,7 +491,7 @@ def load_file(
         report.write_summary(summary.as_dict())
         return summary
     except MdmError as exc:
-        status = "refused" if isinstance(exc, GuardRefused) else "rejected"
+        status = "refused" if isinstance(exc, GuardRefused) else "rejected" if exc.status < 500 else "failed"
         summary.error = {"code": exc.code, "detail": exc.detail}
         _fail(db, summary, report, clock, status, profile, started, authority)
         exc.extra["summary"] = summary.as_dict()

@@ -95,6 +95,11 @@ _TABLE: tuple[Code, ...] = (
     Code("geo.crs_converted", "warning", "GCJ-02 or BD-09 coordinates were converted to CGCS2000; raw geometry kept."),
     # load guard
     Code("load.guard_refused", "error", "A snapshot would retire more of the repository than the guard allows."),
+    Code(
+        "load.worker_failed",
+        "error",
+        "A row-preparation worker process died during the load; nothing was stored (rerun the load).",
+    ),
     Code("load.profile_unknown", "error", "No such source profile (path or name in MDM_PROFILE_PATH)."),
     Code("load.profile_invalid", "error", "The source profile is malformed."),
     Code("load.all_rejected", "error", "Every row of the file was rejected."),

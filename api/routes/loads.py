@@ -68,7 +68,9 @@ def _load_upload(request, caller, standard, db, registry, settings, backend, fil
         raise InvalidRequest(
             "request.invalid", f"profile {profile} loads {chosen.repository}, not {standard.repository}"
         )
-    options = LoadOptions.from_settings(settings, force=force)
+    # prepared in this worker process: a served process has threads, and forking one is unsafe (loaders.parallel);
+    # the API's concurrency is its worker processes (mdm serve --workers)
+    options = LoadOptions.from_settings(settings, force=force).in_process()
     with tempfile.TemporaryDirectory(prefix="mdm-upload-") as tmp:
         path = _save_upload(file, settings.max_upload_bytes, Path(tmp))
         summary = load_file(
