@@ -109,3 +109,17 @@ class Conflict(MdmError):
     HTTP 409, exit 1."""
 
     status = 409
+
+
+class CostStandardInvalid(MdmError):
+    """A cost standard pack (:mod:`mdm.projects.costing`) that does not satisfy its schema
+    (``project.cost_standard_invalid``, with ``pack`` and ``coefficient``): a fault of the deployment, not of a
+    caller — HTTP 500, and the app does not start."""
+
+    def __init__(self, pack: str, coefficient: str, reason: str) -> None:
+        super().__init__(
+            "project.cost_standard_invalid",
+            f"cost standard pack {pack!r} is refused: {coefficient}: {reason}",
+            pack=pack,
+            coefficient=coefficient,
+        )
