@@ -123,3 +123,17 @@ class OwnerConflict(Conflict):
     HTTP 409, exit 2 (the profile is wrong). Nothing of the batch is read or stored."""
 
     exit_code = 2
+
+
+class CostStandardInvalid(MdmError):
+    """A cost standard pack (:mod:`mdm.projects.costing`) that does not satisfy its schema
+    (``project.cost_standard_invalid``, with ``pack`` and ``coefficient``): a fault of the deployment, not of a
+    caller — HTTP 500, and the app does not start."""
+
+    def __init__(self, pack: str, coefficient: str, reason: str) -> None:
+        super().__init__(
+            "project.cost_standard_invalid",
+            f"cost standard pack {pack!r} is refused: {coefficient}: {reason}",
+            pack=pack,
+            coefficient=coefficient,
+        )

@@ -145,6 +145,11 @@ _TABLE: tuple[Code, ...] = (
     ),
     Code("project.cost_standard_unknown", "error", "No cost standard with this version."),
     Code(
+        "project.cost_standard_invalid",
+        "error",
+        "A cost standard pack misses a coefficient or breaks its schema (named); the service does not start.",
+    ),
+    Code(
         "project.payment_invalid",
         "error",
         "A payment row that cannot be imported (unknown project, bad date or amount).",
