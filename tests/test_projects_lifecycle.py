@@ -96,7 +96,7 @@ def test_a_project_is_declared_for_a_registered_department_that_is_a_legal_entit
     refused(world.post("admin", "/projects", unregistered), "project.department_unregistered", 400)
     refused(world.post("admin", "/projects", {**body, "department_uscc": None}), "project.invalid", 400)
     # a declarer key of a department that is no legal entity declares nothing
-    stray = create_key(world.db, department="某个部门", role="declarer")
+    stray = create_key(world.db, department="某个部门", role="declarer", register=True)
     r = world.client.post(
         "/projects", json={**body, "department_uscc": None}, headers={"Authorization": f"Bearer {stray}"}
     )
