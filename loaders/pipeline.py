@@ -301,6 +301,10 @@ class RowPreparer:
                 row.cells[RAW_GEOMETRY] = json.dumps(value, ensure_ascii=False)
             message = f"coordinates converted from {prepared.converted_from} to CGCS2000 (EPSG:4490)"
             warnings.append(issue("geo.crs_converted", spec.field, message))
+        if prepared.axes_swapped:
+            message = "latitude came first (axis_order: latlon): axes swapped to longitude, latitude"
+            point = value.get("coordinates") if value.get("type") == "Point" else None  # a polygon is too long
+            warnings.append(issue("geo.axes_swapped", spec.field, message, point))
         if prepared.repaired_reason:
             label = data.get("name") or self.standard.key_of(data) or f"row {row.row_no}"
             warnings.append(

@@ -92,6 +92,7 @@ _TABLE: tuple[Code, ...] = (
     Code("geo.crs_unsupported", "error", "The declared CRS cannot be transformed to CGCS2000 (EPSG:4490)."),
     Code("geo.bad_coordinates", "error", "Coordinates that are not numbers or are out of range."),
     Code("geo.outside_extent", "error", "A geometry outside the profile's extent (default: China's bounding box)."),
+    Code("geo.axes_swapped", "warning", "Latitude came first (axis_order: latlon); the axes were swapped."),
     Code("geo.crs_converted", "warning", "GCJ-02 or BD-09 coordinates were converted to CGCS2000; raw geometry kept."),
     # load guard
     Code("load.guard_refused", "error", "A snapshot would retire more of the repository than the guard allows."),
@@ -163,6 +164,7 @@ _TABLE: tuple[Code, ...] = (
     # standards
     Code("standard.invalid", "error", "A schema under standards/ fails its meta-schema or an x- annotation."),
     Code("standard.format_unknown", "error", "A schema names a format that no checker implements."),
+    Code("standard.format_unchecked", "error", "The start-up self-test found a format checker missing or lax."),
     # API
     Code("auth.missing_key", "error", "No API key: send Authorization: Bearer <key>."),
     Code("auth.invalid_key", "error", "The API key is unknown or revoked."),

@@ -10,7 +10,8 @@ comes from one implementation. A test keeps the two verdicts equal on every exam
 
 Loading fails with :class:`StandardError` (code ``standard.invalid`` or ``standard.format_unknown``) when a schema
 breaks its meta-schema, names a format no checker implements (a misspelt format is an error, not a no-op), or
-carries a malformed ``x-`` annotation.
+carries a malformed ``x-`` annotation; and with ``standard.format_unchecked`` when the start-up self-test finds a
+format checker that is missing or accepts a known bad value (:func:`standards.formats.self_test`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from referencing import Resource
 from referencing.jsonschema import DRAFT202012
 
 from standards.codelists import CodeListProvider, ShippedCodeLists
-from standards.formats import fast_format_checks, format_checker
+from standards.formats import STANDARD_FORMATS, fast_format_checks, format_checker, self_test
 from standards.rules import RULES, Rule
 from standards.validation import Issue, issue, issues_from_error
 
@@ -57,7 +58,8 @@ _PROPERTY_ANNOTATIONS = {
 
 
 class StandardError(Exception):
-    """A standard that cannot be used. ``code`` is ``standard.invalid`` or ``standard.format_unknown``."""
+    """A standard that cannot be used. ``code`` is ``standard.invalid``, ``standard.format_unknown`` or
+    ``standard.format_unchecked``."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -191,7 +193,8 @@ def _check_formats(where: str, schema: dict[str, Any], known: set[str]) -> None:
     for node in _walk(schema):
         name = node.get("format")
         if isinstance(name, str) and name not in known:
-            raise _fail(where, f"unknown format {name!r}", "standard.format_unknown")
+            why = "its checker is not installed" if name in STANDARD_FORMATS else "no checker implements it"
+            raise _fail(where, f"unknown format {name!r} ({why})", "standard.format_unknown")
 
 
 def _one_of(where: str, key: str, value: Any, allowed: tuple[str, ...]) -> None:
@@ -285,6 +288,9 @@ class Registry:
             for doc in self._documents.values()
         )
         checker = format_checker()
+        broken = self_test(checker)
+        if broken:
+            raise StandardError("standard.format_unchecked", f"format checker self-test failed: {', '.join(broken)}")
         known_formats = set(checker.checkers)
         fast_refs = jsonschema_rs.Registry([(doc["$id"], doc) for doc in self._documents.values()])
         fast_formats = fast_format_checks()
