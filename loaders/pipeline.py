@@ -133,7 +133,8 @@ class RowPreparer:
 
     def source_key(self, row: SourceRow, data: dict[str, Any]) -> str | None:
         """The row's source key: the profile's ``source_key`` column (NFKC, whitespace removed), else the
-        business key; None when neither can be told (a reject that then protects nothing)."""
+        business key (for a rejected row, its key cells normalised, or as supplied where the normaliser refuses
+        them); None when neither can be told (a reject that then protects nothing)."""
         if self.profile.source_key:
             cell = cells.clean(row.cells.get(self.profile.source_key) or "").text
             return "".join(unicodedata.normalize("NFKC", cell).split()) or None
@@ -149,8 +150,8 @@ class RowPreparer:
                 try:
                     for step in spec.normalise if value else ():
                         value = NORMALISERS[step](value, ctx)
-                except NormaliseError:
-                    return None
+                except NormaliseError:  # a key the normaliser refuses (id.lossy_numeric): named as supplied
+                    value = "".join(unicodedata.normalize("NFKC", str(value)).split()) or None
             parts[name] = value
         return self.standard.key_of(parts)
 
@@ -369,9 +370,10 @@ def _rows(
 
 def _prepared(chunk: list[SourceRow], preparer: RowPreparer, report: LoadReport) -> Iterator[StagedRow | Held]:
     for row, (staged, errors, warnings) in zip(chunk, preparer.prepare_chunk(chunk), strict=True):
-        report.warn(row.row_no, warnings, source_key=staged.source_key if staged else None)
+        # a rejected row's warnings and its reject name the same source key (best effort: as supplied)
+        source_key = staged.source_key if staged else preparer.source_key(row, {})
+        report.warn(row.row_no, warnings, source_key=source_key)
         if staged is None:
-            source_key = preparer.source_key(row, {})  # best effort: the key column as supplied
             report.reject(row.row_no, errors, source_key=source_key, raw=row.cells)
             if source_key:
                 yield Held(source_key)

@@ -118,3 +118,73 @@ def test_a_swapped_point_outside_a_declared_extent_says_where_swapping_would_put
     )
     [reject] = rejects(swapped)
     assert "its axes were swapped (axis_order: latlon)" in reject["errors"][0]["message"]
+
+
+# 9. report gaps
+
+PERSONS = {
+    "repository": "natural_person",
+    "source_system": {"id": "test-household", "name": "test household registry"},
+    "format": "csv",
+    "null_tokens": ["NULL"],
+    "fields": {
+        "citizen_id": {"column": "id", "normalise": ["resident_id"]},
+        "name": {"column": "name"},
+        "ethnicity_code": {"column": "ethnicity"},
+    },
+}
+CITIZEN = "110101199003071233"
+
+
+def persons(**changes):
+    return parse_profile({**PERSONS, **changes}, default_name="test-persons")
+
+
+def test_every_reject_and_warning_line_names_its_source_key(db, tmp_path):
+    rows = [
+        "1.10105E+17,甲,01",  # lossy numeric: the key as supplied
+        f"{CITIZEN},NULL,01",  # a null token in a required field: the warning and the reject
+        "110101900307123,乙,99",  # upgraded, then rejected for its ethnicity code
+    ]
+    summary = load(db, persons(), csv_file(tmp_path / "p.csv", rows, header="id,name,ethnicity"), tmp_path)
+    assert summary["rejected"] == 3
+    assert [(r["row"], r["code"], r["source_key"]) for r in rejects(summary)] == [
+        (2, "id.lossy_numeric", "1.10105E+17"),
+        (3, "schema.required", CITIZEN),
+        (4, "schema.pattern", "110101199003071233"),
+    ]
+    assert [(w["row"], w["code"], w["source_key"]) for w in warnings(summary)] == [
+        (3, "row.null_token", CITIZEN),
+        (4, "id.upgraded", "110101199003071233"),
+    ]
+
+
+def test_an_unchanged_row_records_its_newer_source_time_and_raw_form(db, tmp_path):
+    import sqlalchemy as sa
+
+    from mdm.models import SourceRecord
+
+    timed = persons(timestamp="changed")
+    header = "id,name,ethnicity,changed"
+    first = load(
+        db,
+        timed,
+        csv_file(tmp_path / "a.csv", [f"{CITIZEN},张三,01,2024-01-01T00:00:00+08:00"], header=header),
+        tmp_path,
+    )
+    full_width = "１１０１０１１９９００３０７１２３３"
+    again = [f"{full_width},张三,01,2024-06-01T09:00:00+08:00"]
+    second = load(db, timed, csv_file(tmp_path / "b.csv", again, header=header), tmp_path)
+    assert (first["inserted"], second["unchanged"], second["updated"]) == (1, 1, 0)
+    assert second["golden"]["versions"] == 0
+    with db.read() as session:
+        stored = session.execute(sa.select(SourceRecord).where(SourceRecord.business_key == CITIZEN)).scalar_one()
+        assert stored.raw["id"] == full_width
+        assert stored.source_time.isoformat() == "2024-06-01T01:00:00+00:00"
+        assert stored.batch_id == first["batch_id"]  # still the batch that last changed it
+    older = [f"{CITIZEN},张三,01,2023-01-01T00:00:00+08:00"]
+    load(db, timed, csv_file(tmp_path / "c.csv", older, header=header), tmp_path)
+    with db.read() as session:
+        stored = session.execute(sa.select(SourceRecord).where(SourceRecord.business_key == CITIZEN)).scalar_one()
+        assert stored.raw["id"] == CITIZEN  # the raw form as supplied last
+        assert stored.source_time.isoformat() == "2024-06-01T01:00:00+00:00"  # an older time does not win
