@@ -23,7 +23,7 @@ from typing import Any
 from loaders import cells
 from loaders import geometry as geo
 from loaders.encoding import report_name
-from loaders.normalise import NORMALISERS, Context, NormaliseError, timestamp
+from loaders.normalise import NORMALISERS, Context, NormaliseError, fixed_width, timestamp
 from loaders.profiles import Profile
 from loaders.readers import open_reader
 from loaders.report import LoadReport
@@ -102,6 +102,7 @@ class RowPreparer:
         rfc7946 = profile.format in ("geojson", "topojson")  # lon/lat WGS 84 unless declared
         self.crs = reader.crs or profile.crs or ("EPSG:4326" if rfc7946 else None)
         self._field_columns = {name: spec.column for name, spec in profile.fields.items() if spec.column}
+        self._widths = widths(profile, standard)
 
     def _context(self) -> Context:
         return Context(
@@ -184,9 +185,13 @@ class RowPreparer:
                 continue
             before = len(ctx.warnings)
             ctx.numeric = cell_column in row.numeric
+            ctx.exact = cell_column in row.exact
             try:
                 for step in spec.normalise:
                     value = NORMALISERS[step](value, ctx)
+                if name in self._widths and isinstance(value, str):
+                    width, declared = self._widths[name]
+                    value = fixed_width(value, ctx, width=width, pad=spec.pad is not None, declared=declared)
             except NormaliseError as exc:
                 errors.append(issue(exc.code, name, str(exc), row.cells.get(cell_column)))
                 continue
@@ -313,6 +318,19 @@ class RowPreparer:
             )
 
 
+def widths(profile: Profile, standard: Standard) -> dict[str, tuple[int, str]]:
+    """Fixed-width digit fields: field → (width, where it is declared): the profile's ``pad``, else the
+    standard's ``x-width`` (or a pattern of exactly N digits)."""
+    found: dict[str, tuple[int, str]] = {}
+    for name, spec in profile.fields.items():
+        rule = standard.fields.get(name)
+        if spec.pad is not None:
+            found[name] = (spec.pad, f"the width the profile pads {name} to")
+        elif rule is not None and rule.width is not None:
+            found[name] = (rule.width, f"the width the standard declares for {name}")
+    return found
+
+
 def _standard_for(profile: Profile, registry: Registry) -> Standard:
     try:
         standard = standard_for(registry, profile.repository)
@@ -323,10 +341,16 @@ def _standard_for(profile: Profile, registry: Registry) -> Standard:
         raise ProfileRejected(
             "load.profile_invalid", f"profile {profile.name} maps unknown field(s) {', '.join(unknown)}"
         )
-    for spec in profile.fields.values():
+    for name, spec in profile.fields.items():
         for step in spec.normalise:
             if step not in NORMALISERS:
                 raise ProfileRejected("load.profile_invalid", f"profile {profile.name}: unknown normaliser {step!r}")
+        width = standard.fields[name].width
+        if spec.pad is not None and width is not None and spec.pad != width:
+            raise ProfileRejected(
+                "load.profile_invalid",
+                f"profile {profile.name}: {name} pads to {spec.pad} digits where the standard declares {width}",
+            )
     return standard
 
 
@@ -420,7 +444,12 @@ def load_file(
     try:
         standard = _standard_for(profile, registry)
         reader = open_reader(
-            path, format=profile.format, encoding=profile.encoding, delimiter=profile.delimiter, sheet=profile.sheet
+            path,
+            format=profile.format,
+            encoding=profile.encoding,
+            delimiter=profile.delimiter,
+            sheet=profile.sheet,
+            header_row=profile.header_row,
         )
         summary.encoding = report_name(reader.encoding, path)
         reader.check_columns(profile.columns)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
@@ -54,7 +55,9 @@ _PROPERTY_ANNOTATIONS = {
     "x-labels",
     "x-pinyin",
     "x-reveals",
+    "x-width",
 }
+_DIGITS_PATTERN = re.compile(r"^\^(?:\[0-9\]|\\d)\{(\d+)\}\$$")  # "^[0-9]{7}$" or "^\d{7}$": a fixed width
 
 
 class StandardError(Exception):
@@ -82,6 +85,7 @@ class FieldRule:
     labels: dict[str, str] = field(default_factory=dict)
     pinyin: bool = False
     reveals: tuple[str, ...] = ()
+    width: int | None = None  # a fixed-width digit code: x-width, or a pattern of exactly N digits
 
 
 @dataclass
@@ -238,6 +242,12 @@ def _field_rules(where: str, schema: dict[str, Any]) -> dict[str, FieldRule]:
         code_list = prop.get("x-code-list")
         if code_list is not None and not isinstance(code_list, str):
             raise _fail(here, "x-code-list must name a code list")
+        width = prop.get("x-width")
+        if width is not None and (isinstance(width, bool) or not isinstance(width, int) or width < 1):
+            raise _fail(here, "x-width must be a positive number of digits")
+        fixed = _DIGITS_PATTERN.match(prop.get("pattern", "")) if isinstance(prop.get("pattern"), str) else None
+        if width is None and fixed:
+            width = int(fixed.group(1))
         rules[name] = FieldRule(
             name=name,
             title=prop.get("title", name),
@@ -251,6 +261,7 @@ def _field_rules(where: str, schema: dict[str, Any]) -> dict[str, FieldRule]:
             labels=labels,
             pinyin=prop.get("x-pinyin", False) is True,
             reveals=tuple(reveals),
+            width=width,
         )
     return rules
 

@@ -188,3 +188,140 @@ def test_an_unchanged_row_records_its_newer_source_time_and_raw_form(db, tmp_pat
         stored = session.execute(sa.select(SourceRecord).where(SourceRecord.business_key == CITIZEN)).scalar_one()
         assert stored.raw["id"] == CITIZEN  # the raw form as supplied last
         assert stored.source_time.isoformat() == "2024-06-01T01:00:00+00:00"  # an older time does not win
+
+
+# 4. lost leading zeros
+
+CODES = {
+    "repository": "geo_feature",
+    "source_system": {"id": "test-codes", "name": "test coded features"},
+    "format": "csv",
+    "fields": {
+        "feature_id": {"column": "code", "normalise": ["identifier"], "pad": 7},
+        "name": {"column": "name"},
+        "feature_type": {"value": "poi"},
+    },
+}
+
+
+def coded(**field_changes):
+    fields = {**CODES["fields"], "feature_id": {**CODES["fields"]["feature_id"], **field_changes}}
+    return parse_profile({**CODES, "fields": fields}, default_name="test-codes")
+
+
+def xlsx(path, header, *rows):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+    return path
+
+
+def test_a_code_that_lost_its_leading_zeros_is_padded_where_the_profile_declares_pad(db, tmp_path):
+    first = load(db, coded(), csv_file(tmp_path / "a.csv", ["0000321,原始"], header="code,name"), tmp_path)
+    again = load(db, coded(), csv_file(tmp_path / "b.csv", ["321,重导出"], header="code,name"), tmp_path)
+    assert (first["inserted"], again["inserted"], again["updated"]) == (1, 0, 1)  # the same record, not a second
+    [warning] = warnings(again)
+    assert (warning["code"], warning["value"], warning["source_key"]) == ("code.zero_padded", "321", "0000321")
+    book = xlsx(tmp_path / "c.xlsx", ["code", "name"], [321, "数字格"], ["0000322", "文本格"])
+    sheet = load(db, coded().model_copy(update={"format": "xlsx"}), book, tmp_path)
+    assert (sheet["inserted"], sheet["updated"], sheet["rejected"]) == (1, 1, 0)
+    assert sheet["warning_codes"] == {"code.zero_padded": 1, "identifier.from_number": 1}
+    too_long = load(db, coded(), csv_file(tmp_path / "d.csv", ["12345678,太长"], header="code,name"), tmp_path)
+    assert [r["code"] for r in rejects(too_long)] == ["code.length"]
+
+
+def test_a_code_of_the_wrong_width_is_refused_where_padding_is_not_declared(db, tmp_path):
+    persons_ = persons()  # ethnicity_code: x-width 2 in the standard, no pad in the profile
+    rows = [f"{CITIZEN},甲,1"]
+    summary = load(db, persons_, csv_file(tmp_path / "p.csv", rows, header="id,name,ethnicity"), tmp_path)
+    [reject] = rejects(summary)
+    assert (reject["code"], reject["errors"][0]["value"]) == ("code.length", "1")
+    assert "declare pad: 2" in reject["errors"][0]["message"]
+    book = xlsx(tmp_path / "p.xlsx", ["id", "name", "ethnicity"], [CITIZEN, "数字格", 1])
+    as_sheet = load(db, persons_.model_copy(update={"format": "xlsx"}), book, tmp_path)
+    assert [r["code"] for r in rejects(as_sheet)] == ["code.length"]
+    padded = persons(format="xlsx", fields={**PERSONS["fields"], "ethnicity_code": {"column": "ethnicity", "pad": 2}})
+    summary = load(db, padded, book, tmp_path)
+    assert (summary["inserted"], summary["warning_codes"]) == (1, {"code.zero_padded": 1})
+    no_width = {**CODES["fields"], "feature_id": {"column": "code"}}  # geo_feature declares no width for it
+    as_is = load(
+        db,
+        parse_profile({**CODES, "fields": no_width}, default_name="x"),
+        csv_file(tmp_path / "u.csv", ["321,无宽度"], header="code,name"),
+        tmp_path,
+    )
+    assert as_is["inserted"] == 1
+
+
+def test_a_pad_that_contradicts_the_standard_width_is_a_profile_error(db, tmp_path):
+    from mdm.errors import ProfileRejected
+
+    wrong = persons(fields={**PERSONS["fields"], "ethnicity_code": {"column": "ethnicity", "pad": 3}})
+    with pytest.raises(ProfileRejected) as caught:
+        load(db, wrong, csv_file(tmp_path / "p.csv", [f"{CITIZEN},甲,1"], header="id,name,ethnicity"), tmp_path)
+    assert caught.value.code == "load.profile_invalid" and "pads to 3" in caught.value.detail
+
+
+# 8. spreadsheet habits
+
+
+def test_header_row_skips_a_title_row_and_rows_keep_their_numbers(db, tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(f"苏州市户籍人口表,,\nid,name,ethnicity\n{CITIZEN},张三,01\n1.5E+17,坏,01\n", encoding="utf-8")
+    with pytest.raises(Exception) as caught:
+        load(db, persons(), path, tmp_path)
+    assert caught.value.code == "file.missing_columns"
+    assert "looks like a title row (a merged cell?)" in caught.value.detail
+    assert "set header_row: 2" in caught.value.detail and caught.value.extra["header_row"] == 2
+    summary = load(db, persons(header_row=2), path, tmp_path)
+    assert (summary["inserted"], [r["row"] for r in rejects(summary)]) == (1, [4])
+
+
+def test_header_row_in_a_workbook_with_a_merged_title(db, tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["苏州市户籍人口表"])
+    sheet.merge_cells("A1:C1")
+    sheet.append(["id", "name", "ethnicity"])
+    sheet.append([CITIZEN, "张三", "01"])
+    book.save(tmp_path / "t.xlsx")
+    as_sheet = persons(format="xlsx")
+    with pytest.raises(Exception) as caught:
+        load(db, as_sheet, tmp_path / "t.xlsx", tmp_path)
+    assert caught.value.code == "file.missing_columns" and caught.value.extra["header_row"] == 2
+    summary = load(db, persons(format="xlsx", header_row=2), tmp_path / "t.xlsx", tmp_path)
+    assert (summary["inserted"], summary["rejected"]) == (1, 0)
+
+
+def test_ids_kept_as_text_with_an_apostrophe_or_a_formula_are_unwrapped_with_a_warning(db, tmp_path):
+    other = "32050519900307123X"
+    rows = [f"'{CITIZEN},撇号,01", f'"=""{other}""",公式,01']
+    summary = load(db, persons(), csv_file(tmp_path / "w.csv", rows, header="id,name,ethnicity"), tmp_path)
+    assert (summary["inserted"], summary["rejected"]) == (2, 0)
+    assert [(w["code"], w["source_key"], w["value"]) for w in warnings(summary)] == [
+        ("identifier.text_wrapper", CITIZEN, f"'{CITIZEN}"),
+        ("identifier.text_wrapper", other, f'="{other}"'),
+    ]
+
+
+def test_a_json_number_holding_an_id_exactly_is_accepted_and_a_rounded_one_is_not(db, tmp_path):
+    exact = 110101199003071233  # a double cannot hold it: no double-typed writer produced it
+    rounded = 110101199003071232  # a double holds it: it may be what rounding left
+    lines = [
+        json.dumps({"id": exact, "name": "精确", "ethnicity": "01"}),
+        json.dumps({"id": rounded, "name": "舍入", "ethnicity": "01"}),
+        '{"id": 1.1010119900307123e17, "name": "浮点", "ethnicity": "01"}',
+    ]
+    path = tmp_path / "p.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    summary = load(db, persons(format="jsonl"), path, tmp_path)
+    assert summary["inserted"] == 1
+    assert summary["warning_codes"] == {"identifier.from_number": 1}
+    assert [(r["row"], r["code"]) for r in rejects(summary)] == [(2, "id.lossy_numeric"), (3, "id.lossy_numeric")]
