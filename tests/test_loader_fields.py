@@ -325,3 +325,63 @@ def test_a_json_number_holding_an_id_exactly_is_accepted_and_a_rounded_one_is_no
     assert summary["inserted"] == 1
     assert summary["warning_codes"] == {"identifier.from_number": 1}
     assert [(r["row"], r["code"]) for r in rejects(summary)] == [(2, "id.lossy_numeric"), (3, "id.lossy_numeric")]
+
+
+# mdm check agrees with a load
+
+
+def _load_verdicts(summary) -> dict[int, tuple[str | None, list[str]]]:
+    """row → (reject code or None, warning codes) of a load."""
+    found: dict[int, tuple[str | None, list[str]]] = {}
+    for reject in rejects(summary):
+        found[reject["row"]] = (reject["code"], [])
+    for warning in warnings(summary):
+        code, codes = found.get(warning["row"], (None, []))
+        found[warning["row"]] = (code, [*codes, warning["code"]])
+    return found
+
+
+@pytest.mark.parametrize("pad", [False, True])
+def test_mdm_check_agrees_with_a_load_on_wrappers_widths_and_number_cells(db, tmp_path, pad):
+    from loaders.check import Arrival, check_values
+
+    values = ["0000321", "322", "'0000323", '="324"', "12345678", "32５"]  # distinct keys once padded
+    spec = (
+        {"column": "code", "normalise": ["identifier"], "pad": 7}
+        if pad
+        else {"column": "code", "normalise": ["identifier"]}
+    )
+    seven = parse_profile({**CODES, "fields": {**CODES["fields"], "feature_id": spec}}, default_name="seven")
+    lines = [f'"{v.replace(chr(34), chr(34) * 2)}",n{i}' for i, v in enumerate(values)]
+    summary = load(db, seven, csv_file(tmp_path / "c.csv", lines, header="code,name"), tmp_path)
+    by_row = _load_verdicts(summary)
+    checked = check_values("code", values, arrival=Arrival(width=7 if pad else None, pad=pad))
+    for row, result in enumerate(checked, start=2):
+        assert (result["code"], result["warnings"]) == by_row.get(row, (None, [])), result
+    # numbers: a JSON file and a workbook, the same values as number cells
+    numbers = [CITIZEN, "110101199003071232", "1.1010119900307123e17"]
+    path = tmp_path / "n.jsonl"
+    path.write_text("".join(f'{{"id": {n}, "name": "数", "ethnicity": "01"}}\n' for n in numbers), encoding="utf-8")
+    as_json = _load_verdicts(load(db, persons(format="jsonl"), path, tmp_path))
+    for row, result in enumerate(check_values("cn-resident-id", numbers, arrival=Arrival(number="json")), start=1):
+        assert (result["code"], result["warnings"]) == as_json.get(row, (None, [])), result
+    book = xlsx(tmp_path / "n.xlsx", ["code", "name"], [321, "短"], [123456789012345678, "长"])
+    as_sheet = _load_verdicts(load(db, coded().model_copy(update={"format": "xlsx"}), book, tmp_path))
+    sheet_values = ["321", "123456789012345678"]
+    for row, result in enumerate(
+        check_values("code", sheet_values, arrival=Arrival(number="xlsx", width=7, pad=True)), start=2
+    ):
+        assert (result["code"], result["warnings"]) == as_sheet.get(row, (None, [])), result
+
+
+def test_mdm_check_takes_the_new_options(check):
+    code, [padded, wrapped] = check("code", "321", "'0000321", "--width", "7", "--pad")
+    assert code == 0
+    assert (padded["normalised"], padded["warnings"]) == ("0000321", ["code.zero_padded"])
+    assert (wrapped["normalised"], wrapped["warnings"]) == ("0000321", ["identifier.text_wrapper"])
+    code, [short] = check("code", "321", "--width", "7")
+    assert (code, short["code"]) == (1, "code.length")
+    code, [exact] = check("cn-resident-id", CITIZEN, "--number", "json")
+    assert (code, exact["warnings"]) == (0, ["identifier.from_number"])
+    code, [lossy] = check("cn-resident-id", CITIZEN, "--number", "xlsx")
+    assert (code, lossy["code"]) == (1, "id.lossy_numeric")
