@@ -47,7 +47,7 @@ STANDARD_FORMATS: dict[str, str] = {
     # format → a value it must reject (the start-up self-test)
     "date": "2023-02-30",
     "date-time": "2023-05-01 08:30:00",  # RFC 3339 needs the T (or t) and an offset
-    "time": "25:00:00Z",
+    "time": "08:30:00",  # RFC 3339 full-time needs an offset (draft 3's %H:%M:%S would take it)
     "email": "no-at-sign.example.org",
     "uuid": "8c4b-not-a-uuid",
     "ipv4": "256.1.1.1",
@@ -86,10 +86,13 @@ def format_checker() -> FormatChecker:
     Only the formats of :data:`STANDARD_FORMATS` are registered (``date``, ``date-time`` …), so a standard naming
     another (``iri``, ``hostname``) is refused rather than checked by whatever happens to be installed.
     """
-    from jsonschema import FormatChecker
+    from jsonschema import Draft202012Validator, FormatChecker
 
-    every = FormatChecker()
-    checker = FormatChecker(formats=[name for name in STANDARD_FORMATS if name in every.checkers])
+    # draft 2020-12's own checkers: a bare FormatChecker() mixes in every draft's, and draft 3's "time"
+    # (%H:%M:%S, no offset) would win over RFC 3339's
+    draft = Draft202012Validator.FORMAT_CHECKER.checkers
+    checker = FormatChecker(formats=())
+    checker.checkers = {name: draft[name] for name in STANDARD_FORMATS if name in draft}
     for name, check in CUSTOM_FORMATS.items():
         checker.checks(name, raises=FormatViolation)(_checker_for(check))
     return checker
