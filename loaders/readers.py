@@ -66,7 +66,7 @@ class CsvReader(Reader):
                         return None
                     if reader.line_num > self.header_row and needed <= {cells.clean(c).text for c in record}:
                         return reader.line_num
-        except csv.Error:
+        except (csv.Error, OSError, UnicodeDecodeError):  # only a hint: the columns are missing either way
             return None
         return None
 
