@@ -24,6 +24,7 @@ from mdm.access.cache import AccessCache
 from mdm.access.metering import Defaults, Limits
 from mdm.audit import AuditWriter
 from mdm.db import Database
+from mdm.projects.costing import check_cost_standards
 from mdm.reads import Reads
 from mdm.search import SearchBackend, backend_for
 from mdm.settings import Settings, get_settings
@@ -83,6 +84,7 @@ def create_app(
 ) -> FastAPI:
     """Build the app. ``db`` and ``registry`` default to the settings' database and the shipped standards."""
     settings = settings or get_settings()
+    check_cost_standards()  # a bad cost standard pack stops the start (project.cost_standard_invalid)
     app = FastAPIOffline(
         title="Base-information resource service",
         version="0.1.0",

@@ -165,6 +165,8 @@ def _print_summary(summary: dict) -> None:
         table.add_row("rejects", summary["rejects_path"])
     if summary.get("error"):
         table.add_row("error", f"{summary['error']['code']}: {summary['error']['detail']}")
+    if summary.get("notice"):
+        table.add_row("notice", f"{summary['notice']['code']}: {summary['notice']['detail']}")
     if summary.get("index"):
         index = summary["index"]
         text = (
@@ -187,10 +189,20 @@ def load(
     guard: Annotated[
         float | None, typer.Option(min=0.0, max=1.0, help="Snapshot guard as a share 0–1 (default 0.05).")
     ] = None,
+    department: Annotated[
+        str | None,
+        typer.Option(
+            help="Load as this department (id or name): refused unless it owns the profile's source system. "
+            "Without it the operator loads as a steward, on the owner's behalf."
+        ),
+    ] = None,
 ) -> None:
-    """Load department files with a source profile: one batch and one transaction per file."""
+    """Load department files with a source profile: one batch and one transaction per file. The operator runs it
+    as a steward (on behalf of the department that owns the profile's source system), or as ``--department``."""
     from loaders.pipeline import LoadOptions, load_file
     from loaders.profiles import load_profile
+    from mdm.access.departments import get_department
+    from mdm.keys import Caller
     from mdm.search import backend_for
 
     settings = _settings()
@@ -207,6 +219,13 @@ def load(
         raise _fail(exc) from exc
     options = LoadOptions.from_settings(settings, force=force, guard=guard, report_root=report_dir)
     database = _database()
+    actor = None
+    if department is not None:
+        try:
+            with database.read() as session:
+                actor = Caller(get_department(session, department).id, "loader", "cli")
+        except MdmError as exc:
+            raise _fail(exc) from exc
     search = backend_for(settings, database)
     worst = EXIT["ok"]
     for path in files:
@@ -226,7 +245,9 @@ def load(
                 def tick(rows: int, done: int, total: int, task=task, bar=bar) -> None:
                     bar.update(task, completed=done, total=total, rows=rows)
 
-                summary = load_file(database, chosen, path, options=options, progress=tick, search=search).as_dict()
+                summary = load_file(
+                    database, chosen, path, options=options, progress=tick, search=search, actor=actor
+                ).as_dict()
             code = EXIT["all_rejected"] if summary["read"] and summary["rejected"] == summary["read"] else 0
         except (FileRejected, GuardRefused) as exc:
             summary = exc.extra.get("summary") or {
@@ -493,13 +514,19 @@ def demo(
     keys = prepare_demo(settings, console=err)
     err.print(f"admin key (stewards, shown once): [bold]{keys.admin}[/bold]", soft_wrap=True)
     err.print(
-        f"reader key of 苏州市民政局 (grant: natural_person and credit_record for social.assistance): "
+        f"reader key of 苏州市民政局(示例) (department 11990000MB0000030M; grant: natural_person and credit_record "
+        "for social.assistance): "
         f"[bold]{keys.reader}[/bold]",
         soft_wrap=True,
     )
-    err.print(f"reader key of 苏州市税务局 (no read grant): [bold]{keys.other}[/bold]", soft_wrap=True)
     err.print(
-        f"reader key of 苏州市公安局 (owns natural_person, decides its sharing requests): [bold]{keys.owner}[/bold]",
+        f"reader key of 苏州市税务局(示例) (department 11990000MB0000040N; no read grant, a verify grant): "
+        f"[bold]{keys.other}[/bold]",
+        soft_wrap=True,
+    )
+    err.print(
+        f"reader key of 苏州市公安局(示例) (department 11990000MB0000010K; owns natural_person, decides its sharing "
+        f"requests): [bold]{keys.owner}[/bold]",
         soft_wrap=True,
     )
     print(keys.admin, flush=True)  # the only line on stdout: logs go to stderr (_log_config)

@@ -10,7 +10,9 @@ The samples (``api/demo/`` and :mod:`api.samples`):
 * ``credit_record`` — 300 credit records about them (loaded from JSON Lines);
 * ``e_license`` — 500 licences they hold;
 * e-government projects of 2025 (and 2024's O&M projects), see :mod:`api.demo_projects`;
-* a few departments, purposes and grants (:mod:`api.demo_sharing`).
+* a few departments, purposes and grants (:mod:`api.demo_sharing`); each profile's source system belongs to one
+  of the departments (公安局: persons; 市场监督管理局: companies, credit, licences; 大数据管理局: divisions), and the
+  demo loads as the operator, a steward, on their behalf.
 
 All from fixed seeds: running the demo again loads nothing new; each run issues fresh keys (stewards' admin key,
 a 民政局 reader key with a grant). Every sample
@@ -30,7 +32,7 @@ from rich.console import Console
 
 from api import samples
 from api.demo_projects import seed_projects
-from api.demo_sharing import DemoKeys, prepare_sharing, tour
+from api.demo_sharing import DemoKeys, prepare_sharing, register_departments, tour
 from loaders.pipeline import LoadOptions, load_file
 from loaders.profiles import load_profile
 from mdm.db import Database
@@ -100,6 +102,7 @@ def prepare_demo(settings: Settings, *, console: Console | None = None) -> DemoK
     search = backend_for(settings, database)
     options = LoadOptions.from_settings(settings)
     directory = demo_data_dir(settings)
+    register_departments(database)  # the owners of the profiles' source systems; the demo loads as a steward
     for profile_file, data_file in [*write_samples(directory), write_corrections(directory)]:
         profile = load_profile(str(SAMPLES / profile_file), [])
         summary = load_file(database, profile, data_file, options=options, search=search)

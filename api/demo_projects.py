@@ -52,7 +52,18 @@ PLAN = [
     ("implementing", "120.00"),
     ("draft", "0.00"),
 ]
-OM_CATEGORIES = ("infrastructure", "hardware", "software", "data", "security", "service_desk")
+# The O&M categories of GB/T 28827.1-2022 (code list om_category, migration 0011); the demo's first categories
+# map onto them as the migration maps existing projects: infrastructure → facility, hardware →
+# physical_resource, software and data → application_data, security → platform_resource, service_desk →
+# user_support.
+OM_CATEGORIES = {
+    "facility": "机房基础设施",
+    "physical_resource": "物理资源",
+    "virtual_resource": "虚拟资源",
+    "platform_resource": "平台资源",
+    "application_data": "应用和数据",
+    "user_support": "用户支持",
+}
 
 
 def _callers() -> dict[str, Caller]:
@@ -197,13 +208,13 @@ def seed_projects(db: Database, companies: list[dict[str, Any]], credit: list[di
         created += 1
     for year, count in ((YEAR - 1, 12), (YEAR, 18)):
         for n in range(count):
-            category = OM_CATEGORIES[n % len(OM_CATEGORIES)]
+            category = list(OM_CATEGORIES)[n % len(OM_CATEGORIES)]
             cost = rng.randrange(80, 1500)
             ratio = rng.uniform(0.06, 0.18) * (1.1 if year == YEAR else 1.0)
             body = {
                 "kind": "om",
                 "year": year,
-                "name": f"第{n + 1}号业务系统{year}年度运维服务（{category}）",
+                "name": f"第{n + 1}号业务系统{year}年度运维服务（{OM_CATEGORIES[category]}）",
                 "scope": f"对第{n + 1}号系统提供{year}年度例行操作、响应支持和优化改善服务",
                 "requested_wan": f"{cost * ratio:.2f}",
                 "department_uscc": departments[n % len(departments)],

@@ -56,13 +56,20 @@ class DemoKeys:
     owner: str  # 公安局, owner of natural_person: decides sharing requests for it
 
 
-def prepare_sharing(db: Database) -> DemoKeys:
-    """Register the demo departments, purposes and grants (once) and issue fresh keys."""
-    registry = default_registry()
+def register_departments(db: Database) -> None:
+    """Register the demo departments (once): before the demo loads, as its profiles' source systems belong to
+    them (``api/demo/*.yaml``: ``source_system.department``)."""
     with db.write() as session:
         for code, name, owns in DEPARTMENTS:
             if find_department(session, code) is None:
                 add_department(session, department_id=code, name=name, owns=owns)
+
+
+def prepare_sharing(db: Database) -> DemoKeys:
+    """Register the demo departments, purposes and grants (once) and issue fresh keys."""
+    registry = default_registry()
+    register_departments(db)
+    with db.write() as session:
         for code, title, basis in PURPOSES:
             if session.get(Purpose, code) is None:
                 add_purpose(session, code=code, title=title, legal_basis=basis)

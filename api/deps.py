@@ -9,7 +9,7 @@ from fastapi import Depends, Header, Path, Request
 
 from mdm.access.departments import check_purpose_code
 from mdm.db import Database
-from mdm.errors import Forbidden, InvalidRequest
+from mdm.errors import Forbidden, InvalidRequest, Unauthorised
 from mdm.keys import Caller, authenticate
 from mdm.reads import ReadContext, Reads
 from mdm.repositories import standard_for
@@ -19,19 +19,19 @@ from standards import Standard
 from standards.registry import REPOSITORIES, Registry
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
     return request.app.state.db
 
 
-def get_registry(request: Request) -> Registry:
+async def get_registry(request: Request) -> Registry:
     return request.app.state.registry
 
 
-def get_search(request: Request) -> SearchBackend:
+async def get_search(request: Request) -> SearchBackend:
     return request.app.state.search
 
 
@@ -55,6 +55,8 @@ def current_caller(request: Request, db: DatabaseDep) -> Caller:
     ``request.header_repeated`` for two ``Authorization`` headers)."""
     header = single_header(request, "Authorization") or ""
     scheme, _, key = header.partition(" ")
+    if header.strip() and scheme.lower() != "bearer":
+        raise Unauthorised("auth.missing_key", "the Authorization header must read 'Bearer <key>'")
     return authenticate(db, key.strip() if scheme.lower() == "bearer" else None, cache=request.app.state.access)
 
 
@@ -64,7 +66,7 @@ CurrentCaller = Annotated[Caller, Depends(current_caller)]
 def require(role: str):
     """A dependency that admits callers with at least ``role`` (403 ``auth.forbidden`` otherwise)."""
 
-    def check(caller: CurrentCaller) -> Caller:
+    async def check(caller: CurrentCaller) -> Caller:
         if not caller.may(role):
             raise Forbidden("auth.forbidden", f"this needs the {role} role; the key has {caller.role}")
         return caller
@@ -76,14 +78,14 @@ Loader = Annotated[Caller, Depends(require("loader"))]
 Steward = Annotated[Caller, Depends(require("admin"))]
 
 
-def get_reads(request: Request) -> Reads:
+async def get_reads(request: Request) -> Reads:
     return request.app.state.reads
 
 
 ReadsDep = Annotated[Reads, Depends(get_reads)]
 
 
-def read_context(
+async def read_context(
     request: Request,
     caller: CurrentCaller,
     x_purpose: Annotated[
@@ -120,4 +122,13 @@ def get_standard(
     return standard_for(registry, repository)
 
 
-StandardDep = Annotated[Standard, Depends(get_standard)]
+async def path_standard(
+    repository: Annotated[str, Path(description="Repository id.", json_schema_extra={"enum": list(REPOSITORIES)})],
+    registry: RegistryDep,
+) -> Standard:
+    """:func:`get_standard` as a dependency: ``async``, as it never blocks, so FastAPI resolves it on the event
+    loop instead of a thread-pool hop (only dependencies that do I/O — the caller's key — run in the pool)."""
+    return standard_for(registry, repository)
+
+
+StandardDep = Annotated[Standard, Depends(path_standard)]

@@ -1,6 +1,6 @@
 """Load benchmark: ``mdm load`` end to end against a raw COPY of the same rows, on PostgreSQL, in one run.
 
-    python bench/load.py [--rows 100000] [--million] [--database-url postgresql+psycopg2://…] [--keep]
+    python bench/load.py [--rows 100000] [--million] [--workers 1,0] [--database-url postgresql+psycopg2://…] [--keep]
 
 Generates N synthetic natural_person rows as a CSV (api/samples.py; address code 990102, no real person) and
 runs ``mdm load`` on it, as a user would (a CLI process per load, in a scratch schema), four times:
@@ -12,7 +12,9 @@ runs ``mdm load`` on it, as a user would (a CLI process per load, in a scratch s
 
 Each is printed as wall time (CLI start included), rows/s, the ratio to a raw ``COPY`` of as many golden-record
 rows into a table made with ``LIKE golden_records INCLUDING ALL`` (same columns, same indexes) in the same
-schema, and the load process's peak memory. ``--million`` runs at 1,000,000 rows. Not a test; CI does not run it.
+schema, and the load process's peak memory. ``--million`` runs at 1,000,000 rows. ``--workers`` runs the four
+steps once per MDM_LOAD_WORKERS value, each in a schema of its own (default: 1 process, then the default pool), and
+prints the speed-up. Not a test; tests/test_bench.py runs it tiny.
 The database URL defaults to MDM_TEST_DATABASE_URL (as scripts/services.sh sets it).
 """
 
@@ -96,67 +98,89 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--million", action="store_true", help="run at 1,000,000 rows")
     parser.add_argument("--database-url", default=os.environ.get("MDM_TEST_DATABASE_URL"))
-    parser.add_argument("--keep", action="store_true", help="keep the scratch schema")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch schemas")
+    parser.add_argument(
+        "--workers",
+        default="1,0",
+        help="MDM_LOAD_WORKERS values to compare, comma-separated (0: the default, the usable CPUs; 1: one process)",
+    )
     args = parser.parse_args()
     rows_n = 1_000_000 if args.million else args.rows
     if not args.database_url or not args.database_url.startswith("postgresql"):
         parser.error("a PostgreSQL URL is needed (--database-url or MDM_TEST_DATABASE_URL)")
-
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    worker_counts = [int(w) for w in args.workers.split(",")]
     admin = sa.create_engine(args.database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    scoped_url = sa.engine.make_url(args.database_url).update_query_dict({"options": f"-csearch_path={schema},public"})
-    scoped = scoped_url.render_as_string(hide_password=False)
-    results: list[tuple[str, int, float, float, float, float, float]] = []  # see the table header below
-    try:
-        with tempfile.TemporaryDirectory(prefix="mdm-bench-") as tmp:
-            started = time.perf_counter()
-            people = list(samples.persons(rows_n, seed=42))
-            full = samples.write_csv(Path(tmp) / "persons.csv", people)
-            tenth = samples.write_csv(Path(tmp) / "delta-10pc.csv", changed(people, rows_n // 10, 1))
-            small_n = min(1000, rows_n // 2)  # 1,000 rows, or half of a smoke run's few
-            small = samples.write_csv(Path(tmp) / "delta-1000.csv", changed(people[rows_n // 2 :], small_n, 2))
-            del people
-            took = time.perf_counter() - started
-            print(f"generated {rows_n:,} rows ({full.stat().st_size / 1e6:.1f} MB) in {took:.1f} s", flush=True)
-            env = {**os.environ, "MDM_DATABASE_URL": scoped, "MDM_REPORT_DIR": str(Path(tmp) / "loads")}
-            subprocess.run([sys.executable, "-m", "api", "db", "upgrade"], env=env, check=True, cwd=ROOT)
-            engine = sa.create_engine(scoped)
-            steps = [
-                ("initial load", full, rows_n, "inserted"),
-                ("unchanged re-load", full, rows_n, "unchanged"),
-                ("10 % delta", tenth, rows_n // 10, "updated"),
-                (f"{small_n:,}-row delta", small, small_n, "updated"),
-            ]
-            for label, path, count, counted in steps:
-                seconds, cpu, peak, summary = run_load(env, path)
-                assert summary[counted] == count and summary["rejected"] == 0, summary
-                copy = raw_copy_seconds(engine, count)
-                results.append((label, count, seconds, summary["seconds"], cpu, copy, peak))
-                print(f"  {label}: {seconds:.1f} s", flush=True)
-            engine.dispose()
-    finally:
-        if not args.keep:
+    results: list[tuple[int, str, int, float, float, float, float, float]] = []  # see the table header below
+    with tempfile.TemporaryDirectory(prefix="mdm-bench-") as tmp:
+        started = time.perf_counter()
+        people = list(samples.persons(rows_n, seed=42))
+        full = samples.write_csv(Path(tmp) / "persons.csv", people)
+        tenth = samples.write_csv(Path(tmp) / "delta-10pc.csv", changed(people, rows_n // 10, 1))
+        small_n = min(1000, rows_n // 2)  # 1,000 rows, or half of a smoke run's few
+        small = samples.write_csv(Path(tmp) / "delta-1000.csv", changed(people[rows_n // 2 :], small_n, 2))
+        del people
+        took = time.perf_counter() - started
+        print(f"generated {rows_n:,} rows ({full.stat().st_size / 1e6:.1f} MB) in {took:.1f} s", flush=True)
+        steps = [
+            ("initial load", full, rows_n, "inserted"),
+            ("unchanged re-load", full, rows_n, "unchanged"),
+            ("10 % delta", tenth, rows_n // 10, "updated"),
+            (f"{small_n:,}-row delta", small, small_n, "updated"),
+        ]
+        for workers in worker_counts:
+            schema = f"bench_{uuid.uuid4().hex[:8]}"
             with admin.connect() as conn:
-                conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        admin.dispose()
+                conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+            scoped_url = sa.engine.make_url(args.database_url).update_query_dict(
+                {"options": f"-csearch_path={schema},public"}
+            )
+            scoped = scoped_url.render_as_string(hide_password=False)
+            env = {
+                **os.environ,
+                "MDM_DATABASE_URL": scoped,
+                "MDM_REPORT_DIR": str(Path(tmp) / f"loads-{workers}"),
+                "MDM_LOAD_WORKERS": str(workers),
+            }
+            try:
+                subprocess.run([sys.executable, "-m", "api", "db", "upgrade"], env=env, check=True, cwd=ROOT)
+                engine = sa.create_engine(scoped)
+                for label, path, count, counted in steps:
+                    seconds, cpu, peak, summary = run_load(env, path)
+                    assert summary[counted] == count and summary["rejected"] == 0, summary
+                    copy = raw_copy_seconds(engine, count)
+                    results.append((workers, label, count, seconds, summary["seconds"], cpu, copy, peak))
+                    print(f"  MDM_LOAD_WORKERS={workers} {label}: {seconds:.1f} s", flush=True)
+                engine.dispose()
+            finally:
+                if not args.keep:
+                    with admin.connect() as conn:
+                        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    admin.dispose()
 
     print(
         "\nwall s: the whole CLI process; load s: inside load_file (summary 'seconds'); CPU s: the CLI process's own"
-        " user+sys time; ratio: raw COPY seconds / wall seconds for as many rows"
+        " user+sys time and its waited-for worker processes'; ratio: raw COPY seconds / wall seconds for as many"
+        " rows; peak MB: the CLI process (not its preparation workers); workers: MDM_LOAD_WORKERS (0 = the CPUs)"
     )
     print(
-        f"{'step':<20}{'rows':>10}{'wall s':>9}{'load s':>9}{'CPU s':>8}{'rows/s':>10}{'COPY rows/s':>13}"
-        f"{'ratio':>8}{'peak MB':>9}"
+        f"{'workers':>7} {'step':<20}{'rows':>10}{'wall s':>9}{'load s':>9}{'CPU s':>8}{'rows/s':>10}"
+        f"{'COPY rows/s':>13}{'ratio':>8}{'peak MB':>9}"
     )
-    for label, count, seconds, inside, cpu, copy, peak in results:
+    for workers, label, count, seconds, inside, cpu, copy, peak in results:
         print(
-            f"{label:<20}{count:>10,}{seconds:>9.2f}{inside:>9.2f}{cpu:>8.2f}{count / seconds:>10,.0f}"
+            f"{workers:>7} {label:<20}{count:>10,}{seconds:>9.2f}{inside:>9.2f}{cpu:>8.2f}{count / seconds:>10,.0f}"
             f"{count / copy:>13,.0f}{copy / seconds:>8.3f}{peak:>9.0f}"
         )
-    initial, reload = results[0], results[1]
-    print(f"unchanged re-load rate / initial rate: {(reload[1] / reload[2]) / (initial[1] / initial[2]):.2f}")
+    for workers in worker_counts:
+        mine = [r for r in results if r[0] == workers]
+        initial, reload = mine[0], mine[1]
+        rate = (reload[2] / reload[3]) / (initial[2] / initial[3])
+        print(f"workers {workers}: unchanged re-load rate / initial rate: {rate:.2f}")
+    if len(worker_counts) > 1:
+        first = {r[1]: r[3] for r in results if r[0] == worker_counts[0]}
+        for workers in worker_counts[1:]:
+            ratios = ", ".join(f"{r[1]} {first[r[1]] / r[3]:.2f}×" for r in results if r[0] == workers)
+            print(f"speed-up of workers {workers} over {worker_counts[0]}: {ratios}")
 
 
 if __name__ == "__main__":

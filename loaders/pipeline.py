@@ -6,6 +6,10 @@ batch row commit together, or nothing does. A bad row never fails the batch; it 
 code. A file that cannot be read at all (``file.*``), a bad profile (``load.profile_*``) or a refusing snapshot
 guard (``load.guard_refused``) fails the whole batch, which is still recorded, with its summary, for
 ``GET /loads/{batch_id}``.
+
+Before anything is read or recorded, the load is authorised (:func:`mdm.access.loading.authorise_load`): the
+acting department must own the profile's source system, or be a steward loading on its behalf; a refused load
+(``load.department_mismatch``, ``load.owner_conflict``) leaves no batch, no report and no record behind.
 """
 
 from __future__ import annotations
@@ -24,16 +28,19 @@ from loaders import cells
 from loaders import geometry as geo
 from loaders.encoding import report_name
 from loaders.normalise import NORMALISERS, Context, NormaliseError, fixed_width, timestamp
+from loaders.parallel import prepared_chunks
 from loaders.profiles import Profile
 from loaders.readers import open_reader
 from loaders.report import LoadReport
 from loaders.rows import Reader, SourceRow
 from loaders.summary import LoadOptions, LoadSummary
+from mdm.access.loading import LoadAuthority, authorise_load
 from mdm.batches import new_batch_id, record_failed_batch
 from mdm.codelists import DatabaseCodeLists
 from mdm.db import Database
 from mdm.errors import FileRejected, GuardRefused, MdmError, ProfileRejected, RepositoryUnknown
 from mdm.identifiers import KnownLegacyCodes
+from mdm.keys import Caller
 from mdm.repositories import standard_for
 from mdm.search import SearchBackend
 from mdm.store import BatchOutcome, Duplicate, Feed, Held, StagedRow, run_batch
@@ -163,12 +170,16 @@ class RowPreparer:
     def prepare_chunk(self, rows: list[SourceRow]) -> list[tuple[StagedRow | None, list[Issue], list[Issue]]]:
         """:meth:`prepare` for each of ``rows``, in order, asking the store once for the chunk whether the
         issuing authority holds the USCCs that fail only their check character (``uscc.legacy_known``)."""
-        checked = [self._checked(row) for row in rows]
+        return self.settle([self.check(row) for row in rows])
+
+    def settle(self, checked: list[_Checked]) -> list[tuple[StagedRow | None, list[Issue], list[Issue]]]:
+        """Finish a chunk of :meth:`check` results in this process: one lookup of the held legacy USCCs the chunk
+        needs (the store), then each row staged or rejected."""
         wanted = {str(problem.value) for c in checked for problem, _ in c.legacy}
         held = self.known_legacy(wanted) if wanted and self.known_legacy is not None else set()
         return [self._staged(c, held) for c in checked]
 
-    def _checked(self, row: SourceRow) -> _Checked:
+    def check(self, row: SourceRow) -> _Checked:
         """Normalise and validate one row; a USCC failing only its check character waits in ``legacy``."""
         errors = [issue(code, column, message) for code, column, message in row.problems]
         warnings: list[Issue] = []
@@ -375,25 +386,35 @@ def _rows(
     summary: LoadSummary,
     progress: Progress | None,
     every: int,
+    workers: int = 1,
 ) -> Iterator[StagedRow | Held]:
-    """Read, prepare and report each row, ``every`` rows at a time (one legacy-code lookup per chunk); yield what
-    the store needs: staged rows and held source keys."""
+    """Read, prepare and report each row, ``every`` rows at a time (one legacy-code lookup per chunk; prepared by
+    ``workers`` processes, :mod:`loaders.parallel`); yield what the store needs: staged rows and held source
+    keys."""
+    for chunk, results in prepared_chunks(preparer, _chunks(reader, summary, every), workers=workers):
+        yield from _prepared(chunk, results, preparer, report)
+        if progress:
+            progress(summary.read, reader.position, reader.size)
+    if progress:
+        progress(summary.read, reader.size, reader.size)
+
+
+def _chunks(reader: Reader, summary: LoadSummary, every: int) -> Iterator[list[SourceRow]]:
     chunk: list[SourceRow] = []
     for row in reader.rows():
         summary.read += 1
         chunk.append(row)
         if len(chunk) >= every:
-            yield from _prepared(chunk, preparer, report)
-            chunk.clear()
-            if progress:
-                progress(summary.read, reader.position, reader.size)
-    yield from _prepared(chunk, preparer, report)
-    if progress:
-        progress(summary.read, reader.size, reader.size)
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
-def _prepared(chunk: list[SourceRow], preparer: RowPreparer, report: LoadReport) -> Iterator[StagedRow | Held]:
-    for row, (staged, errors, warnings) in zip(chunk, preparer.prepare_chunk(chunk), strict=True):
+def _prepared(
+    chunk: list[SourceRow], results: list[Any], preparer: RowPreparer, report: LoadReport
+) -> Iterator[StagedRow | Held]:
+    for row, (staged, errors, warnings) in zip(chunk, results, strict=True):
         # a rejected row's warnings and its reject name the same source key (best effort: as supplied)
         source_key = staged.source_key if staged else preparer.source_key(row, {})
         report.warn(row.row_no, warnings, source_key=source_key)
@@ -415,6 +436,7 @@ def load_file(
     progress: Progress | None = None,
     file_name: str | None = None,
     search: SearchBackend | None = None,
+    actor: Caller | None = None,
 ) -> LoadSummary:
     """Load one file as one batch and return its :class:`LoadSummary` (also written to
     ``<report_root>/<batch_id>/summary.json``; :meth:`LoadSummary.as_dict` is the published shape).
@@ -423,9 +445,21 @@ def load_file(
     ``warnings``, counts by code, ``golden`` (created/changed/retired/versions), ``encoding``, ``rejects_path``.
     With an index-backed ``search`` backend (Elasticsearch), the batch's changes are indexed before this
     returns, with the outcome under ``index``.
-    Raises :class:`FileRejected` or :class:`GuardRefused` (the summary, as a dict, is in ``exc.extra["summary"]``).
+
+    ``actor`` is the key that loads (None: the local operator, a steward — ``mdm load``, ``mdm demo``); the batch
+    records the department it loads for and ``actor``'s department (:class:`mdm.access.loading.LoadAuthority`).
+    Raises 403 ``load.department_mismatch`` or 409 ``load.owner_conflict`` (stewards) before anything
+    is stored, :class:`FileRejected` or :class:`GuardRefused` (the summary, as a dict, is in
+    ``exc.extra["summary"]``).
     """
     registry = registry or default_registry()
+    with db.read() as session:
+        authority = authorise_load(
+            session,
+            source_system_id=profile.source_system.id,
+            declared=profile.source_system.department,
+            actor=actor,
+        )
     batch_id = new_batch_id()
     started = dt.datetime.now(dt.UTC)
     clock = time.monotonic()
@@ -462,7 +496,7 @@ def load_file(
             if report.rejected == summary.read:
                 summary.notice = {"code": "load.all_rejected", "detail": "every row was rejected; nothing changed"}
             _finish(summary, report, clock, "committed")
-            return _batch_row(summary, profile, started)
+            return _batch_row(summary, profile, started, authority)
 
         run_batch(
             db,
@@ -470,10 +504,11 @@ def load_file(
             feed=Feed(
                 source_system_id=profile.source_system.id,
                 source_system_name=profile.source_system.name,
+                department_id=authority.department,
                 feed=profile.name,
                 priority=profile.priority,
             ),
-            rows=_rows(reader, preparer, report, summary, progress, options.chunk_rows),
+            rows=_rows(reader, preparer, report, summary, progress, options.chunk_rows, options.workers),
             mode=profile.mode,
             guard=options.guard,
             force=options.force,
@@ -491,14 +526,14 @@ def load_file(
         report.write_summary(summary.as_dict())
         return summary
     except MdmError as exc:
-        status = "refused" if isinstance(exc, GuardRefused) else "rejected"
+        status = "refused" if isinstance(exc, GuardRefused) else "rejected" if exc.status < 500 else "failed"
         summary.error = {"code": exc.code, "detail": exc.detail}
-        _fail(db, summary, report, clock, status, profile, started)
+        _fail(db, summary, report, clock, status, profile, started, authority)
         exc.extra["summary"] = summary.as_dict()
         raise
     except BaseException as exc:
         summary.error = {"code": "server.error", "detail": str(exc)[:500]}
-        _fail(db, summary, report, clock, "failed", profile, started)
+        _fail(db, summary, report, clock, "failed", profile, started, authority)
         raise
     finally:
         report.close()
@@ -514,7 +549,9 @@ def _finish(summary: LoadSummary, report: LoadReport, clock: float, status: str)
     summary.seconds = round(time.monotonic() - clock, 3)
 
 
-def _batch_row(summary: LoadSummary, profile: Profile, started: dt.datetime) -> dict[str, Any]:
+def _batch_row(
+    summary: LoadSummary, profile: Profile, started: dt.datetime, authority: LoadAuthority
+) -> dict[str, Any]:
     return {
         "id": summary.batch_id,
         "repository": profile.repository,
@@ -527,6 +564,8 @@ def _batch_row(summary: LoadSummary, profile: Profile, started: dt.datetime) -> 
         "started_at": started,
         "finished_at": summary.finished(),
         "summary": summary.as_dict(),
+        "department_id": authority.department,
+        "loaded_by": authority.loaded_by,
     }
 
 
@@ -538,11 +577,12 @@ def _fail(
     status: str,
     profile: Profile,
     started: dt.datetime,
+    authority: LoadAuthority,
 ) -> None:
     summary.rolled_back()  # nothing of the batch is stored
     _finish(summary, report, clock, status)
     report.write_summary(summary.as_dict())
     try:
-        record_failed_batch(db, **_batch_row(summary, profile, started))
+        record_failed_batch(db, **_batch_row(summary, profile, started, authority))
     except Exception:  # the database itself may be what failed; the summary file still tells the story
         summary.notes = [*(summary.notes or []), "the batch row could not be recorded"]

@@ -15,7 +15,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from loaders.dates import DEFAULT_DATE_FORMATS, check_date_format
-from mdm.errors import ProfileRejected
+from mdm.access.departments import check_department_id
+from mdm.errors import InvalidRequest, ProfileRejected
 
 CHINA_EXTENT = (73.4, 3.8, 135.1, 53.6)
 """China's bounding box in degrees (min lon, min lat, max lon, max lat): Pamirs to the Heilong–Ussuri confluence,
@@ -67,10 +68,25 @@ class GeometrySpec(BaseModel):
 
 
 class SourceSystemSpec(BaseModel):
+    """The source system a profile's file comes from, and the registered department that owns it: only that
+    department loads under it, or a steward on its behalf (:mod:`mdm.access.loading`). Without ``department``
+    only stewards load it."""
+
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{1,63}$")
     name: str
+    department: str | None = Field(None, description="Id of the department that owns the source system.")
+
+    @field_validator("department")
+    @classmethod
+    def _department_id(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return check_department_id(value)
+        except InvalidRequest as exc:
+            raise ValueError(exc.detail) from None
 
 
 class Profile(BaseModel):

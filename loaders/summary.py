@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from loaders.parallel import default_workers
 from mdm.settings import Settings
 from mdm.store import BatchOutcome
 
@@ -27,23 +28,29 @@ class LoadOptions:
     guard: float = 0.05
     force: bool = False
     chunk_rows: int = 5000
+    workers: int = 1  # row-preparation processes (loaders.parallel); 1 prepares in this process
 
     @classmethod
     def from_settings(
         cls, settings: Settings, *, force: bool = False, guard: float | None = None, report_root: Path | None = None
     ) -> LoadOptions:
-        """Options from ``MDM_REPORT_DIR``, ``MDM_SNAPSHOT_GUARD`` and ``MDM_CHUNK_ROWS``; ``force``, ``guard``
-        and ``report_root`` override them for one run (CLI ``--force``/``--guard``/``--report-dir``, form field
-        ``force``)."""
+        """Options from ``MDM_REPORT_DIR``, ``MDM_SNAPSHOT_GUARD``, ``MDM_CHUNK_ROWS`` and ``MDM_LOAD_WORKERS``;
+        ``force``, ``guard`` and ``report_root`` override them for one run (CLI ``--force``/``--guard``/
+        ``--report-dir``, form field ``force``)."""
         return cls(
             report_root=Path(report_root or settings.report_dir),
             guard=settings.snapshot_guard if guard is None else guard,
             force=force,
             chunk_rows=settings.chunk_rows,
+            workers=settings.load_workers or default_workers(),
         )
 
     def with_force(self, force: bool) -> LoadOptions:
         return replace(self, force=force)
+
+    def in_process(self) -> LoadOptions:
+        """The same options with the rows prepared in the loading process (no worker processes)."""
+        return replace(self, workers=1)
 
 
 @dataclass

@@ -1,5 +1,8 @@
 """Load batches: their bookkeeping rows. A batch row commits with the batch's records, or, for a batch that
-failed, alone afterwards so the failure stays visible at ``GET /loads/{batch_id}``."""
+failed, alone afterwards so the failure stays visible at ``GET /loads/{batch_id}``.
+
+A batch is read through a viewer: stewards see every batch, any other department only those loaded for it
+(:func:`mdm.access.loading.may_see_batch`); to it, another department's batch is missing (``load.not_found``)."""
 
 from __future__ import annotations
 
@@ -11,8 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mdm import audit
+from mdm.access.loading import is_steward, may_see_batch
 from mdm.db import Database
 from mdm.errors import InvalidRequest, NotFound
+from mdm.keys import Caller
 from mdm.models import Batch, SourceSystem
 from mdm.store.dialect import Dialect
 
@@ -21,28 +26,43 @@ def new_batch_id() -> str:
     return str(uuid.uuid4())
 
 
-def register_source_system(session: Session, *, source_system_id: str, name: str, now: dt.datetime) -> None:
-    """Create or rename a source system: one ``INSERT … ON CONFLICT`` so concurrent loads never collide."""
-    statement = Dialect.of(session).insert(SourceSystem).values(id=source_system_id, name=name, updated_at=now)
+def register_source_system(
+    session: Session, *, source_system_id: str, name: str, now: dt.datetime, department_id: str | None = None
+) -> None:
+    """Create or rename a source system and record its owning ``department_id`` (when given; a load is authorised
+    first, :func:`mdm.access.loading.authorise_load`, which refuses to replace a registered owner). One
+    ``INSERT … ON CONFLICT`` so concurrent loads never collide."""
+    statement = Dialect.of(session).insert(SourceSystem).values(
+        id=source_system_id, name=name, updated_at=now, department_id=department_id
+    )
     session.execute(
         statement.on_conflict_do_update(
             index_elements=[SourceSystem.id],
-            set_={"name": statement.excluded.name, "updated_at": statement.excluded.updated_at},
-            where=SourceSystem.name != statement.excluded.name,
+            set_={
+                "name": statement.excluded.name,
+                "updated_at": statement.excluded.updated_at,
+                "department_id": func.coalesce(statement.excluded.department_id, SourceSystem.department_id),
+            },
+            where=(SourceSystem.name != statement.excluded.name)
+            | (
+                statement.excluded.department_id.is_not(None)
+                & (func.coalesce(SourceSystem.department_id, "") != statement.excluded.department_id)
+            ),
         )
     )
 
 
 def record_batch(session: Session, **fields: Any) -> Batch:
     """Add a batch row (fields of :class:`mdm.models.Batch`) to the unit of work, with its audit event
-    (``load:commit``: the counts of the summary), so both commit with the batch's records."""
+    (``load:commit`` by ``loaded_by``: the counts of the summary, the department loaded for and whether a steward
+    loaded on its behalf), so both commit with the batch's records."""
     batch = Batch(**fields)
     session.add(batch)
     session.flush()
     summary = batch.summary or {}
     audit.record(
         session,
-        actor=None,
+        actor=batch.loaded_by,
         action="load:commit",
         target=batch.id,
         repository=batch.repository,
@@ -50,6 +70,9 @@ def record_batch(session: Session, **fields: Any) -> Batch:
             "source_system": batch.source_system_id,
             "profile": batch.profile,
             "status": batch.status,
+            "department": batch.department_id,
+            "loaded_by": batch.loaded_by,
+            "on_behalf": batch.department_id != batch.loaded_by,
             **{k: summary.get(k, 0) for k in ("read", "inserted", "updated", "unchanged", "retired", "rejected")},
         },
     )
@@ -62,22 +85,38 @@ def record_failed_batch(db: Database, **fields: Any) -> None:
         session.merge(Batch(**fields))
 
 
-def get_batch(db: Database, batch_id: str) -> Batch:
-    """The batch with this id. Raises :class:`NotFound` (``load.not_found``)."""
+def get_batch(db: Database, batch_id: str, *, viewer: Caller | None) -> Batch:
+    """The batch with this id as ``viewer`` may see it (None: the local operator). Raises :class:`NotFound`
+    (``load.not_found``) for a batch that does not exist and, alike, for one another department loaded."""
     with db.read() as session:
         batch = session.get(Batch, batch_id)
-        if batch is None:
+        if batch is None or not may_see_batch(batch, viewer):
             raise NotFound("load.not_found", f"no load batch {batch_id}")
         return batch
 
 
-def recent_batches(session: Session, *, limit: int = 50, repository: str | None = None) -> list[Batch]:
-    """The latest ``limit`` batches (1…500), newest first, of one repository or all; ``request.invalid``."""
+def visible_batches(session: Session, batch_ids: set[str], *, viewer: Caller | None) -> set[str]:
+    """Those of ``batch_ids`` that ``viewer`` may see (:func:`mdm.access.loading.may_see_batch`): where a page may
+    link to a batch's report."""
+    if not batch_ids:
+        return set()
+    rows = session.execute(select(Batch).where(Batch.id.in_(sorted(batch_ids)))).scalars()
+    return {b.id for b in rows if may_see_batch(b, viewer)}
+
+
+def recent_batches(
+    session: Session, *, viewer: Caller | None, limit: int = 50, repository: str | None = None
+) -> list[Batch]:
+    """The latest ``limit`` batches (1…500) ``viewer`` may see, newest first, of one repository or all;
+    ``request.invalid``."""
     if not 1 <= limit <= 500:
         raise InvalidRequest("request.invalid", "limit must be 1..500")
     stmt = select(Batch).order_by(Batch.started_at.desc(), Batch.id).limit(limit)
     if repository is not None:
         stmt = stmt.where(Batch.repository == repository)
+    if not is_steward(viewer):
+        assert viewer is not None  # is_steward(None) is True
+        stmt = stmt.where(Batch.department_id == viewer.department)
     return list(session.execute(stmt).scalars())
 
 

@@ -154,8 +154,21 @@ class DatabaseCodeLists:
         self.db = db
         self._shipped = ShippedCodeLists()
         self._lists: dict[str, dict[str, list[tuple[dt.date | None, dt.date | None]]]] = {}
+        self._frozen = False
+
+    def preload(self) -> None:
+        """Read every imported list now and ask the database no more: a list not imported is then empty (the
+        shipped one answers). For a copy of this provider in a forked process, which must not use the
+        parent's connections (:mod:`loaders.parallel`)."""
+        with self.db.read() as session:
+            names = session.execute(select(CodeListEntry.list_name).distinct()).scalars().all()
+        for name in names:
+            self._list(name)
+        self._frozen = True
 
     def _list(self, list_name: str) -> dict[str, list[tuple[dt.date | None, dt.date | None]]]:
+        if list_name not in self._lists and self._frozen:
+            return {}
         if list_name not in self._lists:
             held: dict[str, list[tuple[dt.date | None, dt.date | None]]] = defaultdict(list)
             with self.db.read() as session:

@@ -9,7 +9,9 @@ between the two lives in :mod:`mdm.store.dialect`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,6 +57,26 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+_REVISION = re.compile(r'^(down_revision|revision)\s*=\s*(None|"[^"]*"|\'[^\']*\')', re.M)
+
+
+@functools.cache
+def head_revision() -> str | None:
+    """The newest revision of the migrations, read from their files' ``revision`` / ``down_revision`` lines (the
+    one no other revises); None if they do not form one chain — then Alembic decides."""
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        found = dict(_REVISION.findall(path.read_text(encoding="utf-8")))
+        if "revision" not in found:
+            continue
+        revisions.add(found["revision"].strip("\"'"))
+        if found.get("down_revision", "None") != "None":
+            revised.add(found["down_revision"].strip("\"'"))
+    heads = revisions - revised
+    return next(iter(heads)) if len(heads) == 1 else None
+
+
 def current_revision(engine: Engine) -> str | None:
     """The Alembic revision the database is at, or None for an empty database."""
     with engine.connect() as conn:
@@ -91,12 +113,16 @@ class Database:
         return Dialect.of(self.engine).name
 
     def ensure_schema(self) -> None:
-        """Create and migrate the database on first use."""
+        """Create and migrate the database on first use. A database already at the newest revision is recognised
+        with one query, without loading Alembic (it is most of a short command's start-up)."""
         if self._ready or not self._migrate:
             return
         with _lock:
             if not self._ready:
                 try:
+                    if current_revision(self.engine) == head_revision():
+                        self._ready = True
+                        return
                     upgrade(self.engine)
                 except (OperationalError, InterfaceError) as exc:
                     raise Unavailable("database.unavailable", "cannot reach the database") from exc

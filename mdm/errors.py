@@ -89,6 +89,13 @@ class GuardRefused(MdmError):
     exit_code = 4
 
 
+class LoadRefused(Forbidden):
+    """A load outside the remit of the department that runs it (``load.department_mismatch``): HTTP 403, exit 2
+    (for ``mdm load --department``, a usage error). Nothing of the batch is read or stored."""
+
+    exit_code = 2
+
+
 class Unavailable(MdmError):
     """A service the request needs cannot be reached or is not set up (``database.unavailable``,
     ``database.extension_missing``, ``search.unavailable``, ``audit.unavailable``: a read whose audit event could
@@ -109,3 +116,24 @@ class Conflict(MdmError):
     HTTP 409, exit 1."""
 
     status = 409
+
+
+class OwnerConflict(Conflict):
+    """A profile that names another owner for a source system than its registered one (``load.owner_conflict``):
+    HTTP 409, exit 2 (the profile is wrong). Nothing of the batch is read or stored."""
+
+    exit_code = 2
+
+
+class CostStandardInvalid(MdmError):
+    """A cost standard pack (:mod:`mdm.projects.costing`) that does not satisfy its schema
+    (``project.cost_standard_invalid``, with ``pack`` and ``coefficient``): a fault of the deployment, not of a
+    caller — HTTP 500, and the app does not start."""
+
+    def __init__(self, pack: str, coefficient: str, reason: str) -> None:
+        super().__init__(
+            "project.cost_standard_invalid",
+            f"cost standard pack {pack!r} is refused: {coefficient}: {reason}",
+            pack=pack,
+            coefficient=coefficient,
+        )

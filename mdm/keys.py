@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from mdm import audit
 from mdm.access.cache import AccessCache
-from mdm.access.departments import find_department, register_department
+from mdm.access.departments import did_you_mean, find_department, register_department
 from mdm.db import Database
 from mdm.errors import Conflict, InvalidRequest, NotFound, Unauthorised
 from mdm.models import ApiKey, Department
@@ -93,8 +93,8 @@ def issue_key(
             if not register:
                 raise NotFound(
                     "department.not_found",
-                    f"no department {department!r}; see `mdm departments list`, register it with "
-                    "`mdm departments add`, or ask for it here with --register --name <name>",
+                    f"no department {department!r}{did_you_mean(session, department)}; see `mdm departments "
+                    "list`, register it with `mdm departments add`, or ask for it here with --register --name <name>",
                 )
             holder = register_department(session, department, name=name)
             audit.record(

@@ -78,16 +78,22 @@ class Batch(Base):
     started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     summary: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+    # the department the batch loaded for (its source system's owner; None: stewards only) and the department
+    # whose key ran it (the same, or a steward's on its behalf; None: the local operator, ``mdm load``)
+    department_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    loaded_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class SourceSystem(Base):
-    """A department's system that supplies records."""
+    """A department's system that supplies records; ``department_id`` is the registered department that owns it
+    (recorded by its first load with a profile that declares it; None: not yet, only stewards load under it)."""
 
     __tablename__ = "source_systems"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    department_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class SourceRecord(Base):

@@ -183,7 +183,13 @@ class Reads:
             return
         limits = metering.limits_for(self.meter.of(kind), list(view.declared_limits))
         metering.charge(
-            self.db, department=ctx.caller.department, purpose=ctx.purpose, kind=kind, units=units, limits=limits
+            self.db,
+            department=ctx.caller.department,
+            purpose=ctx.purpose,
+            kind=kind,
+            units=units,
+            limits=limits,
+            lock_wait=self.audit.timeout,  # bounded like the audit: a call is refused in time, never left waiting
         )
 
     def _shown(self, view: View, items: list[RecordView], outcome: _Outcome) -> list[Shown]:

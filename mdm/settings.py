@@ -38,6 +38,12 @@ class Settings(BaseSettings):
         description="Largest share of a repository's active records one snapshot may retire without --force.",
     )
     chunk_rows: int = Field(5000, ge=1, description="Rows per chunk when loading (bounds memory).")
+    load_workers: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="Processes preparing a load's rows (0: the usable CPUs, at most 8; 1: in the loading process).",
+    )
     max_upload_bytes: int = Field(
         200 * 1024 * 1024,
         ge=1,

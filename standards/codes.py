@@ -100,6 +100,11 @@ _TABLE: tuple[Code, ...] = (
     Code("geo.crs_converted", "warning", "GCJ-02 or BD-09 coordinates were converted to CGCS2000; raw geometry kept."),
     # load guard
     Code("load.guard_refused", "error", "A snapshot would retire more of the repository than the guard allows."),
+    Code(
+        "load.worker_failed",
+        "error",
+        "A row-preparation worker process died during the load; nothing was stored (rerun the load).",
+    ),
     Code("load.profile_unknown", "error", "No such source profile (path or name in MDM_PROFILE_PATH)."),
     Code("load.profile_invalid", "error", "The source profile is malformed."),
     Code("load.all_rejected", "error", "Every row of the file was rejected."),
@@ -145,6 +150,11 @@ _TABLE: tuple[Code, ...] = (
     ),
     Code("project.cost_standard_unknown", "error", "No cost standard with this version."),
     Code(
+        "project.cost_standard_invalid",
+        "error",
+        "A cost standard pack misses a coefficient or breaks its schema (named); the service does not start.",
+    ),
+    Code(
         "project.payment_invalid",
         "error",
         "A payment row that cannot be imported (unknown project, bad date or amount).",
@@ -177,7 +187,13 @@ _TABLE: tuple[Code, ...] = (
     Code("console.signed_out", "error", "The console session is missing, expired or its key was revoked: sign in."),
     Code("repository.unknown", "error", "No such repository."),
     Code("record.not_found", "error", "No record with this business key (or none as of that time)."),
-    Code("load.not_found", "error", "No load batch with this id."),
+    Code("load.not_found", "error", "No load batch with this id (or none the caller's department may see)."),
+    Code(
+        "load.department_mismatch",
+        "error",
+        "The profile's source system is not the loading department's; its owner loads it, or a steward.",
+    ),
+    Code("load.owner_conflict", "error", "The profile names another owner than the source system's registered one."),
     Code("request.invalid", "error", "A parameter is missing or malformed."),
     Code("request.not_found", "error", "No such endpoint."),
     Code("request.method_not_allowed", "error", "The endpoint does not accept this HTTP method."),

@@ -12,11 +12,16 @@ import yaml
 
 from loaders.pipeline import LoadOptions, load_file
 from loaders.profiles import parse_profile
+from mdm.access.departments import code_for_name
 from mdm.db import Database
+
+LOADER_DEPARTMENT = code_for_name("loader dept")
+"""The department of the ``api`` fixture's loader key (tests/test_api.py), which owns the test profiles' source
+systems: only it loads under them through the API, or a steward (mdm.access.loading)."""
 
 POI_PROFILE: dict[str, Any] = {
     "repository": "geo_feature",
-    "source_system": {"id": "test-poi", "name": "test POI source"},
+    "source_system": {"id": "test-poi", "name": "test POI source", "department": LOADER_DEPARTMENT},
     "priority": 50,
     "format": "csv",
     "mode": "delta",

@@ -27,7 +27,7 @@ from mdm.db import Database
 from mdm.settings import Settings
 from standards import default_registry
 from standards.codes import CODES
-from tests.helpers import write_profile
+from tests.helpers import LOADER_DEPARTMENT, write_profile
 from tests.test_api import api, assert_problem, auth  # noqa: F401  (api is a fixture)
 
 RECORDS = "/repositories/geo_feature/records"
@@ -80,7 +80,7 @@ def geo_api(api):  # noqa: F811
         "test-geo",
         format="geojson",
         geometry={"source": "feature"},
-        source_system={"id": "test-geo", "name": "test GeoJSON source"},
+        source_system={"id": "test-geo", "name": "test GeoJSON source", "department": LOADER_DEPARTMENT},
     )
     return client, keys, tmp_path
 
@@ -186,7 +186,7 @@ def person_api(api):  # noqa: F811
         tmp_path / "profiles",
         "test-person",
         repository="natural_person",
-        source_system={"id": "test-household", "name": "test household registry"},
+        source_system={"id": "test-household", "name": "test household registry", "department": LOADER_DEPARTMENT},
         geometry=None,
         crs=None,
         fields={
@@ -413,6 +413,8 @@ def test_wrong_authorization_shapes_are_401_problems_with_a_challenge(api, heade
     response = client.get("/repositories", headers={"Authorization": value})
     assert_problem(response, 401, code)
     assert response.headers["www-authenticate"] == "Bearer"
+    if code == "auth.missing_key":  # a key sent without the Bearer scheme is told how to send it
+        assert "Bearer <key>" in response.json()["detail"]
 
 
 @pytest.mark.parametrize("scheme", ["bearer", "BEARER", "Bearer "])

@@ -85,6 +85,8 @@ def test_a_file_whose_every_row_is_rejected_exits_5(cli, tmp_path):
     result = cli("load", "--profile", "test-poi", "--json", str(csv_file(tmp_path / "a.csv", ["p1,,,9X,,,"])))
     assert result.exit_code == EXIT["all_rejected"] == 5
     assert summaries(result)[0]["rejected"] == 1
+    table = cli("load", "--profile", "test-poi", str(csv_file(tmp_path / "b.csv", ["p2,,,9X,,,"])))
+    assert table.exit_code == 5 and "load.all_rejected" in table.output  # the table says so too, not only --json
 
 
 def test_the_worst_exit_code_of_several_files_wins(cli, tmp_path):

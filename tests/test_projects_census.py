@@ -15,13 +15,13 @@ from tests.projects_world import declare_body, make_world, to_approved, to_evalu
 
 # (category, contract 万元, construction cost 万元, year); every name differs so no duplicate check interferes
 OM = [
-    ("software", "10.00", "100.00", 2025),
-    ("software", "20.00", "150.00", 2025),
-    ("software", "30.00", "200.00", 2025),
-    ("software", "45.00", "300.00", 2025),
-    ("hardware", "8.00", "40.00", 2025),
-    ("software", "50.00", "400.00", 2024),
-    ("software", "25.00", "250.00", 2024),
+    ("application_data", "10.00", "100.00", 2025),
+    ("application_data", "20.00", "150.00", 2025),
+    ("application_data", "30.00", "200.00", 2025),
+    ("application_data", "45.00", "300.00", 2025),
+    ("physical_resource", "8.00", "40.00", 2025),
+    ("application_data", "50.00", "400.00", 2024),
+    ("application_data", "25.00", "250.00", 2024),
 ]
 NAMES = "甲乙丙丁戊己庚辛壬癸"
 
@@ -54,8 +54,8 @@ def om_project(world, i, category, contract, cost, year, *, declare=True):
 def census_world(db, tmp_path):
     world = make_world(db, tmp_path)
     ids = [om_project(world, i, *row) for i, row in enumerate(OM)]
-    om_project(world, 7, "software", "99.00", "100.00", 2025, declare=False)  # a draft: not counted
-    withdrawn = om_project(world, 8, "software", "99.00", "100.00", 2025)
+    om_project(world, 7, "application_data", "99.00", "100.00", 2025, declare=False)  # a draft: not counted
+    withdrawn = om_project(world, 8, "application_data", "99.00", "100.00", 2025)
     world.post("declarer", f"/projects/{withdrawn}/transitions", {"to": "withdrawn"})  # not counted
     return world, ids
 
@@ -64,10 +64,10 @@ def test_om_statistics_match_figures_computed_by_hand(census_world):
     world, ids = census_world
     body = world.get("reader", "/projects/om-statistics", year=2025).json()
     by = {c["category"]: c for c in body["categories"]}
-    assert list(by) == ["hardware", "software"]  # in code-list order
-    software = by["software"]
+    assert list(by) == ["physical_resource", "application_data"]  # in code-list order
+    software = by["application_data"]
     # contracts 10, 20, 30, 45 (the draft and the withdrawn one are not counted)
-    assert software["count"] == 4 and software["total_wan"] == "105.00" and software["title"] == "软件运维"
+    assert software["count"] == 4 and software["total_wan"] == "105.00" and software["title"] == "应用和数据运维"
     # type-7 quantiles: P25 at (4−1)×0.25 = 0.75 → 10 + 0.75×10 = 17.5; median (20+30)/2; P75 at 2.25 → 30 + 0.25×15
     assert (software["p25_wan"], software["median_wan"], software["p75_wan"]) == ("17.50", "25.00", "33.75")
     assert software["share_of_construction"] == "0.1400"  # 105 / (100+150+200+300)
@@ -77,13 +77,13 @@ def test_om_statistics_match_figures_computed_by_hand(census_world):
     flagged = {d["id"] for d in software["declarations"] if d["above_standard"]}
     assert flagged == {ids[2], ids[3]}
     assert {d["code"] for d in software["declarations"] if d["above_standard"]} == {"project.om_above_standard"}
-    hardware = by["hardware"]
+    hardware = by["physical_resource"]
     assert (hardware["count"], hardware["total_wan"], hardware["median_wan"]) == (1, "8.00", "8.00")
     assert hardware["share_of_construction"] == "0.2000" and hardware["growth"] is None
     assert body["rule"].startswith("median of contract / construction cost")
     last = world.get("reader", "/projects/om-statistics", year=2024).json()["categories"]
     assert [(c["category"], c["count"], c["total_wan"], c["median_wan"]) for c in last] == [
-        ("software", 2, "75.00", "37.50")
+        ("application_data", 2, "75.00", "37.50")
     ]
 
 
@@ -92,17 +92,37 @@ def test_an_om_declaration_needs_a_category_from_the_code_list_and_a_constructio
     body = declare_body(world, kind="om", om_category="gardening", construction_cost_wan="1.00")
     r = world.post("declarer", "/projects", body)
     assert r.status_code == 400 and r.json()["code"] == "project.invalid"
-    r = world.post("declarer", "/projects", declare_body(world, kind="om", om_category="data"))
+    r = world.post("declarer", "/projects", declare_body(world, kind="om", om_category="application_data"))
+    assert r.status_code == 400 and r.json()["code"] == "project.invalid"
+    # the first seed's codes are closed (migration 0011): a new declaration names a GB/T 28827.1-2022 category
+    body = declare_body(world, kind="om", om_category="software", construction_cost_wan="1.00")
+    r = world.post("declarer", "/projects", body)
     assert r.status_code == 400 and r.json()["code"] == "project.invalid"
 
 
 def test_the_data_dictionary_serves_every_list_with_chinese_titles(census_world):
     world, _ = census_world
     lists = {x["name"]: x for x in world.get("reader", "/projects/dictionary").json()["lists"]}
-    assert set(lists) == {"project_stage", "project_kind", "project_document_type", "evaluation_kind", "om_category"}
+    assert set(lists) == {
+        "project_stage",
+        "project_kind",
+        "project_document_type",
+        "evaluation_kind",
+        "om_category",
+        "om_service_kind",
+    }
     stages = {c["code"]: c["title"] for c in lists["project_stage"]["codes"]}
     assert stages["evaluated"] == "已评审" and len(stages) == 10
-    assert {c["code"] for c in lists["om_category"]["codes"]} >= {"infrastructure", "hardware", "software", "data"}
+    # GB/T 28827.1-2022: the service objects plus user support, and the four service kinds
+    assert {c["code"]: c["title"] for c in lists["om_category"]["codes"]} == {
+        "facility": "机房基础设施运维",
+        "physical_resource": "物理资源运维",
+        "virtual_resource": "虚拟资源运维",
+        "platform_resource": "平台资源运维",
+        "application_data": "应用和数据运维",
+        "user_support": "用户支持",
+    }
+    assert [c["title"] for c in lists["om_service_kind"]["codes"]] == ["例行操作", "响应支持", "优化改善", "咨询评估"]
     assert {c["code"]: c["title"] for c in lists["project_document_type"]["codes"]}[
         "supervision_contract"
     ] == "监理合同"
@@ -188,13 +208,13 @@ def test_the_command_line_prints_the_om_statistics_as_a_table_and_lists_shows_an
     _, ids, cli = cli_world
     result = cli("projects", "om-statistics", "--year", "2025")
     assert result.exit_code == 0, result.output
-    assert "软件运维" in result.output and "105.00" in result.output and "0.1417" in result.output
+    assert "应用和数据运维" in result.output and "105.00" in result.output and "0.1417" in result.output
     as_json = json.loads(cli("projects", "om-statistics", "--year", "2025", "--json").output)
     assert as_json["categories"][1]["median_wan"] == "25.00"
     listed = cli("projects", "list", "--year", "2024", "--json")
     assert [p["id"] for p in json.loads(listed.output)["items"]] == [ids[6], ids[5]]
     shown = json.loads(cli("projects", "show", str(ids[0])).output)
-    assert shown["om_category"] == "software" and shown["construction_cost_wan"] == "100.00"
+    assert shown["om_category"] == "application_data" and shown["construction_cost_wan"] == "100.00"
     assert cli("projects", "show", "999999").exit_code == 2  # project.not_found is a NotFound: its class says exit 2
     assert cli("projects", "export", "--year", "2025").output.startswith("project_id,project_name,")
     payments = tmp_path / "pay.csv"

@@ -96,7 +96,7 @@ def test_a_project_is_declared_for_a_registered_department_that_is_a_legal_entit
     refused(world.post("admin", "/projects", unregistered), "project.department_unregistered", 400)
     refused(world.post("admin", "/projects", {**body, "department_uscc": None}), "project.invalid", 400)
     # a declarer key of a department that is no legal entity declares nothing
-    stray = create_key(world.db, department="某个部门", role="declarer", register=True)
+    stray = create_key(world.db, department="某个部门", role="declarer")
     r = world.client.post(
         "/projects", json={**body, "department_uscc": None}, headers={"Authorization": f"Bearer {stray}"}
     )
@@ -128,14 +128,42 @@ def test_both_evaluations_are_needed_and_the_control_price_is_their_sum_plus_oth
     assert body["missing"] == ["evaluation_software", "evaluation_hardware"]
     r = world.post("bigdata_reviewer", f"/projects/{pid}/evaluations", {"kind": "software", "function_points": FP})
     software = r.json()["evaluations"][-1]
-    # 234 FP (5×10 + 2×7 + 20×4 + 10×5 + 10×4) × 1.39 × 7.10 h / 174 h × 25474 元 = 338 093.56 元 → 33.81 万元
-    assert software["amount_wan"] == "33.81" and software["computation"]["steps"][0]["value"] == "234"
+    # Suzhou pack (the default): 234 FP (5×10 + 2×7 + 20×4 + 10×5 + 10×4) × 1.35 (early) = 315.9;
+    # × 6.72 h (CSBMK 2025 P50) = 2122.848 h; / 174 h × 27471 元 (苏州) = 335 153.78 元 → 33.52 万元
+    assert software["amount_wan"] == "33.52" and software["computation"]["steps"][0]["value"] == "234"
     assert r.json()["control_price_wan"] is None  # hardware not evaluated yet
     body = refused(world.post("finance_reviewer", f"/projects/{pid}/transitions", {"to": "evaluated"}))
     assert body["missing"] == ["evaluation_hardware"]
     r = world.post("finance_reviewer", f"/projects/{pid}/evaluations", {"kind": "hardware", "amount_wan": "12.34"})
-    assert r.json()["control_price_wan"] == "51.15"  # 33.81 + 12.34 + 5.00 (等保测评服务)
+    assert r.json()["control_price_wan"] == "50.86"  # 33.52 + 12.34 + 5.00 (等保测评服务)
     assert world.post("finance_reviewer", f"/projects/{pid}/transitions", {"to": "evaluated"}).status_code == 200
+
+
+def test_an_evaluation_chooses_its_cost_standard_pack_and_records_it(world):
+    pid = create(world)
+    upload(world, "declarer", pid, "proposal")
+    world.post("declarer", f"/projects/{pid}/transitions", {"to": "declared"})
+    body = {"kind": "software", "function_points": FP, "cost_standard": "beijing-db11t1010-v1"}
+    r = world.post("bigdata_reviewer", f"/projects/{pid}/evaluations", body)
+    assert r.status_code == 201, r.text
+    software = r.json()["evaluations"][-1]
+    # Beijing pack: 2122.848 h (as above) / 176 h (DB11/T 1010) × 32198 元 (北京) = 388 360.57 元 → 38.84 万元
+    assert software["amount_wan"] == "38.84"
+    assert software["computation"]["cost_standard"] == "beijing-db11t1010-v1"
+    r = world.post("bigdata_reviewer", f"/projects/{pid}/evaluations", {"kind": "software", "function_points": FP})
+    assert r.json()["evaluations"][-1]["computation"]["cost_standard"] == "suzhou-csbmk2025-v1"
+    from mdm.projects.models import ProjectAction
+
+    with world.db.read() as session:
+        recorded = [
+            a.detail.get("cost_standard")
+            for a in session.query(ProjectAction)
+            .filter_by(project_id=pid, action="evaluation")
+            .order_by(ProjectAction.id)
+        ]
+    assert recorded == ["beijing-db11t1010-v1", "suzhou-csbmk2025-v1"]
+    r = world.post("bigdata_reviewer", f"/projects/{pid}/evaluations", {**body, "cost_standard": "made-up-2030"})
+    assert r.status_code == 400 and r.json()["code"] == "project.cost_standard_unknown"
 
 
 def test_each_evaluation_needs_its_own_role(world):
@@ -163,7 +191,7 @@ def test_each_evaluation_needs_its_own_role(world):
         f"/projects/{pid}/evaluations",
         {"kind": "software", "amount_wan": "999.00", "function_points": FP},
     )
-    assert r.json()["evaluations"][-1]["amount_wan"] == "33.81"
+    assert r.json()["evaluations"][-1]["amount_wan"] == "33.52"
 
 
 def test_approval_needs_a_passed_performance_evaluation_and_dual_control(world):
@@ -201,20 +229,20 @@ def test_plan_control_alone_or_budget_control_alone_does_not_approve(world):
 
 def test_an_approved_amount_above_the_control_price_is_refused(world):
     pid = create(world)
-    assert to_evaluated(world, pid)["control_price_wan"] == "58.81"
+    assert to_evaluated(world, pid)["control_price_wan"] == "58.52"
     body = refused(
-        world.post("finance_approver", f"/projects/{pid}/budget-control", {"amount_wan": "58.82"}),
+        world.post("finance_approver", f"/projects/{pid}/budget-control", {"amount_wan": "58.53"}),
         "project.over_control_price",
     )
-    assert body["control_price_wan"] == "58.81"
-    r = world.post("finance_approver", f"/projects/{pid}/budget-control", {"amount_wan": "58.81"})
-    assert r.status_code == 200 and r.json()["approved_wan"] == "58.81"
+    assert body["control_price_wan"] == "58.52"
+    r = world.post("finance_approver", f"/projects/{pid}/budget-control", {"amount_wan": "58.52"})
+    assert r.status_code == 200 and r.json()["approved_wan"] == "58.52"
 
 
 @pytest.mark.parametrize(("approved", "needs_supervision"), [("99.99", False), ("100.00", True), ("100.01", True)])
 def test_implementation_from_100_wan_needs_a_supervision_contract(world, approved, needs_supervision):
     pid = create(world, requested_wan="150.00")
-    to_procuring(world, pid, approved=approved)  # control price 33.81 + 80.00 + 5.00 = 118.81
+    to_procuring(world, pid, approved=approved)  # control price 33.52 + 80.00 + 5.00 = 118.52
     world.post("declarer", f"/projects/{pid}/vendors", {"uscc": world.entities[3]["uscc"], "role": "contractor"})
     upload(world, "declarer", pid, "contract")
     r = world.post("declarer", f"/projects/{pid}/transitions", {"to": "implementing"})

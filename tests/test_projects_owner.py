@@ -343,7 +343,7 @@ def test_a_console_download_neutralises_a_full_width_formula_in_a_project_name(w
         name='＝HYPERLINK("http://evil.example","运维")',
         scope="机房运维",
         requested_wan="10.00",
-        om_category="software",
+        om_category="application_data",
         construction_cost_wan="100.00",
         other_parts=[],
     )

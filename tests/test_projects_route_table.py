@@ -73,6 +73,7 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "/projects/dictionary"): Row(EVERYONE, _none),
     ("GET", "/projects/om-statistics"): Row(EVERYONE, _none),
     ("GET", "/projects/statistics"): Row(EVERYONE, _none),
+    ("GET", "/projects/cost-standards"): Row(EVERYONE, _none),
     ("GET", "/projects/cost-standards/{version}"): Row(EVERYONE, _none),
     ("POST", "/projects/software-cost"): Row(EVERYONE, _json({"function_points": FP})),
     ("GET", "/projects/vendors/{uscc}/credit"): Row(EVERYONE, _none),
@@ -185,7 +186,7 @@ def _url(table: Table, path: str, where: str, project: dict[str, Any] | None) ->
     url = (
         path.replace("{project_id}", str(pid))
         .replace("{document_id}", str(document))
-        .replace("{version}", "gbt36964-2018-v1")
+        .replace("{version}", "suzhou-csbmk2025-v1")
         .replace("{uscc}", table.world.entities[3]["uscc"])
     )
     params = {"year": 2025} if path in ("/projects/om-statistics", "/projects/budget-lines") else {}

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from api import samples
 from api.app import create_app
 from api.demo import demo_settings, prepare_demo
+from api.demo_sharing import POLICE, register_departments
 from mdm.db import Database
 from mdm.keys import create_key
 from mdm.search import SearchQuery
@@ -74,7 +75,8 @@ def test_the_served_app_indexes_what_an_outage_left_pending_without_anyone_runni
     proxy = TcpProxy(target.hostname, target.port)
     settings = demo_settings(es_settings(tmp_path, proxy.url, es.prefix, indexer_interval=0.2))
     db = Database(settings.database_url)
-    loader = create_key(db, department="户籍科", role="loader", register=True)
+    register_departments(db)  # the persons profile's source system is 公安局's: its loader loads it
+    loader = create_key(db, department=POLICE, role="loader")
     people = list(samples.persons(40, seed=23))
     path = samples.write_csv(tmp_path / "people.csv", people)
     app = create_app(settings, db=db)

@@ -238,3 +238,16 @@ def test_the_api_answers_invisible_and_confusable_names_with_their_codes(steward
     assert client.post("/purposes", json=purpose, headers=admin).status_code == 201
     twin = client.post("/purposes", json={**purpose, "code": "tax.audit2", "title": "税务 检查"}, headers=admin)
     assert twin.status_code == 409 and twin.json()["code"] == "purpose.name_confusable"
+
+
+def test_an_unknown_department_is_answered_with_the_registered_ones_it_resembles(db):
+    from mdm.access.departments import add_department, get_department
+    from mdm.errors import NotFound
+
+    with db.write() as session:
+        add_department(session, department_id="11990000MB0000030M", name="苏州市民政局（示例）")
+    with pytest.raises(NotFound, match=r"did you mean 苏州市民政局\(示例\) \(11990000MB0000030M\)"):
+        issue_key(db, department="苏州市民政局", role="reader")
+    with db.read() as session, pytest.raises(NotFound) as refused:
+        get_department(session, "税务局")
+    assert "did you mean" not in str(refused.value)

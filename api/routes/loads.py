@@ -1,4 +1,8 @@
-"""Load routes: post a department file with a named source profile; read a load's summary."""
+"""Load routes: post a department file with a named source profile; read a load's summary.
+
+A department loads only under the source systems it owns, or a steward on the owner's behalf (403
+``load.department_mismatch``); a batch is visible to the department it loaded for and to stewards, and is 404
+``load.not_found`` to everyone else (:mod:`mdm.access.loading`)."""
 
 from __future__ import annotations
 
@@ -37,22 +41,23 @@ async def post_load(
     profile: Annotated[str, Form(description="Name of a source profile on the server")],
     force: Annotated[bool, Form(description="Let a snapshot retire more than the guard allows")] = False,
 ) -> Any:
-    """Load a file synchronously with a named source profile; 201 with the load summary."""
+    """Load a file synchronously with a named source profile of a source system the caller's department owns
+    (stewards: any, on its owner's behalf); 201 with the load summary."""
     form = await request.form()
     if len(form.getlist("file")) != 1 or len(form.getlist("profile")) != 1:
         raise InvalidRequest("request.invalid", "send exactly one file part and one profile field")
     return await run_in_threadpool(
-        _load_upload, request, standard, db, registry, settings, backend, file, profile, force
+        _load_upload, request, caller, standard, db, registry, settings, backend, file, profile, force
     )
 
 
 @router.get("/loads/{batch_id}", response_model=LoadSummary)
 def get_load(caller: Loader, db: DatabaseDep, batch_id: str) -> Any:
-    """The summary of a load batch."""
-    return get_batch(db, batch_id).summary
+    """The summary of a load batch of the caller's department (stewards: any)."""
+    return get_batch(db, batch_id, viewer=caller).summary
 
 
-def _load_upload(request, standard, db, registry, settings, backend, file, profile, force) -> Any:
+def _load_upload(request, caller, standard, db, registry, settings, backend, file, profile, force) -> Any:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > settings.max_upload_bytes + 1_048_576:  # room for the form fields
         raise FileTooLarge(settings.max_upload_bytes)
@@ -63,11 +68,13 @@ def _load_upload(request, standard, db, registry, settings, backend, file, profi
         raise InvalidRequest(
             "request.invalid", f"profile {profile} loads {chosen.repository}, not {standard.repository}"
         )
-    options = LoadOptions.from_settings(settings, force=force)
+    # prepared in this worker process: a served process has threads, and forking one is unsafe (loaders.parallel);
+    # the API's concurrency is its worker processes (mdm serve --workers)
+    options = LoadOptions.from_settings(settings, force=force).in_process()
     with tempfile.TemporaryDirectory(prefix="mdm-upload-") as tmp:
         path = _save_upload(file, settings.max_upload_bytes, Path(tmp))
         summary = load_file(
-            db, chosen, path, options=options, registry=registry, file_name=path.name, search=backend
+            db, chosen, path, options=options, registry=registry, file_name=path.name, search=backend, actor=caller
         ).as_dict()
         shutil.rmtree(tmp, ignore_errors=True)
     return summary

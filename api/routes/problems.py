@@ -13,7 +13,16 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     503: {"description": "database.unavailable, search.unavailable — try again later", **PROBLEM},
 }
 LOAD_ERRORS: dict[int | str, dict[str, Any]] = {
-    409: {"description": "load.guard_refused (with the load summary under `load`)", **PROBLEM},
+    403: {
+        "description": "auth.forbidden; load.department_mismatch — the profile's source system is not the caller's "
+        "department's (its owner loads it, or a steward on its behalf); nothing is stored",
+        **PROBLEM,
+    },
+    409: {
+        "description": "load.guard_refused (with the load summary under `load`); load.owner_conflict — the profile "
+        "names another owner than the source system's registered one",
+        **PROBLEM,
+    },
     413: {"description": "file.too_large", **PROBLEM},
     422: {"description": "file.* — the file was rejected whole (with the load summary under `load`)", **PROBLEM},
 }

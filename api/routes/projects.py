@@ -122,9 +122,15 @@ def portfolio_statistics(
     return statistics.portfolio(db, year=year)
 
 
+@router.get("/cost-standards")
+def list_cost_standards(caller: CurrentCaller) -> Any:
+    """The cost standard packs (version, title, region, standard) and the default one."""
+    return costing.cost_standards()
+
+
 @router.get("/cost-standards/{version}")
 def get_cost_standard(caller: CurrentCaller, version: str) -> Any:
-    """A versioned cost standard (GB/T 36964-2018 coefficients, each with its source)."""
+    """A cost standard pack (GB/T 36964-2018 coefficients, each with its source); default suzhou-csbmk2025-v1."""
     return costing.cost_standard(version)
 
 

@@ -126,11 +126,25 @@ def find_department(session: Session, ref: str) -> Department | None:
 
 
 def get_department(session: Session, ref: str) -> Department:
-    """Like :func:`find_department`; raises ``department.not_found`` (404)."""
+    """Like :func:`find_department`; raises ``department.not_found`` (404, naming near matches)."""
     row = find_department(session, ref)
     if row is None:
-        raise NotFound("department.not_found", f"no department {ref!r}")
+        raise NotFound("department.not_found", f"no department {ref!r}{did_you_mean(session, ref)}")
     return row
+
+
+def did_you_mean(session: Session, ref: str, *, limit: int = 3) -> str:
+    """``"; did you mean 苏州市民政局(示例) (11990000MB0000030M)?"`` for registered departments whose name holds
+    ``ref`` or is held by it (NFKC, spaces removed), or ``""``."""
+    wanted = _SPACES.sub("", unicodedata.normalize("NFKC", ref)).lower()
+    if len(wanted) < 2:
+        return ""
+    near = []
+    for row in session.execute(select(Department.id, Department.name).order_by(Department.id)).all():
+        name = _SPACES.sub("", row.name).lower()
+        if wanted in name or name in wanted or wanted in row.id.lower():
+            near.append(f"{row.name} ({row.id})")
+    return f"; did you mean {', '.join(near[:limit])}?" if near else ""
 
 
 def register_department(session: Session, ref: str, *, name: str | None = None) -> Department:
@@ -204,7 +218,10 @@ def check_purpose_code(code: str | None) -> str:
     """A syntactically valid purpose code, or 400: ``access.purpose_required`` (missing or blank),
     ``access.purpose_invalid`` (over 64 characters, control characters, not lower-case dotted words)."""
     if code is None or not code.strip():
-        raise InvalidRequest("access.purpose_required", "name the purpose of this read in the X-Purpose header")
+        raise InvalidRequest(
+            "access.purpose_required",
+            "name the purpose of this read in the X-Purpose header (the registered codes: GET /purposes)",
+        )
     if len(code) > MAX_PURPOSE_LENGTH or any(ord(c) < 32 or ord(c) == 127 for c in code):
         raise InvalidRequest("access.purpose_invalid", "a purpose is at most 64 characters, no control characters")
     if not PURPOSE_CODE.fullmatch(code):

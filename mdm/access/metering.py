@@ -21,9 +21,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import delete
+from sqlalchemy.exc import OperationalError
 
 from mdm.db import Database
-from mdm.errors import RateLimited
+from mdm.errors import RateLimited, Unavailable
 from mdm.models import UsageMeter
 from mdm.store.dialect import Dialect
 
@@ -75,15 +76,34 @@ def charge(
     units: int,
     limits: Limits,
     now: dt.datetime | None = None,
+    lock_wait: float | None = None,
 ) -> None:
     """Use ``units`` of ``kind`` for ``department`` and ``purpose`` now, in one write of its own.
 
     Raises ``access.rate_limited`` (429, ``retry_after`` seconds, ``limit`` and ``window``) when the minute's or
     the day's count would pass its limit; then nothing is used. Windows older than the current ones are deleted
-    as it goes (per department and kind).
+    as it goes (per department and kind). ``lock_wait`` (seconds) bounds the wait for the database's locks: a
+    meter that cannot be written in time refuses the call with 503 ``database.unavailable`` (fail closed).
     """
     minute, day, to_minute, to_midnight = _windows(now or dt.datetime.now(dt.UTC))
-    with db.write() as session:
+    try:
+        _charge(db, department, purpose, kind, units, limits, (minute, day, to_minute, to_midnight), lock_wait)
+    except OperationalError as exc:
+        raise Unavailable("database.unavailable", "the usage meter could not be written in time; retry") from exc
+
+
+def _charge(
+    db: Database,
+    department: str,
+    purpose: str,
+    kind: str,
+    units: int,
+    limits: Limits,
+    windows: tuple[str, str, int, int],
+    lock_wait: float | None,
+) -> None:
+    minute, day, to_minute, to_midnight = windows
+    with db.write(lock_wait=lock_wait) as session:
         ins = Dialect.of(session).insert(UsageMeter)
         used: dict[str, int] = {}
         for window in (minute, day):

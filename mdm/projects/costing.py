@@ -1,42 +1,113 @@
 """The software part of a control price, computed from a function-point count per GB/T 36964-2018 (软件开发成本
 度量规范; NESMA estimated or indicative counting, ISO/IEC 24570) with every coefficient from a versioned cost
-standard (``cost_standards/<version>.yaml``, each coefficient with its source).
+standard pack (``cost_standards/<version>.yaml``, each coefficient with its source).
+
+Packs: the Suzhou pack ``suzhou-csbmk2025-v1`` is the default (CSBMK 2025 P50 productivity, 苏州 person-month
+rate, 174 h a month); ``beijing-db11t1010-v1`` applies DB11/T 1010 (176 h a month, 北京 rate). A steward adds a
+pack as a YAML file in ``cost_standards/``; :func:`check_cost_standards` (run by ``api.app.create_app`` at
+start-up) checks every pack against ``cost_standard.schema.json`` (JSON Schema 2020-12) and refuses a pack that
+misses a coefficient with ``project.cost_standard_invalid`` naming the pack and the coefficient.
 
 :func:`software_cost` returns every step so an evaluator can check it by hand: the unadjusted count, the
 scale-change factor, the adjusted size, the software and development factors, person-hours, person-months,
-labour cost, direct non-labour cost and the total in 万元.
+labour cost, direct non-labour cost and the total in 万元 (rounded half up, as reviewers re-check in Excel).
 """
 
 from __future__ import annotations
 
 import functools
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import yaml
+from jsonschema import Draft202012Validator
 
-from mdm.errors import InvalidRequest
+from mdm.errors import CostStandardInvalid, InvalidRequest
 from mdm.projects.rules import bounded_count, round_wan, wan_to_fen
 
 STANDARDS_DIR = Path(__file__).parent / "cost_standards"
-DEFAULT_COST_STANDARD = "gbt36964-2018-v1"
+SCHEMA_PATH = Path(__file__).parent / "cost_standard.schema.json"
+DEFAULT_COST_STANDARD = "suzhou-csbmk2025-v1"
+
+
+@functools.cache
+def _validator() -> Draft202012Validator:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def check_pack(document: Any, *, pack: str) -> dict[str, Any]:
+    """``document`` if it is a valid pack named ``pack`` (its ``version`` is the file name). Raises
+    :class:`CostStandardInvalid` for the first issue in path order, naming the coefficient
+    (``person_month_rate_yuan``, ``scale_change_factor.values.late``, …)."""
+    issues = sorted(_validator().iter_errors(document), key=lambda e: [str(p) for p in e.absolute_path])
+    if issues:
+        first = issues[0]
+        path = [str(p) for p in first.absolute_path]
+        if first.validator == "required":
+            missing = [name for name in first.validator_value if name not in first.instance]
+            coefficient = ".".join([*path, missing[0]])
+            raise CostStandardInvalid(pack, coefficient, "missing")
+        raise CostStandardInvalid(pack, ".".join(path) or "(pack)", first.message)
+    if document["version"] != pack:
+        raise CostStandardInvalid(pack, "version", f"is {document['version']!r}, not the file name {pack!r}")
+    return dict(document)
+
+
+def load_packs(directory: Path = STANDARDS_DIR) -> dict[str, dict[str, Any]]:
+    """Every pack of ``directory`` (``*.yaml``), checked: ``{version: pack}``. Raises
+    :class:`CostStandardInvalid` for the first bad pack (file names in order)."""
+    packs = {}
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise CostStandardInvalid(path.stem, "(pack)", f"not YAML: {exc}") from exc
+        packs[path.stem] = check_pack(document, pack=path.stem)
+    return packs
+
+
+@functools.cache
+def _packs() -> dict[str, dict[str, Any]]:
+    return load_packs(STANDARDS_DIR)
+
+
+def check_cost_standards() -> list[str]:
+    """The start-up check: every shipped or steward-added pack is valid and the default is among them. Returns
+    the versions. Raises :class:`CostStandardInvalid` (``project.cost_standard_invalid``)."""
+    packs = _packs()
+    if DEFAULT_COST_STANDARD not in packs:
+        raise CostStandardInvalid(DEFAULT_COST_STANDARD, "(pack)", "the default pack is missing")
+    return sorted(packs)
 
 
 def cost_standard_versions() -> list[str]:
     """The versions available (file names without ``.yaml``)."""
-    return sorted(p.stem for p in STANDARDS_DIR.glob("*.yaml"))
+    return sorted(_packs())
 
 
-@functools.cache
+def cost_standards() -> dict[str, Any]:
+    """The packs in short: ``{"default", "packs": [{"version", "title", "region", "standard"}]}``."""
+    return {
+        "default": DEFAULT_COST_STANDARD,
+        "packs": [
+            {k: pack[k] for k in ("version", "title", "region", "standard")} for _, pack in sorted(_packs().items())
+        ],
+    }
+
+
 def cost_standard(version: str = DEFAULT_COST_STANDARD) -> dict[str, Any]:
     """The cost standard ``version`` as a dict. Raises ``project.cost_standard_unknown`` (400)."""
-    if version not in cost_standard_versions():
+    packs = _packs()
+    if version not in packs:
         raise InvalidRequest(
             "project.cost_standard_unknown",
-            f"no cost standard {version!r}; known: {', '.join(cost_standard_versions())}",
+            f"no cost standard {version!r}; known: {', '.join(sorted(packs))}",
         )
-    return yaml.safe_load((STANDARDS_DIR / f"{version}.yaml").read_text(encoding="utf-8"))
+    return packs[version]
 
 
 def _pick(table: dict[str, Any], key: str, what: str) -> Decimal:

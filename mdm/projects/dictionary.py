@@ -1,6 +1,8 @@
-"""The projects' data dictionary (数据字典): stage names, project kinds, document types, evaluation kinds and
-O&M categories as code lists with Chinese titles, in the same ``code_list_entries`` table as every other code
-list (seeded by migration 0006; a steward replaces one with ``mdm codes import om_category file.csv``).
+"""The projects' data dictionary (数据字典): stage names, project kinds, document types, evaluation kinds, O&M
+categories and O&M service kinds as code lists with Chinese titles, in the same ``code_list_entries`` table as
+every other code list (seeded by migration 0006; the O&M lists by migration 0011 after GB/T 28827.1-2022 — service
+objects 机房基础设施, 物理资源, 虚拟资源, 平台资源, 应用和数据 plus 用户支持; service kinds 例行操作, 响应支持,
+优化改善, 咨询评估). A steward replaces a list with ``mdm codes import om_category file.csv``.
 """
 
 from __future__ import annotations
@@ -13,13 +15,21 @@ from sqlalchemy.orm import Session
 from mdm.db import Database
 from mdm.models import CodeListEntry
 
-LISTS = ("project_stage", "project_kind", "project_document_type", "evaluation_kind", "om_category")
+LISTS = (
+    "project_stage",
+    "project_kind",
+    "project_document_type",
+    "evaluation_kind",
+    "om_category",
+    "om_service_kind",
+)
 TITLES = {
     "project_stage": "项目阶段",
     "project_kind": "项目类别",
     "project_document_type": "文档类型",
     "evaluation_kind": "评审类别",
-    "om_category": "运维服务类别（GB/T 28827.1）",
+    "om_category": "运维服务对象类别（GB/T 28827.1-2022）",
+    "om_service_kind": "运维服务类型（GB/T 28827.1-2022）",
 }
 
 

@@ -57,7 +57,9 @@ def control_price_fen(session: Session, project: Project) -> int | None:
 
 def record_evaluation(db: Database, *, caller: Caller, project_id: int, body: dict[str, Any]) -> dict[str, Any]:
     """Record an evaluation from ``body``: ``kind``, ``report_document_id`` (optional, a document of the
-    project), ``comment``; software: ``function_points`` (see :func:`software_cost`) and ``cost_standard``;
+    project), ``comment``; software: ``function_points`` (see :func:`software_cost`) and ``cost_standard``
+    (a pack version, default :data:`~mdm.projects.costing.DEFAULT_COST_STANDARD`, the Suzhou pack; recorded in
+    the evaluation's ``computation`` and in the action's detail);
     hardware: ``amount_wan``; performance: ``passed`` (bool). Returns the project view.
 
     A ``report_document_id`` names a document of the project of the kind's report type (:data:`REPORT_TYPES`)
@@ -130,6 +132,7 @@ def record_evaluation(db: Database, *, caller: Caller, project_id: int, body: di
             project_id=project.id,
             detail={
                 "kind": kind,
+                "cost_standard": computation.get("cost_standard"),
                 "amount_wan": str(fen_to_wan(amount)) if amount is not None else None,
                 "passed": passed,
                 "control_price_wan": str(fen_to_wan(project.control_price_fen)),

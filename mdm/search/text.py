@@ -18,22 +18,22 @@ import functools
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
-
-import shapely
-from pypinyin import lazy_pinyin
-from shapely.geometry import Point
-from shapely.geometry.base import BaseGeometry
+from typing import TYPE_CHECKING, Any
 
 from mdm import spatial
+
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
 from standards import Standard
 
 _SPACE = re.compile(r"\s+")
 
 
+@functools.lru_cache(maxsize=65_536)
 def normalise(text: str) -> str:
     """Search form of a text: NFKC, lower case, whitespace runs as one space, trimmed, traditional characters
-    as simplified ones (OpenCC ``t2s``: 華信雲數 → 华信云数; text in simplified characters is left as it is)."""
+    as simplified ones (OpenCC ``t2s``: 華信雲數 → 华信云数; text in simplified characters is left as it is).
+    Pure, so cached per distinct value (names and places repeat across a load's rows)."""
     folded = _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip().lower()
     return _simplified().convert(folded) if folded and not folded.isascii() else folded
 
@@ -46,8 +46,13 @@ def _simplified() -> Any:
     return opencc.OpenCC("t2s.json")
 
 
+@functools.lru_cache(maxsize=65_536)
 def pinyin(text: str) -> tuple[str, str]:
-    """(full pinyin, initials) of the Chinese characters of ``text``, e.g. 周晓岚 → ('zhouxiaolan', 'zxl')."""
+    """(full pinyin, initials) of the Chinese characters of ``text``, e.g. 周晓岚 → ('zhouxiaolan', 'zxl').
+    Pure, so cached per distinct value: pypinyin costs about 0.1 ms a name, and names repeat."""
+    from pypinyin import lazy_pinyin  # here: its dictionaries take a quarter second to load, and most commands
+    # that import this module (a department's name check) never ask for pinyin
+
     syllables = lazy_pinyin(text, errors="ignore")
     return "".join(syllables).lower(), "".join(s[0] for s in syllables if s).lower()
 
@@ -100,6 +105,9 @@ def document(standard: Standard, data: dict[str, Any]) -> SearchDocument:
             initials[rule.name] = [k[1] for k in keys if k[1]]
     point = envelope = None
     if standard.geometry_field and data.get(standard.geometry_field):
+        import shapely
+        from shapely.geometry import Point
+
         geometry: BaseGeometry = spatial.geometry_from_geojson(data[standard.geometry_field])
         representative = geometry if isinstance(geometry, Point) else geometry.point_on_surface()
         point = (representative.x, representative.y)

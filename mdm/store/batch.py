@@ -33,12 +33,14 @@ _GOLDEN_PAGE = 5000
 @dataclass(frozen=True)
 class Feed:
     """Who supplies a batch: the source system (id, display name), the feed (the profile's name; a snapshot
-    retires only within its feed) and the source's survivorship priority (higher wins)."""
+    retires only within its feed), the source's survivorship priority (higher wins) and the department that owns
+    the source system (recorded on its row if it has none yet; None: unknown)."""
 
     source_system_id: str
     source_system_name: str
     feed: str
     priority: int
+    department_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,11 @@ def run_batch(
     outcome = BatchOutcome(batch_id=batch_id)
     with db.write() as session:
         register_source_system(
-            session, source_system_id=feed.source_system_id, name=feed.source_system_name, now=started_at
+            session,
+            source_system_id=feed.source_system_id,
+            name=feed.source_system_name,
+            now=started_at,
+            department_id=feed.department_id,
         )
         dialect = Dialect.of(session)
         dialect.lock_repository(session, standard.repository)

@@ -1,5 +1,7 @@
 """Load pages (loader and admin keys, as ``GET /loads/{batch_id}``): recent batches, one batch's summary, its
-reject codes as a bar chart, its rejects as a filterable table, and the rejects as ``rejects.jsonl`` or XLSX."""
+reject codes as a bar chart, its rejects as a filterable table, and the rejects as ``rejects.jsonl`` or XLSX.
+Each page shows only batches of the user's department (stewards: all); another department's batch is 404
+``load.not_found`` like a missing one (:mod:`mdm.access.loading`)."""
 
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ def _loader(user: ConsoleUser) -> None:
 def loads(request: Request, user: User, db: DatabaseDep) -> Response:
     _loader(user)
     with db.read() as session:
-        batches = [_row(b) for b in recent_batches(session, limit=100)]
+        batches = [_row(b) for b in recent_batches(session, viewer=user.caller, limit=100)]
     return page(request, "loads.html", user=user, section="loads", title="数据加载", batches=batches)
 
 
@@ -63,7 +65,7 @@ def load(
     request: Request, user: User, db: DatabaseDep, batch_id: str, code: Filter = None, field: Filter = None
 ) -> Response:
     _loader(user)
-    batch = get_batch(db, batch_id)
+    batch = get_batch(db, batch_id, viewer=user.caller)
     summary = batch.summary or {}
     reject_codes: dict[str, int] = summary.get("reject_codes") or {}
     path = _rejects_path(batch)
@@ -94,7 +96,7 @@ def load(
 @router.get("/loads/{batch_id}/rejects.jsonl")
 def rejects_file(user: User, db: DatabaseDep, batch_id: str) -> Response:
     _loader(user)
-    path = _rejects_path(get_batch(db, batch_id))
+    path = _rejects_path(get_batch(db, batch_id, viewer=user.caller))
     if path is None:
         return Response("", media_type="application/x-ndjson")
     return FileResponse(path, media_type="application/x-ndjson", filename=f"rejects-{batch_id}.jsonl")
@@ -106,7 +108,7 @@ def reject_codes(user: User, db: DatabaseDep, batch_id: str, fmt: str) -> Respon
     _loader(user)
     if fmt not in ("xlsx", "csv"):
         raise NotFound("request.not_found", "reject codes are served as csv or xlsx")
-    counts: dict[str, int] = (get_batch(db, batch_id).summary or {}).get("reject_codes") or {}
+    counts: dict[str, int] = (get_batch(db, batch_id, viewer=user.caller).summary or {}).get("reject_codes") or {}
     rows = [[code, n] for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
     table = exports.Table(f"reject-codes-{batch_id}", "reject codes", ["错误代码 code", "次数 count"], rows)
     return exports.response(table, fmt)
@@ -120,7 +122,7 @@ def rejects_table(
     _loader(user)
     if fmt not in ("xlsx", "csv"):
         raise NotFound("request.not_found", "rejects are served as jsonl, csv or xlsx")
-    path = _rejects_path(get_batch(db, batch_id))
+    path = _rejects_path(get_batch(db, batch_id, viewer=user.caller))
     found, _ = read_rejects(path, code=code, field=field) if path else ([], 0)
     rows = [
         [r.get("row"), r.get("source_key"), e.get("code"), e.get("field"), e.get("message"), e.get("value")]

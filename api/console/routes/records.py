@@ -15,7 +15,8 @@ from api.deps import DatabaseDep, ReadsDep, RegistryDep
 from api.schemas import Record
 from mdm import audit, records
 from mdm.access.departments import may_see_usage
-from mdm.batches import last_loads
+from mdm.access.loading import may_see_batch
+from mdm.batches import last_loads, visible_batches
 from mdm.errors import InvalidRequest, MdmError
 from mdm.reads import ReadContext
 from mdm.repositories import standard_for
@@ -55,6 +56,7 @@ def repositories(request: Request, user: User, db: DatabaseDep, registry: Regist
             "version": registry.get(r).version,
             "count": counts.get(r, 0),
             "last_load": latest.get(r),
+            "load_link": r in latest and user.caller.may("loader") and may_see_batch(latest[r], user.caller),
         }
         for r in registry.repositories
     ]
@@ -150,6 +152,8 @@ def record(
         usage = None
         if may_see_usage(session, department=user.caller.department, role=user.caller.role, repository=repository):
             usage = audit.usage(session, repository, key, limit=50)
+        batches = {p["batch_id"] for p in current["provenance"].values() if p and p.get("batch_id")}
+        linked = visible_batches(session, batches, viewer=user.caller) if user.caller.may("loader") else set()
     fields = [
         {
             "name": name,
@@ -158,6 +162,7 @@ def record(
             "label": rule.labels.get(str(current["data"].get(name))) if rule.labels else None,
             "masked": name in current["masked"],
             "provenance": current["provenance"].get(name),
+            "batch_link": (current["provenance"].get(name) or {}).get("batch_id") in linked,
         }
         for name, rule in standard.fields.items()
         if name in current["data"] and name != standard.geometry_field
