@@ -271,7 +271,8 @@ def load(
 @app.command("check")
 def check(
     fmt: Annotated[
-        str, typer.Argument(metavar="FORMAT", help="cn-resident-id, uscc, org-code, division-code, license-id")
+        str,
+        typer.Argument(metavar="FORMAT", help="cn-resident-id, uscc, org-code, division-code, license-id, code"),
     ],
     values: Annotated[list[str], typer.Argument(help="Values to check.")],
     authoritative: Annotated[
@@ -280,18 +281,35 @@ def check(
             "--authoritative", help="Answer as a load from the issuing authority would (authoritative: true)."
         ),
     ] = False,
+    number: Annotated[
+        str | None,
+        typer.Option("--number", help="The values arrive as number cells: json or xlsx (exact digits are taken)."),
+    ] = None,
+    width: Annotated[
+        int | None, typer.Option("--width", min=1, help="A fixed-width digit code of this width (x-width).")
+    ] = None,
+    pad: Annotated[bool, typer.Option("--pad", help="Pad a shorter code with zeros, as a profile's pad does.")] = False,
 ) -> None:
     """Check identifiers as a load would: one JSON object per value; exit 0 only if all are valid."""
-    from loaders.check import FORMATS, check_values
+    from loaders.check import FORMATS, NUMBER_CELLS, Arrival, check_values
     from mdm.codelists import DatabaseCodeLists
     from mdm.identifiers import KnownLegacyCodes
 
     if fmt not in FORMATS:
         err.print(f"[red]error[/red] request.invalid: unknown format {fmt!r}; one of {', '.join(FORMATS)}")
         raise typer.Exit(EXIT["usage"])
+    if number is not None and number not in NUMBER_CELLS:
+        err.print(f"[red]error[/red] request.invalid: --number is one of {', '.join(NUMBER_CELLS)}")
+        raise typer.Exit(EXIT["usage"])
+    if (pad or fmt == "code") and width is None:
+        err.print("[red]error[/red] request.invalid: --pad and the format code need --width")
+        raise typer.Exit(EXIT["usage"])
     db = _database()
     lists = DatabaseCodeLists(db)
-    results = check_values(fmt, values, lists, authoritative=authoritative, known_legacy=KnownLegacyCodes(db))
+    arrival = Arrival(number=number, width=width, pad=pad)
+    results = check_values(
+        fmt, values, lists, authoritative=authoritative, known_legacy=KnownLegacyCodes(db), arrival=arrival
+    )
     for result in results:
         print(json.dumps(result, ensure_ascii=False))
     raise typer.Exit(0 if all(r["valid"] for r in results) else 1)

@@ -12,6 +12,12 @@ profile) when it has a USCC's structure (:func:`standards.checkdigits.legacy_usc
 ``uscc.checksum_legacy``, or the structure code it breaks); from any source when ``known_legacy`` (the store's
 :class:`mdm.identifiers.KnownLegacyCodes`) says its issuer holds it (warning ``uscc.legacy_known``; asked once
 for all values). A valid citizen ID number is never a USCC (``uscc.is_citizen_id``).
+
+As a load does (issue 26): a spreadsheet text marker is stripped (``'…``, ``="…"``: warning
+``identifier.text_wrapper``); ``number="json"`` or ``"xlsx"`` checks values as number cells of that kind of file
+(exact integers taken with ``identifier.from_number``, others ``id.lossy_numeric``:
+:func:`loaders.rows.exact_integer`); ``width`` checks a fixed-width digit code, padded with ``pad``
+(``code.zero_padded``) or refused (``code.length``) — the format ``code`` is such a code and nothing else.
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from loaders import cells
-from loaders.normalise import Context, NormaliseError, division_code, identifier, resident_id
+from loaders.normalise import Context, NormaliseError, division_code, fixed_width, identifier, resident_id
+from loaders.rows import exact_integer
 from standards import checkdigits
 from standards.codelists import CodeListProvider, ShippedCodeLists
 from standards.rules import license_id_check_character
@@ -33,16 +40,33 @@ FORMATS = {
     "org-code": (identifier, checkdigits.check_org_code),
     "division-code": (division_code, checkdigits.check_division_code),
     "license-id": (identifier, None),
+    "code": (identifier, lambda value: None),  # a fixed-width digit code (with a width)
 }
+NUMBER_CELLS = ("json", "xlsx")
 KnownLegacy = Callable[[Collection[str]], set[str]]
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """How the values arrive, as a load would see them: ``number`` (``json``/``xlsx``: as number cells of
+    that kind of file, or None for text), ``width`` (a fixed-width digit code) and ``pad`` (pad it)."""
+
+    number: str | None = None
+    width: int | None = None
+    pad: bool = False
+
+
 def check_value(
-    fmt: str, value: str, code_lists: CodeListProvider | None = None, *, authoritative: bool = False
+    fmt: str,
+    value: str,
+    code_lists: CodeListProvider | None = None,
+    *,
+    authoritative: bool = False,
+    arrival: Arrival | None = None,
 ) -> dict[str, Any]:
     """Check one ``value`` in format ``fmt`` (a key of :data:`FORMATS`; ``KeyError`` otherwise), without the
     store's legacy codes (see :func:`check_values`)."""
-    return check_values(fmt, [value], code_lists, authoritative=authoritative)[0]
+    return check_values(fmt, [value], code_lists, authoritative=authoritative, arrival=arrival)[0]
 
 
 def check_values(
@@ -52,11 +76,14 @@ def check_values(
     *,
     authoritative: bool = False,
     known_legacy: KnownLegacy | None = None,
+    arrival: Arrival | None = None,
 ) -> list[dict[str, Any]]:
     """Check each of ``values`` in format ``fmt`` (``KeyError`` for an unknown format); one result per value,
-    in order. ``known_legacy`` is asked once, for the USCCs that only a held legacy code could save."""
+    in order. ``known_legacy`` is asked once, for the USCCs that only a held legacy code could save;
+    ``arrival`` says how the values arrive (:class:`Arrival`; default: text cells)."""
     lists = code_lists or ShippedCodeLists()
-    pending = [_check(fmt, value, lists, authoritative=authoritative) for value in values]
+    how = arrival or Arrival()
+    pending = [_check(fmt, value, lists, authoritative=authoritative, arrival=how) for value in values]
     wanted = {p.normalised for p in pending if p.lookup and p.normalised}
     held = known_legacy(wanted) if known_legacy and wanted else set()
     return [_finish(fmt, p, lists, held) for p in pending]
@@ -73,13 +100,28 @@ class _Checked:
     lookup: bool = False
 
 
-def _check(fmt: str, value: str, lists: CodeListProvider, *, authoritative: bool) -> _Checked:
+def _number(text: str) -> int | float | None:
+    """A number cell's value from its spelling (None when it is no number)."""
+    try:
+        return int(text) if text.lstrip("+-").isdigit() else float(text)
+    except ValueError:
+        return None
+
+
+def _check(fmt: str, value: str, lists: CodeListProvider, *, authoritative: bool, arrival: Arrival) -> _Checked:
     normalise, check = FORMATS[fmt]
     ctx = Context(date_formats=[], timezone=dt.UTC)
     result: dict[str, Any] = {"value": value, "valid": False, "normalised": None, "code": None, "warnings": []}
     try:
         cleaned = cells.clean(value)
+        if arrival.number:
+            ctx.numeric = True
+            digits = 15 if arrival.number == "xlsx" else None  # an XLSX number cell is a double (Excel: 15 digits)
+            ctx.exact = exact_integer(_number(cleaned.text.strip()), digits=digits)
         normalised = normalise(cleaned.text, ctx)
+        if arrival.width:
+            declared = "the width checked (--width)"
+            normalised = fixed_width(normalised, ctx, width=arrival.width, pad=arrival.pad, declared=declared)
     except NormaliseError as exc:
         result["code"] = exc.code
         return _Checked(result)

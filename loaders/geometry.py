@@ -9,7 +9,10 @@ prcoords (public domain; the iterative "bored" inverse of the published forward 
 providers do not offset outside China.
 
 Every geometry must lie within the profile's ``extent`` (default China's bounding box): outside it is
-``geo.outside_extent``, and the message says when swapping the axes would put it inside (latitude given first).
+``geo.outside_extent``, and the message says what was done to the axes and where the other axis order would put
+it (inside: a hint to set ``axis_order``; still outside: its bounds). A swap the profile asks for
+(``axis_order: latlon``) is reported on every value it was applied to (:attr:`Prepared.axes_swapped`, warning
+``geo.axes_swapped``).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ class Prepared:
     geojson: dict[str, Any]
     repaired_reason: str | None = None
     converted_from: str | None = None  # GCJ-02 or BD-09: the raw geometry is worth keeping
+    axes_swapped: bool = False  # latitude came first (axis_order: latlon) and was swapped
 
 
 def _positions(coordinates: Any, depth: int):
@@ -142,19 +146,30 @@ def _inside(geometry: BaseGeometry, extent: tuple[float, float, float, float]) -
 
 
 def _outside(
-    geometry: BaseGeometry, crs: str, latlon: bool, extent: tuple[float, float, float, float]
+    geometry: BaseGeometry,
+    crs: str,
+    latlon: bool,
+    extent: tuple[float, float, float, float],
+    *,
+    out_of_range: bool = False,
 ) -> tuple[str, bool]:
-    """The message for a geometry outside ``extent`` and whether swapping its axes would put it inside."""
+    """The message for a geometry outside ``extent``, saying what was done to its axes and what the other axis
+    order would give (its position too when the geometry is ``out_of_range`` as read, so plainly swapped), and
+    whether swapping would put it inside."""
     bounds = tuple(round(b, 6) for b in geometry.bounds)
-    message = f"the geometry (bounds {bounds} as supplied) lies outside the extent {list(extent)}"
+    done = "; its axes were swapped (axis_order: latlon)" if latlon else ""
+    message = f"the geometry (bounds {bounds} as supplied{done}) lies outside the extent {list(extent)}"
+    order = "lonlat" if latlon else "latlon"
     try:
         swapped = to_cgcs2000(geometry, crs, latlon=not latlon)
     except GeometryProblem:
         return message, False
     if _inside(swapped, extent):
-        order = "lonlat" if latlon else "latlon"
         return f"{message}; with its axes swapped it would be inside: check axis_order (set {order}?)", True
-    return message, False
+    if not out_of_range:
+        return message, False
+    other = tuple(round(b, 6) for b in swapped.bounds)
+    return f"{message}; with its axes swapped (axis_order: {order}) it would be at {other}, still outside it", False
 
 
 def prepare(
@@ -195,11 +210,16 @@ def prepare(
     except GeometryProblem as exc:
         if exc.code != "geo.bad_coordinates":
             raise
-        message, swapped = _outside(geometry, crs, latlon, extent)
+        message, swapped = _outside(geometry, crs, latlon, extent, out_of_range=True)
         if swapped:
             raise GeometryProblem("geo.outside_extent", message) from None
-        raise
+        raise GeometryProblem("geo.bad_coordinates", f"{exc}; {message}") from None
     if not _inside(converted, extent):
         raise GeometryProblem("geo.outside_extent", _outside(geometry, crs, latlon, extent)[0])
     converted_from = crs if crs in MAP_PROVIDER_CRS else None
-    return Prepared(geojson=geometry_to_geojson(converted), repaired_reason=repaired, converted_from=converted_from)
+    return Prepared(
+        geojson=geometry_to_geojson(converted),
+        repaired_reason=repaired,
+        converted_from=converted_from,
+        axes_swapped=latlon,
+    )

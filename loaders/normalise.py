@@ -3,8 +3,11 @@
 Each normaliser takes the cleaned (:mod:`loaders.cells`), non-null cell text and returns the normalised value, or
 raises :class:`NormaliseError` with a stable code. Identifiers go through Unicode NFKC (full-width digits and
 letters become ASCII: warning ``identifier.full_width``), lose their whitespace and are upper-cased (warning
-``identifier.lower_case`` when that changed a letter, such as the check character ``x``); a cell that went
-through a numeric type (``1.10105E+17``) is refused as ``id.lossy_numeric`` — never rebuilt. Dates accept only
+``identifier.lower_case`` when that changed a letter, such as the check character ``x``) and lose a spreadsheet's
+text marker (``'…``, ``="…"``: warning ``identifier.text_wrapper``); a cell that went through a numeric type
+(``1.10105E+17``) is refused as ``id.lossy_numeric`` — never rebuilt — unless its digits are surely exact
+(``identifier.from_number``). A fixed-width digit code of another width is ``code.length`` unless the profile
+declares ``pad`` (``code.zero_padded``): :func:`fixed_width`. Dates accept only
 the profile's explicit formats (:mod:`loaders.dates`), never a fuzzy parse.
 """
 
@@ -41,25 +44,65 @@ class Context:
     timezone: dt.tzinfo
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (code, message)
     numeric: bool = False  # the cell arrived as a number (XLSX numeric cell, JSON number)
+    exact: bool = False  # ... and it is an integer whose digits are surely as issued (loaders.rows.exact_integer)
     serial_epoch: dt.date | None = None  # a workbook's date system: its numeric cells may be date serials
     date_serials: bool = False  # the profile accepts bare Excel serials in text files
+
+
+_FORMULA = re.compile(r'^="(.*)"$', re.DOTALL)  # ="0000321": a spreadsheet formula that keeps text
+
+
+def unwrap(value: str) -> tuple[str, str | None]:
+    """A cell without the wrapper a spreadsheet user put around an ID to keep it text: a leading apostrophe
+    (``'0000321``) or a text formula (``="0000321"``). Returns the text and the wrapper's description (None if
+    there was none). Only whole wrappers go: ``'abc'`` quoted both sides is left alone."""
+    text = value.strip()
+    formula = _FORMULA.match(text)
+    if formula and '"' not in formula.group(1):
+        return formula.group(1), '="…" (a spreadsheet text formula)'
+    if text.startswith("'") and not text.endswith("'") and len(text) > 1:
+        return text[1:], "a leading ' (a spreadsheet text marker)"
+    return value, None
 
 
 def identifier(value: str, ctx: Context) -> str:
     """NFKC, whitespace removed, uppercase; refuse a value that went through a numeric type (``id.lossy_numeric``).
 
-    Warnings: ``identifier.full_width`` when NFKC changed a character (full-width ``３２０５`` → ``3205``),
-    ``identifier.lower_case`` when upper-casing did (``…001x`` → ``…001X``).
+    Warnings: ``identifier.text_wrapper`` when a spreadsheet's text marker was stripped (``'0000321``,
+    ``="0000321"``), ``identifier.full_width`` when NFKC changed a character (full-width ``３２０５`` → ``3205``),
+    ``identifier.lower_case`` when upper-casing did (``…001x`` → ``…001X``), ``identifier.from_number`` when a
+    number cell was taken because its digits are exact (a JSON integer, an XLSX integer of at most 15 digits:
+    :func:`loaders.rows.exact_integer`) — whether it lost leading zeros is for the field's width to tell.
     """
+    value, wrapper = unwrap(value)
+    if wrapper:
+        ctx.warnings.append(("identifier.text_wrapper", f"{wrapper} stripped from {value!r}"))
     folded = unicodedata.normalize("NFKC", value)
     text = "".join(folded.split())
-    if ctx.numeric or _LOSSY.match(text):
+    if ctx.numeric and ctx.exact and text.isdigit():
+        ctx.warnings.append(("identifier.from_number", f"{text} arrived as a number; its digits are exact"))
+    elif ctx.numeric or _LOSSY.match(text):
         raise NormaliseError("id.lossy_numeric", f"{value!r} went through a numeric type; its digits are lost")
     if folded != value:
         ctx.warnings.append(("identifier.full_width", f"full-width characters in {value!r} made ASCII"))
     if text != text.upper():
         ctx.warnings.append(("identifier.lower_case", f"lower-case letters in {text!r} upper-cased"))
     return text.upper()
+
+
+def fixed_width(value: str, ctx: Context, *, width: int, pad: bool, declared: str) -> str:
+    """A fixed-width digit code (a standard's ``x-width``, a profile's ``pad``): an all-digit ``value`` of
+    another length is refused as ``code.length`` — unless ``pad`` and it is shorter, when it is left-padded with
+    zeros (warning ``code.zero_padded``: ``321`` → ``0000321``, the zeros a CSV re-export or a number cell lost).
+    Other values pass to the validator as they are. ``declared`` names where the width comes from."""
+    if not (value.isascii() and value.isdigit()) or len(value) == width:
+        return value
+    if pad and len(value) < width:
+        padded = value.zfill(width)
+        ctx.warnings.append(("code.zero_padded", f"{value} padded with zeros to {padded} ({declared})"))
+        return padded
+    advice = f"; if leading zeros were lost, declare pad: {width} for the field" if len(value) < width else ""
+    raise NormaliseError("code.length", f"{value} has {len(value)} digits where {declared} is {width}{advice}")
 
 
 def division_code(value: str, ctx: Context) -> str:

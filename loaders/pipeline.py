@@ -27,7 +27,7 @@ from typing import Any
 from loaders import cells
 from loaders import geometry as geo
 from loaders.encoding import report_name
-from loaders.normalise import NORMALISERS, Context, NormaliseError, timestamp
+from loaders.normalise import NORMALISERS, Context, NormaliseError, fixed_width, timestamp
 from loaders.parallel import prepared_chunks
 from loaders.profiles import Profile
 from loaders.readers import open_reader
@@ -109,6 +109,7 @@ class RowPreparer:
         rfc7946 = profile.format in ("geojson", "topojson")  # lon/lat WGS 84 unless declared
         self.crs = reader.crs or profile.crs or ("EPSG:4326" if rfc7946 else None)
         self._field_columns = {name: spec.column for name, spec in profile.fields.items() if spec.column}
+        self._widths = widths(profile, standard)
 
     def _context(self) -> Context:
         return Context(
@@ -140,7 +141,8 @@ class RowPreparer:
 
     def source_key(self, row: SourceRow, data: dict[str, Any]) -> str | None:
         """The row's source key: the profile's ``source_key`` column (NFKC, whitespace removed), else the
-        business key; None when neither can be told (a reject that then protects nothing)."""
+        business key (for a rejected row, its key cells normalised, or as supplied where the normaliser refuses
+        them); None when neither can be told (a reject that then protects nothing)."""
         if self.profile.source_key:
             cell = cells.clean(row.cells.get(self.profile.source_key) or "").text
             return "".join(unicodedata.normalize("NFKC", cell).split()) or None
@@ -156,8 +158,8 @@ class RowPreparer:
                 try:
                     for step in spec.normalise if value else ():
                         value = NORMALISERS[step](value, ctx)
-                except NormaliseError:
-                    return None
+                except NormaliseError:  # a key the normaliser refuses (id.lossy_numeric): named as supplied
+                    value = "".join(unicodedata.normalize("NFKC", str(value)).split()) or None
             parts[name] = value
         return self.standard.key_of(parts)
 
@@ -194,9 +196,13 @@ class RowPreparer:
                 continue
             before = len(ctx.warnings)
             ctx.numeric = cell_column in row.numeric
+            ctx.exact = cell_column in row.exact
             try:
                 for step in spec.normalise:
                     value = NORMALISERS[step](value, ctx)
+                if name in self._widths and isinstance(value, str):
+                    width, declared = self._widths[name]
+                    value = fixed_width(value, ctx, width=width, pad=spec.pad is not None, declared=declared)
             except NormaliseError as exc:
                 errors.append(issue(exc.code, name, str(exc), row.cells.get(cell_column)))
                 continue
@@ -312,11 +318,28 @@ class RowPreparer:
                 row.cells[RAW_GEOMETRY] = json.dumps(value, ensure_ascii=False)
             message = f"coordinates converted from {prepared.converted_from} to CGCS2000 (EPSG:4490)"
             warnings.append(issue("geo.crs_converted", spec.field, message))
+        if prepared.axes_swapped:
+            message = "latitude came first (axis_order: latlon): axes swapped to longitude, latitude"
+            point = value.get("coordinates") if value.get("type") == "Point" else None  # a polygon is too long
+            warnings.append(issue("geo.axes_swapped", spec.field, message, point))
         if prepared.repaired_reason:
             label = data.get("name") or self.standard.key_of(data) or f"row {row.row_no}"
             warnings.append(
                 issue("geo.repaired", spec.field, f"repaired invalid geometry of {label}: {prepared.repaired_reason}")
             )
+
+
+def widths(profile: Profile, standard: Standard) -> dict[str, tuple[int, str]]:
+    """Fixed-width digit fields: field → (width, where it is declared): the profile's ``pad``, else the
+    standard's ``x-width`` (or a pattern of exactly N digits)."""
+    found: dict[str, tuple[int, str]] = {}
+    for name, spec in profile.fields.items():
+        rule = standard.fields.get(name)
+        if spec.pad is not None:
+            found[name] = (spec.pad, f"the width the profile pads {name} to")
+        elif rule is not None and rule.width is not None:
+            found[name] = (rule.width, f"the width the standard declares for {name}")
+    return found
 
 
 def _standard_for(profile: Profile, registry: Registry) -> Standard:
@@ -329,10 +352,16 @@ def _standard_for(profile: Profile, registry: Registry) -> Standard:
         raise ProfileRejected(
             "load.profile_invalid", f"profile {profile.name} maps unknown field(s) {', '.join(unknown)}"
         )
-    for spec in profile.fields.values():
+    for name, spec in profile.fields.items():
         for step in spec.normalise:
             if step not in NORMALISERS:
                 raise ProfileRejected("load.profile_invalid", f"profile {profile.name}: unknown normaliser {step!r}")
+        width = standard.fields[name].width
+        if spec.pad is not None and width is not None and spec.pad != width:
+            raise ProfileRejected(
+                "load.profile_invalid",
+                f"profile {profile.name}: {name} pads to {spec.pad} digits where the standard declares {width}",
+            )
     return standard
 
 
@@ -386,9 +415,10 @@ def _prepared(
     chunk: list[SourceRow], results: list[Any], preparer: RowPreparer, report: LoadReport
 ) -> Iterator[StagedRow | Held]:
     for row, (staged, errors, warnings) in zip(chunk, results, strict=True):
-        report.warn(row.row_no, warnings, source_key=staged.source_key if staged else None)
+        # a rejected row's warnings and its reject name the same source key (best effort: as supplied)
+        source_key = staged.source_key if staged else preparer.source_key(row, {})
+        report.warn(row.row_no, warnings, source_key=source_key)
         if staged is None:
-            source_key = preparer.source_key(row, {})  # best effort: the key column as supplied
             report.reject(row.row_no, errors, source_key=source_key, raw=row.cells)
             if source_key:
                 yield Held(source_key)
@@ -448,7 +478,12 @@ def load_file(
     try:
         standard = _standard_for(profile, registry)
         reader = open_reader(
-            path, format=profile.format, encoding=profile.encoding, delimiter=profile.delimiter, sheet=profile.sheet
+            path,
+            format=profile.format,
+            encoding=profile.encoding,
+            delimiter=profile.delimiter,
+            sheet=profile.sheet,
+            header_row=profile.header_row,
         )
         summary.encoding = report_name(reader.encoding, path)
         reader.check_columns(profile.columns)

@@ -36,6 +36,13 @@ class FieldSpec(BaseModel):
     null_tokens: list[str] | None = Field(
         None, description="Cells of this column that mean 'no value'; replaces the profile's list for the column."
     )
+    pad: int | None = Field(
+        None,
+        ge=1,
+        le=64,
+        description="A fixed-width digit code: left-pad a shorter all-digit value with zeros to this width "
+        "(warning code.zero_padded); a longer one is code.length.",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> FieldSpec:
@@ -96,6 +103,9 @@ class Profile(BaseModel):
     encoding: str = "auto"
     delimiter: str = ","
     sheet: str | None = Field(None, description="XLSX: the sheet; TopoJSON: the object (default: the first).")
+    header_row: int = Field(
+        1, ge=1, le=1000, description="CSV and XLSX: the row (1-based) holding the header, below any title rows."
+    )
     mode: Literal["snapshot", "delta"] = "delta"
     source_key: str | None = Field(None, description="Column holding the source's own key; default: business key.")
     timestamp: str | None = Field(None, description="Column holding the source's own change time.")
@@ -122,6 +132,12 @@ class Profile(BaseModel):
             if problem:
                 raise ValueError(f"date format {fmt!r}: {problem}")
         return formats
+
+    @model_validator(mode="after")
+    def _header_row_tabular(self) -> Profile:
+        if self.header_row != 1 and self.format not in ("csv", "xlsx"):
+            raise ValueError("header_row applies to csv and xlsx files only")
+        return self
 
     @field_validator("extent")
     @classmethod

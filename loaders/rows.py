@@ -29,6 +29,7 @@ class SourceRow:
     geometry: dict[str, Any] | None = None
     problems: list[tuple[str, str, str]] = field(default_factory=list)  # (code, column, message)
     numeric: set[str] = field(default_factory=set)  # columns whose value arrived as a number, not text
+    exact: set[str] = field(default_factory=set)  # of those, the integers whose digits are surely as issued
 
 
 class Reader:
@@ -55,18 +56,33 @@ class Reader:
         """The columns (properties) the file has, or None where the format cannot tell before reading."""
         return None
 
+    header_row = 1  # the 1-based row holding the header (tabular readers: the profile's header_row)
+
     def check_columns(self, needed: set[str]) -> None:
-        """Raise ``file.missing_columns`` if a column the profile maps is absent from the file."""
+        """Raise ``file.missing_columns`` if a column the profile maps is absent from the file; when a lower row
+        holds them all (a title row above the header, often a merged cell), the message says which row and
+        ``extra["header_row"]`` suggests it."""
         present = self.present_columns()
         if not present:
             return
         missing = sorted(needed - present)
         if missing:
-            raise FileRejected(
-                "file.missing_columns",
-                f"{self.path.name} lacks column(s) {', '.join(missing)}; it has: {', '.join(sorted(present))}",
-                missing=missing,
-            )
+            message = f"{self.path.name} lacks column(s) {', '.join(missing)}; it has: {', '.join(sorted(present))}"
+            extra: dict[str, Any] = {"missing": missing}
+            found = self.header_below(needed)
+            if found is not None:
+                title = "a title row (a merged cell?)" if len(present - {""}) <= 1 else "not the header"
+                message += (
+                    f". Row {self.header_row} looks like {title}: row {found} holds every column the profile maps;"
+                    f" set header_row: {found} in the profile"
+                )
+                extra["header_row"] = found
+            raise FileRejected("file.missing_columns", message, **extra)
+
+    def header_below(self, needed: set[str], within: int = 10) -> int | None:
+        """The first row below the header, within ``within`` rows, whose cells hold every ``needed`` column;
+        None when none does or the format has no rows of cells."""
+        return None
 
     def rows(self) -> Iterator[SourceRow]:
         raise NotImplementedError
@@ -83,6 +99,26 @@ def checked(row: SourceRow) -> SourceRow:
             row.problems.append(("row.bad_value", column, "an unpaired surrogate (a broken \\u escape)"))
             row.cells[column] = cell.encode("utf-8", "backslashreplace").decode("utf-8")
     return row
+
+
+_DOUBLE_EXACT = 2**53  # every integer up to here is exactly a double
+
+
+def exact_integer(value: Any, *, digits: int | None = None) -> bool:
+    """Whether a number read from a file is an integer whose digits are surely as issued: at most ``digits``
+    digits where the format keeps no more (an XLSX number cell: Excel keeps 15 significant digits), else one
+    that a double holds exactly (up to 2**53) or cannot hold at all (so no double-typed writer rounded it).
+    ``1.10105E+17`` (a float) never is; neither is ``110101199003071232``, which a double could have rounded."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return False
+    if digits is not None:
+        return len(str(abs(value))) <= digits
+    if abs(value) <= _DOUBLE_EXACT:
+        return True
+    try:
+        return int(float(value)) != value
+    except OverflowError:
+        return True
 
 
 def cell_text(value: Any) -> str | None:

@@ -69,6 +69,10 @@ _TABLE: tuple[Code, ...] = (
     Code("org_code.format", "error", "Not an organisation code: 8 characters and a check character (GB 11714)."),
     Code("org_code.checksum", "error", "The check character of an organisation code is wrong (GB 11714)."),
     Code("id.address_unknown", "warning", "The address code of a citizen ID number is not in the division list."),
+    Code("identifier.text_wrapper", "warning", 'A spreadsheet text marker (a leading \' or ="…") was stripped.'),
+    Code("identifier.from_number", "warning", "An identifier arrived as a number whose digits are exact; taken."),
+    Code("code.zero_padded", "warning", "A fixed-width code was left-padded with zeros, as the profile's pad asks."),
+    Code("code.length", "error", "A fixed-width digit code of another width, with no padding declared for it."),
     Code("id.lossy_numeric", "error", "An identifier that went through a numeric type (1.10105E+17): lossy."),
     Code("identifier.full_width", "warning", "Full-width characters in an identifier were made ASCII (NFKC)."),
     Code("identifier.lower_case", "warning", "Lower-case letters in an identifier (a check character x) upper-cased."),
@@ -92,6 +96,7 @@ _TABLE: tuple[Code, ...] = (
     Code("geo.crs_unsupported", "error", "The declared CRS cannot be transformed to CGCS2000 (EPSG:4490)."),
     Code("geo.bad_coordinates", "error", "Coordinates that are not numbers or are out of range."),
     Code("geo.outside_extent", "error", "A geometry outside the profile's extent (default: China's bounding box)."),
+    Code("geo.axes_swapped", "warning", "Latitude came first (axis_order: latlon); the axes were swapped."),
     Code("geo.crs_converted", "warning", "GCJ-02 or BD-09 coordinates were converted to CGCS2000; raw geometry kept."),
     # load guard
     Code("load.guard_refused", "error", "A snapshot would retire more of the repository than the guard allows."),
@@ -173,6 +178,7 @@ _TABLE: tuple[Code, ...] = (
     # standards
     Code("standard.invalid", "error", "A schema under standards/ fails its meta-schema or an x- annotation."),
     Code("standard.format_unknown", "error", "A schema names a format that no checker implements."),
+    Code("standard.format_unchecked", "error", "The start-up self-test found a format checker missing or lax."),
     # API
     Code("auth.missing_key", "error", "No API key: send Authorization: Bearer <key>."),
     Code("auth.invalid_key", "error", "The API key is unknown or revoked."),

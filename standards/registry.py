@@ -10,7 +10,8 @@ comes from one implementation. A test keeps the two verdicts equal on every exam
 
 Loading fails with :class:`StandardError` (code ``standard.invalid`` or ``standard.format_unknown``) when a schema
 breaks its meta-schema, names a format no checker implements (a misspelt format is an error, not a no-op), or
-carries a malformed ``x-`` annotation.
+carries a malformed ``x-`` annotation; and with ``standard.format_unchecked`` when the start-up self-test finds a
+format checker that is missing or accepts a known bad value (:func:`standards.formats.self_test`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
@@ -31,7 +33,7 @@ from referencing import Resource
 from referencing.jsonschema import DRAFT202012
 
 from standards.codelists import CodeListProvider, ShippedCodeLists
-from standards.formats import fast_format_checks, format_checker
+from standards.formats import STANDARD_FORMATS, fast_format_checks, format_checker, self_test
 from standards.rules import RULES, Rule
 from standards.validation import Issue, issue, issues_from_error
 
@@ -53,11 +55,14 @@ _PROPERTY_ANNOTATIONS = {
     "x-labels",
     "x-pinyin",
     "x-reveals",
+    "x-width",
 }
+_DIGITS_PATTERN = re.compile(r"^\^(?:\[0-9\]|\\d)\{(\d+)\}\$$")  # "^[0-9]{7}$" or "^\d{7}$": a fixed width
 
 
 class StandardError(Exception):
-    """A standard that cannot be used. ``code`` is ``standard.invalid`` or ``standard.format_unknown``."""
+    """A standard that cannot be used. ``code`` is ``standard.invalid``, ``standard.format_unknown`` or
+    ``standard.format_unchecked``."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -80,6 +85,7 @@ class FieldRule:
     labels: dict[str, str] = field(default_factory=dict)
     pinyin: bool = False
     reveals: tuple[str, ...] = ()
+    width: int | None = None  # a fixed-width digit code: x-width, or a pattern of exactly N digits
 
 
 @dataclass
@@ -191,7 +197,8 @@ def _check_formats(where: str, schema: dict[str, Any], known: set[str]) -> None:
     for node in _walk(schema):
         name = node.get("format")
         if isinstance(name, str) and name not in known:
-            raise _fail(where, f"unknown format {name!r}", "standard.format_unknown")
+            why = "its checker is not installed" if name in STANDARD_FORMATS else "no checker implements it"
+            raise _fail(where, f"unknown format {name!r} ({why})", "standard.format_unknown")
 
 
 def _one_of(where: str, key: str, value: Any, allowed: tuple[str, ...]) -> None:
@@ -235,6 +242,12 @@ def _field_rules(where: str, schema: dict[str, Any]) -> dict[str, FieldRule]:
         code_list = prop.get("x-code-list")
         if code_list is not None and not isinstance(code_list, str):
             raise _fail(here, "x-code-list must name a code list")
+        width = prop.get("x-width")
+        if width is not None and (isinstance(width, bool) or not isinstance(width, int) or width < 1):
+            raise _fail(here, "x-width must be a positive number of digits")
+        fixed = _DIGITS_PATTERN.match(prop.get("pattern", "")) if isinstance(prop.get("pattern"), str) else None
+        if width is None and fixed:
+            width = int(fixed.group(1))
         rules[name] = FieldRule(
             name=name,
             title=prop.get("title", name),
@@ -248,6 +261,7 @@ def _field_rules(where: str, schema: dict[str, Any]) -> dict[str, FieldRule]:
             labels=labels,
             pinyin=prop.get("x-pinyin", False) is True,
             reveals=tuple(reveals),
+            width=width,
         )
     return rules
 
@@ -285,6 +299,9 @@ class Registry:
             for doc in self._documents.values()
         )
         checker = format_checker()
+        broken = self_test(checker)
+        if broken:
+            raise StandardError("standard.format_unchecked", f"format checker self-test failed: {', '.join(broken)}")
         known_formats = set(checker.checkers)
         fast_refs = jsonschema_rs.Registry([(doc["$id"], doc) for doc in self._documents.values()])
         fast_formats = fast_format_checks()

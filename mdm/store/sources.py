@@ -3,7 +3,8 @@ left out — set-based, inside a unit of work it does not own (it never commits)
 
 What the batch has supplied so far lives in a temporary table, ``batch_seen`` (one row per source key: its
 business key, row number, source time and outcome), not in the source records themselves, so a row that did not
-change costs a staging row and an index probe and writes nothing to ``source_records``.
+change costs a staging row and an index probe and writes nothing to ``source_records`` — unless it comes with a
+newer source time or another raw form, which it records (still ``unchanged``: the record's data is the same).
 
 Recency inside one batch (issue 8 item 8): when the file holds the same business key twice, the row with the
 later source time wins (on a tie, the earlier row); the other is reported as a duplicate naming both rows.
@@ -135,7 +136,7 @@ class SourceWriter:
                 del winners[key]
         if taking_over:
             self._give_way(taking_over, winners, result)
-        outcomes = self._upsert(list(winners.values()))
+        outcomes, refreshed = self._upsert(list(winners.values()))
         seen_rows = []
         for key, row in winners.items():
             outcome = outcomes.get(row.source_key, "unchanged")
@@ -144,7 +145,7 @@ class SourceWriter:
                 setattr(result, before, getattr(result, before) - 1)
                 outcome = max(outcome, before, key=_RANK.__getitem__)
             setattr(result, outcome, getattr(result, outcome) + 1)
-            if outcome != "unchanged" or key in taking_over:
+            if outcome != "unchanged" or key in taking_over or row.source_key in refreshed:
                 result.touched.append(key)
             seen_rows.append((row.source_key, key, row.row_no, self._time(row).timestamp(), outcome))
         self._remember(seen_rows)
@@ -227,9 +228,10 @@ class SourceWriter:
             {"keys": sorted(taking_over)},
         )
 
-    def _upsert(self, rows: list[StagedRow]) -> dict[str, str]:
+    def _upsert(self, rows: list[StagedRow]) -> tuple[dict[str, str], set[str]]:
         """One set-based ``INSERT … ON CONFLICT DO UPDATE … WHERE changed``: rows equal to what is stored are
-        not written at all. Returns ``inserted``/``updated`` by source key (absent: unchanged)."""
+        not written (but for a newer source time or raw form, :meth:`_refresh_unchanged`). Returns
+        ``inserted``/``updated`` by source key (absent: unchanged), and the unchanged source keys refreshed."""
         self.dialect.fill(
             self.session,
             _STAGE,
@@ -247,6 +249,7 @@ class SourceWriter:
             ],
             empty=True,
         )
+        refreshed = self._refresh_unchanged()
         returned = self.session.execute(
             text(
                 f"""
@@ -268,7 +271,33 @@ class SourceWriter:
             ),
             {**self._params, "p": self.priority},
         ).all()
-        return {sk: "inserted" if first == self.batch_id else "updated" for sk, first in returned}
+        return {sk: "inserted" if first == self.batch_id else "updated" for sk, first in returned}, refreshed
+
+    def _refresh_unchanged(self) -> set[str]:
+        """Rows whose record is unchanged (the upsert below skips them) still record a newer source time and the
+        raw cells as supplied now, without touching ``batch_id`` (the row stays ``unchanged``). Returns their
+        source keys: their golden records are rebuilt, as recency may rank the sources anew (no version unless
+        the golden record changes)."""
+        refreshed = self.session.execute(
+            text(
+                f"""
+                UPDATE source_records SET
+                    source_time = CASE WHEN st.source_time > source_records.source_time
+                        THEN st.source_time ELSE source_records.source_time END,
+                    raw = st.raw
+                FROM {_STAGE} st
+                WHERE source_records.repository = :r AND source_records.source_system_id = :s
+                    AND source_records.source_key = st.source_key AND source_records.batch_id <> :b
+                    AND source_records.data = st.data AND source_records.status = 'active'
+                    AND source_records.priority = :p AND source_records.feed = :f
+                    AND source_records.business_key = st.business_key
+                    AND (st.source_time > source_records.source_time OR source_records.raw <> st.raw)
+                RETURNING source_records.source_key
+                """
+            ),
+            {**self._params, "p": self.priority},
+        ).scalars()
+        return set(refreshed)
 
     # -- rejected rows and retirement ---------------------------------------------------------------------
 
