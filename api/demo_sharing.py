@@ -82,7 +82,7 @@ def prepare_sharing(db: Database) -> DemoKeys:
                 ("credit_record", GrantSpec("credit_record", ("*",), ("social.assistance",))),
             ):
                 issue_grant(session, registry.get(repository), department=CIVIL, spec=spec, issued_by="bigdata")
-            verify = GrantSpec("natural_person", ("name", "birth_date"), ("tax.audit",), kind="verify")
+            verify = GrantSpec("natural_person", ("name", "phone"), ("tax.audit",), kind="verify")
             issue_grant(session, registry.get("natural_person"), department=TAX, spec=verify, issued_by="bigdata")
     return DemoKeys(
         admin=issue_key(db, department="bigdata", role="admin").key,

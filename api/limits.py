@@ -1,7 +1,8 @@
 """Request body limits, enforced before anything parses a body (a pure ASGI middleware).
 
-- A **file upload** (``multipart/form-data``) may carry at most ``MDM_MAX_UPLOAD_BYTES`` of file plus
-  :data:`FORM_ALLOWANCE` bytes of the form's other parts and boundaries. A declared ``Content-Length`` above that is
+- A **file upload** (``multipart/form-data`` to a route that takes a file: loads, project documents, payments)
+  may carry at most ``MDM_MAX_UPLOAD_BYTES`` of file plus :data:`FORM_ALLOWANCE` bytes of the form's other parts
+  and boundaries. A declared ``Content-Length`` above that is
   refused at once with 413 ``file.too_large`` (``limit``: ``MDM_MAX_UPLOAD_BYTES``), before one byte is read;
   the routes still check the file itself against ``MDM_MAX_UPLOAD_BYTES`` to the byte.
 - **Any other body** (JSON, a sign-in form) may carry at most ``MDM_MAX_JSON_BYTES``: above it, 413
@@ -14,6 +15,7 @@ On console pages (``/console``) the 413 is shown as the console's error page, li
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -39,7 +41,7 @@ class BodyLimits:
             return
         settings = scope["app"].state.settings
         content_type = _header(scope, b"content-type").lower()
-        if content_type.startswith("multipart/form-data"):
+        if content_type.startswith("multipart/form-data") and _takes_files(scope.get("path", "")):
             limit, allowed, code = (
                 settings.max_upload_bytes,
                 settings.max_upload_bytes + FORM_ALLOWANCE,
@@ -77,6 +79,15 @@ class BodyLimits:
                 raise  # a cut-off body may surface as another exception (a form parser's); others are real
         if state["exceeded"] and not state["started"]:
             await _refuse(scope, receive, send, code, limit)
+
+
+_UPLOAD_PATHS = re.compile(r"^(/repositories/[^/]+/loads|/projects/payments|(/console)?/projects/\d+/documents)$")
+
+
+def _takes_files(path: str) -> bool:
+    """The routes that take a file (loads, project documents, payments): a multipart body anywhere else is held to
+    the ``MDM_MAX_JSON_BYTES`` limit of an ordinary body."""
+    return bool(_UPLOAD_PATHS.match(path))
 
 
 def _header(scope: Scope, name: bytes) -> str:

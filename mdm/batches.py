@@ -85,14 +85,29 @@ def record_failed_batch(db: Database, **fields: Any) -> None:
         session.merge(Batch(**fields))
 
 
-def get_batch(db: Database, batch_id: str, *, viewer: Caller | None) -> Batch:
+def get_batch(db: Database, batch_id: str, *, viewer: Caller | None, what: str = "summary") -> Batch:
     """The batch with this id as ``viewer`` may see it (None: the local operator). Raises :class:`NotFound`
-    (``load.not_found``) for a batch that does not exist and, alike, for one another department loaded."""
+    (``load.not_found``) for a batch that does not exist and, alike, for one another department loaded.
+
+    A viewer's read is audited as ``read:load_report`` (``what``: ``summary``, ``page``, ``rejects``, …) in its
+    own transaction before the batch is returned — a report's rejects carry raw rows — so when the audit cannot
+    be written the read fails (fail closed)."""
     with db.read() as session:
         batch = session.get(Batch, batch_id)
         if batch is None or not may_see_batch(batch, viewer):
             raise NotFound("load.not_found", f"no load batch {batch_id}")
-        return batch
+    if viewer is not None:
+        with db.write() as session:
+            audit.record(
+                session,
+                actor=viewer.department,
+                key_prefix=viewer.key_prefix,
+                action="read:load_report",
+                repository=batch.repository,
+                target=batch_id,
+                detail={"what": what},
+            )
+    return batch
 
 
 def visible_batches(session: Session, batch_ids: set[str], *, viewer: Caller | None) -> set[str]:

@@ -25,9 +25,9 @@ _SPACES = " \u3000\u00a0"
 
 
 def starts_a_formula(text: str) -> bool:
-    """True if a spreadsheet could read ``text`` as a formula (see the module's list), full-width forms and
-    leading spaces included."""
-    head = text.lstrip(_SPACES)[:1]
+    """True if a spreadsheet could read ``text`` as a formula (see the module's list), full-width forms, leading
+    spaces and invisible format characters (a zero-width space before ``=``) included."""
+    head = "".join(c for c in text[:64] if unicodedata.category(c) != "Cf").lstrip(_SPACES)[:1]  # no zero-width
     if head in ("\t", "\r") or text[:1] in ("\t", "\r"):
         return True
     return bool(head) and unicodedata.normalize("NFKC", head)[:1] in FORMULA_START

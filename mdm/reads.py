@@ -268,7 +268,9 @@ class Reads:
         """Verification (核验): per claimed field ``match`` or ``no_match`` — nothing else.
 
         Every claimed field needs a ``verify`` grant for the purpose (403 ``access.field_not_granted``, decided
-        before the record is read). ``no_match`` whenever the claim cannot be confirmed — no such record, a
+        before the record is read); a field that can be read off the key (``x-reveals`` it: a person's birth date
+        and household division code) is refused as a claim (400 ``access.claim_derivable``), since its answer would
+        only confirm that the key exists. ``no_match`` whenever the claim cannot be confirmed — no such record, a
         retired one, a different or an empty value — so a missing key answers exactly as a present one with
         wrong claims. Values compare after Unicode NFKC and trimming; a claim on a list field (former names)
         matches any item. Metered: one unit of ``verify`` per call (429 ``access.rate_limited``). The audit
@@ -284,6 +286,16 @@ class Reads:
             hidden = [n for n in claims if n not in view.shown]
             if hidden:
                 view.require_clear(hidden, "verifying")
+            derivable = sorted(
+                n for n in claims if set(standard.fields[n].reveals) & set(standard.business_key) and not view.whole
+            )
+            if derivable:  # a birth date is digits 7–14 of the citizen ID: its "match" would only say the key exists
+                raise InvalidRequest(
+                    "access.claim_derivable",
+                    f"{', '.join(derivable)} can be read off the key itself (x-reveals): a claim on it would prove "
+                    "nothing but that the key exists; verify the other fields",
+                    fields=derivable,
+                )
             outcome.detail["claims"] = sorted(claims)
             outcome.detail["asked"] = self._asked(ctx, standard, view, key)
             self._charge(ctx, view, "verify", 1)

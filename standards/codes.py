@@ -222,6 +222,11 @@ _TABLE: tuple[Code, ...] = (
         "Addressing records by key, filtering, searching or verifying on a field not granted unmasked.",
     ),
     Code(
+        "access.claim_derivable",
+        "error",
+        "A verification claim on a field that can be read off the key itself; it would only confirm the key exists.",
+    ),
+    Code(
         "access.rate_limited",
         "error",
         "A verification or key lookup past the per-minute rate or the daily quota; retry after Retry-After seconds.",

@@ -95,15 +95,15 @@ def test_a_backend_told_the_key_is_masked_does_not_match_it(db, tmp_path, reques
 
 def test_a_verification_of_a_missing_key_answers_as_wrong_claims_do_and_is_audited_hashed(bed):
     person = bed.persons[0]
-    grant(bed.db, TAX, "natural_person", fields=("name", "birth_date"), purposes=("tax.audit",), kind="verify")
-    claims = {"name": "无此人", "birth_date": "1900-01-01"}
+    grant(bed.db, TAX, "natural_person", fields=("name", "phone"), purposes=("tax.audit",), kind="verify")
+    claims = {"name": "无此人", "phone": "10000000000"}
     wrong = bed.post("tax", f"{NP}/verify", {"key": person["citizen_id"], "claims": claims}, purpose="tax.audit")
     missing = bed.post("tax", f"{NP}/verify", {"key": a_missing_id(bed), "claims": claims}, purpose="tax.audit")
     assert wrong.status_code == missing.status_code == 200
-    assert wrong.content == missing.content == b'{"results":{"name":"no_match","birth_date":"no_match"}}'
-    right = {"name": person["name"], "birth_date": person["birth_date"]}
+    assert wrong.content == missing.content == b'{"results":{"name":"no_match","phone":"no_match"}}'
+    right = {"name": person["name"], "phone": person["phone"]}
     answered = bed.post("tax", f"{NP}/verify", {"key": person["citizen_id"], "claims": right}, purpose="tax.audit")
-    assert answered.json() == {"results": {"name": "match", "birth_date": "match"}}
+    assert answered.json() == {"results": {"name": "match", "phone": "match"}}
     bed.flush()
     events = [
         e
@@ -114,9 +114,9 @@ def test_a_verification_of_a_missing_key_answers_as_wrong_claims_do_and_is_audit
     digest = hashlib.sha256(person["citizen_id"].encode()).hexdigest()
     newest = events[0]  # newest first
     assert newest["detail"]["asked"] == {"key_sha256": digest}  # 税务局 cannot read the ID: hashed
-    assert newest["detail"]["results"] == {"name": "match", "birth_date": "match"}
+    assert newest["detail"]["results"] == {"name": "match", "phone": "match"}
     assert all(person["citizen_id"] not in str(e["detail"]) for e in events)
-    assert events[1]["detail"]["results"] == {"name": "no_match", "birth_date": "no_match"}
+    assert events[1]["detail"]["results"] == {"name": "no_match", "phone": "no_match"}
 
 
 def test_verifications_past_the_grants_rate_are_refused_with_retry_after_and_use_nothing(bed):
@@ -180,3 +180,17 @@ def test_lookups_are_metered_by_the_keys_asked_and_audited_with_every_key_tried(
     ]
     oldest = events[-1]
     assert oldest["detail"]["asked"] == asked and oldest["keys"] == present
+
+
+def test_a_claim_that_can_be_read_off_the_key_is_refused(bed):
+    """A birth date is digits 7–14 of the citizen ID: claiming it would answer match exactly when the key exists."""
+    person = bed.persons[0]
+    grant(bed.db, TAX, "natural_person", fields=("name", "birth_date"), purposes=("tax.audit",), kind="verify")
+    key = person["citizen_id"]
+    derived = f"{key[6:10]}-{key[10:12]}-{key[12:14]}"
+    for candidate in (key, a_missing_id(bed)):
+        refused = bed.post(
+            "tax", f"{NP}/verify", {"key": candidate, "claims": {"birth_date": derived}}, purpose="tax.audit"
+        )
+        assert refused.status_code == 400 and refused.json()["code"] == "access.claim_derivable"
+        assert refused.json()["fields"] == ["birth_date"]

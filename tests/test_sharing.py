@@ -149,21 +149,21 @@ def test_filters_and_searches_on_fields_not_shown_unmasked_are_refused(bed):
 
 def test_verification_answers_a_missing_key_as_a_present_one_with_wrong_claims(bed):
     person = bed.persons[0]
-    body = {"key": person["citizen_id"], "claims": {"name": person["name"], "birth_date": "1900-01-01"}}
+    body = {"key": person["citizen_id"], "claims": {"name": person["name"], "phone": "10000000000"}}
     assert code(bed.post("tax", f"{NP}/verify", body, purpose="tax.audit"), 403) == "access.no_grant"
     grant(bed.db, TAX, "natural_person", purposes=("tax.audit",))  # a read grant is not a verify grant
     assert code(bed.post("tax", f"{NP}/verify", body, purpose="tax.audit"), 403) == "access.no_grant"
-    grant(bed.db, TAX, "natural_person", fields=("name", "birth_date"), purposes=("tax.audit",), kind="verify")
+    grant(bed.db, TAX, "natural_person", fields=("name", "phone"), purposes=("tax.audit",), kind="verify")
     found = bed.post("tax", f"{NP}/verify", body, purpose="tax.audit")
-    assert found.json() == {"results": {"name": "match", "birth_date": "no_match"}}
+    assert found.json() == {"results": {"name": "match", "phone": "no_match"}}
     missing = bed.post("tax", f"{NP}/verify", {**body, "key": "990102190001010000"}, purpose="tax.audit")
     wrong = bed.post(
-        "tax", f"{NP}/verify", {**body, "claims": {"name": "无此人", "birth_date": "1900-01-01"}}, purpose="tax.audit"
+        "tax", f"{NP}/verify", {**body, "claims": {"name": "无此人", "phone": "10000000000"}}, purpose="tax.audit"
     )
     assert missing.status_code == wrong.status_code == 200 and missing.json() == wrong.json()
-    assert missing.json() == {"results": {"name": "no_match", "birth_date": "no_match"}}
+    assert missing.json() == {"results": {"name": "no_match", "phone": "no_match"}}
     assert missing.headers.keys() == found.headers.keys()
-    wider = {**body, "claims": {"phone": "100"}}
+    wider = {**body, "claims": {"gender_code": "1"}}
     assert code(bed.post("tax", f"{NP}/verify", wider, purpose="tax.audit"), 403) == "access.field_not_granted"
     bed.flush()
     events = bed.get("admin", "/audit", purpose=None, department=TAX).json()["items"]

@@ -144,8 +144,8 @@ def preview_software_cost(caller: CurrentCaller, body: JsonBody) -> Any:
 
 @router.get("/vendors/{uscc}/credit")
 def vendor_credit(caller: CurrentCaller, db: DatabaseDep, uscc: str) -> Any:
-    """A vendor's credit records from credit_record, each marked serious or not."""
-    return vendors.vendor_credit(db, uscc)
+    """A vendor's credit records from credit_record (the fields any department may see), each marked serious."""
+    return vendors.vendor_credit(db, uscc, caller=caller)
 
 
 @router.get(

@@ -18,13 +18,13 @@ import re
 import unicodedata
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mdm import audit
 from mdm.access.names import clean_name, likeness
 from mdm.errors import Conflict, InvalidRequest, NotFound, RepositoryUnknown
-from mdm.models import Department, Purpose
+from mdm.models import Department, Purpose, SharingRequest
 from mdm.store.dialect import Dialect
 from standards.checkdigits import check_uscc
 from standards.registry import REPOSITORIES
@@ -179,7 +179,8 @@ def set_owner(
     session: Session, *, repository: str, department: str | None, actor: str | None, key_prefix: str | None = None
 ) -> dict[str, Any]:
     """Make ``department`` (an id or name; None: nobody, stewards decide) the one owner of ``repository``'s
-    source, taking it from any other department; audited as ``department:set_owner`` with the previous owners.
+    source, taking it from any other department; its pending sharing requests are routed to the new owner (or to
+    stewards); audited as ``department:set_owner`` with the previous owners.
     Returns ``{"repository", "owner", "previous"}`` (``previous``: the ids of the owners before, usually one or none).
 
     Raises ``repository.unknown`` (404), ``department.not_found`` (404)."""
@@ -196,6 +197,13 @@ def set_owner(
         target.owns = sorted({*(target.owns or []), repository})
     session.flush()
     owner = target.id if target is not None else None
+    # the pending requests follow the owner: the old one decides no more
+    moved = session.execute(
+        update(SharingRequest)
+        .where(SharingRequest.repository == repository, SharingRequest.state == "pending")
+        .values(owner_id=owner)
+        .returning(SharingRequest.id)
+    ).all()
     audit.record(
         session,
         actor=actor,
@@ -203,7 +211,7 @@ def set_owner(
         action="department:set_owner",
         repository=repository,
         target=owner,
-        detail={"repository": repository, "owner": owner, "previous": previous},
+        detail={"repository": repository, "owner": owner, "previous": previous, "requests_rerouted": len(moved)},
     )
     return {"repository": repository, "owner": owner, "previous": previous}
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_PROVINCE = re.compile(r"^(?:.{2,7}?(?:省|自治区|特别行政区)|北京市|天津市|上海市|重庆市)")
+# a province-level name at the very start: 2–5 characters that name no lower division, then 省 / 自治区 / 特别行政区
+# (新疆维吾尔自治区 is the longest); or a municipality. "示例市虎丘区省级开发区" starts with no province.
+_PROVINCE = re.compile(r"^(?:[^省市区县旗州盟镇乡街路号]{2,5}?(?:省|自治区|特别行政区)|北京市|天津市|上海市|重庆市)")
 
 
 def _keep(value: str, head: int, tail: int) -> str:

@@ -13,11 +13,13 @@ or ``contractor_is_supervisor``).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mdm import audit
 from mdm.db import Database
 from mdm.errors import Conflict, Forbidden, InvalidRequest
 from mdm.keys import Caller
@@ -31,8 +33,20 @@ from mdm.projects.service import legal_entity, load, today, view
 VENDOR_ROLES = ("contractor", "supervisor")
 
 
-def credit_of(session: Session, uscc: str) -> list[dict[str, Any]]:
-    """The active ``credit_record`` golden records about ``uscc``, each with ``serious`` (bool)."""
+CREDIT_FIELDS = ("record_type", "penalty_category", "fine_wan", "decision_date", "status", "content")
+
+
+def credit_of(session: Session, uscc: str, *, role: str = "admin") -> list[dict[str, Any]]:
+    """The active ``credit_record`` golden records about ``uscc``, each with ``serious`` (bool, decided on the
+    whole record). The fields are those a department without a credit grant sees (share class ``unconditional``;
+    :func:`mdm.access.policy.decide` with no grant); a field it may not see is None and listed under
+    ``withheld``. Stewards (``admin``) see every field."""
+    from mdm.access.policy import decide
+    from standards import default_registry
+
+    shown = decide(
+        default_registry().get("credit_record"), role=role, grants=[], purpose="", now=dt.datetime.now(dt.UTC)
+    )
     rows = session.execute(
         select(GoldenRecord)
         .where(
@@ -43,32 +57,43 @@ def credit_of(session: Session, uscc: str) -> list[dict[str, Any]]:
         .order_by(GoldenRecord.id)
     ).scalars()
     on = today()
-    return [
-        {
-            "record_id": r.business_key,
-            "record_type": r.data.get("record_type"),
-            "penalty_category": r.data.get("penalty_category"),
-            "fine_wan": r.data.get("fine_wan"),
-            "decision_date": r.data.get("decision_date"),
-            "status": r.data.get("status"),
-            "content": r.data.get("content"),
-            "serious": is_serious(r.data, today=on),
-        }
-        for r in rows
-    ]
+    out = []
+    for r in rows:
+        projection = shown.project({name: r.data.get(name) for name in CREDIT_FIELDS if name in r.data})
+        item: dict[str, Any] = {"record_id": r.business_key}
+        item.update({name: projection.data.get(name) for name in CREDIT_FIELDS})
+        item["serious"] = is_serious(r.data, today=on)
+        withheld = sorted(w["field"] for w in projection.withheld)
+        if withheld:
+            item["withheld"] = withheld
+        out.append(item)
+    return out
 
 
-def vendor_credit(db: Database, uscc: str) -> dict[str, Any]:
-    """``{"uscc", "name", "credit": [...], "serious": bool}`` for a vendor; ``project.entity_unknown``."""
+def vendor_credit(db: Database, uscc: str, *, caller: Caller | None = None) -> dict[str, Any]:
+    """``{"uscc", "name", "credit": [...], "serious": bool}`` for a vendor, its records projected for the
+    caller's role (see :func:`credit_of`); audited as ``read:vendor_credit`` with the records shown, in its own
+    transaction before the answer (fail closed). Raises ``project.entity_unknown``."""
+    role = caller.role if caller else "admin"
     with db.read() as session:
         entity = legal_entity(session, uscc, what="vendor")
-        credit = credit_of(session, entity["uscc"])
-        return {
-            "uscc": entity["uscc"],
-            "name": entity.get("name"),
-            "credit": credit,
-            "serious": any(c["serious"] for c in credit),
-        }
+        credit = credit_of(session, entity["uscc"], role=role)
+    with db.write() as session:
+        audit.record(
+            session,
+            actor=caller.department if caller else None,
+            key_prefix=caller.key_prefix if caller else None,
+            action="read:vendor_credit",
+            repository="credit_record",
+            target=entity["uscc"],
+            keys=[c["record_id"] for c in credit],
+        )
+    return {
+        "uscc": entity["uscc"],
+        "name": entity.get("name"),
+        "credit": credit,
+        "serious": any(c["serious"] for c in credit),
+    }
 
 
 def award(
@@ -97,7 +122,7 @@ def award(
         _check_independent(
             session, project_id=project.id, department=project.department_uscc, uscc=entity["uscc"], role=role
         )
-        credit = credit_of(session, entity["uscc"])
+        credit = credit_of(session, entity["uscc"], role=caller.role)
         serious = [c for c in credit if c["serious"]]
         if reason and not serious and not caller.may("declarer"):
             raise Forbidden(
@@ -140,14 +165,21 @@ def award(
 
 
 def _check_independent(session: Session, *, project_id: int, department: str, uscc: str, role: str) -> None:
-    """``project.vendor_conflict`` (409) if ``uscc`` is the declaring department or already holds the other
-    vendor role of the project."""
+    """``project.vendor_conflict`` (409) if ``uscc`` is the declaring department, already holds this role of the
+    project (``already_awarded``) or holds the other vendor role."""
     if uscc == department:
         raise Conflict(
             "project.vendor_conflict",
             f"{uscc} is the declaring department; it cannot be the project's {role}",
             reason="declaring_department",
         )
+    already = session.execute(
+        select(ProjectVendor.id).where(
+            ProjectVendor.project_id == project_id, ProjectVendor.uscc == uscc, ProjectVendor.role == role
+        )
+    ).first()
+    if already is not None:
+        raise Conflict("project.vendor_conflict", f"{uscc} is already the project's {role}", reason="already_awarded")
     other = [r for r in VENDOR_ROLES if r != role]
     held = session.execute(
         select(ProjectVendor.role).where(

@@ -65,7 +65,7 @@ def load(
     request: Request, user: User, db: DatabaseDep, batch_id: str, code: Filter = None, field: Filter = None
 ) -> Response:
     _loader(user)
-    batch = get_batch(db, batch_id, viewer=user.caller)
+    batch = get_batch(db, batch_id, viewer=user.caller, what="page")
     summary = batch.summary or {}
     reject_codes: dict[str, int] = summary.get("reject_codes") or {}
     path = _rejects_path(batch)
@@ -96,7 +96,7 @@ def load(
 @router.get("/loads/{batch_id}/rejects.jsonl")
 def rejects_file(user: User, db: DatabaseDep, batch_id: str) -> Response:
     _loader(user)
-    path = _rejects_path(get_batch(db, batch_id, viewer=user.caller))
+    path = _rejects_path(get_batch(db, batch_id, viewer=user.caller, what="rejects"))
     if path is None:
         return Response("", media_type="application/x-ndjson")
     return FileResponse(path, media_type="application/x-ndjson", filename=f"rejects-{batch_id}.jsonl")
@@ -108,7 +108,9 @@ def reject_codes(user: User, db: DatabaseDep, batch_id: str, fmt: str) -> Respon
     _loader(user)
     if fmt not in ("xlsx", "csv"):
         raise NotFound("request.not_found", "reject codes are served as csv or xlsx")
-    counts: dict[str, int] = (get_batch(db, batch_id, viewer=user.caller).summary or {}).get("reject_codes") or {}
+    counts: dict[str, int] = (get_batch(db, batch_id, viewer=user.caller, what="reject_codes").summary or {}).get(
+        "reject_codes"
+    ) or {}
     rows = [[code, n] for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
     table = exports.Table(f"reject-codes-{batch_id}", "reject codes", ["错误代码 code", "次数 count"], rows)
     return exports.response(table, fmt)
@@ -122,7 +124,7 @@ def rejects_table(
     _loader(user)
     if fmt not in ("xlsx", "csv"):
         raise NotFound("request.not_found", "rejects are served as jsonl, csv or xlsx")
-    path = _rejects_path(get_batch(db, batch_id, viewer=user.caller))
+    path = _rejects_path(get_batch(db, batch_id, viewer=user.caller, what="rejects"))
     found, _ = read_rejects(path, code=code, field=field) if path else ([], 0)
     rows = [
         [r.get("row"), r.get("source_key"), e.get("code"), e.get("field"), e.get("message"), e.get("value")]
