@@ -61,16 +61,17 @@ def prepared_chunks(
 ) -> Iterator[tuple[list[SourceRow], list[Any]]]:
     """``(chunk, results)`` for each chunk in order, ``results`` being :meth:`RowPreparer.settle` of the chunk
     (its rows prepared by the pool when there are ``workers`` > 1 and more than one chunk)."""
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for chunk in chunks:  # one chunk read, prepared and written at a time, as before
+            yield chunk, preparer.prepare_chunk(chunk)
+        return
     stream = iter(chunks)
     first = next(stream, None)
     if first is None:
         return
     second = next(stream, None)
-    if workers <= 1 or second is None or "fork" not in multiprocessing.get_all_start_methods():
-        for chunk in (first, *(() if second is None else (second,))):
-            yield chunk, preparer.prepare_chunk(chunk)
-        for chunk in stream:
-            yield chunk, preparer.prepare_chunk(chunk)
+    if second is None:
+        yield first, preparer.prepare_chunk(first)
         return
     preload = getattr(preparer.code_lists, "preload", None)
     if preload is not None:
