@@ -112,6 +112,7 @@ def test_a_worker_killed_mid_load_fails_the_load_and_stores_nothing_and_a_rerun_
 
     def kill_a_worker() -> None:
         me = os.getpid()
+        mine = Path(f"/proc/{me}/cmdline").read_bytes()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not killed.is_set():
             for entry in Path("/proc").iterdir():
@@ -121,7 +122,8 @@ def test_a_worker_killed_mid_load_fails_the_load_and_stores_nothing_and_a_rerun_
                     parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
                 except (OSError, IndexError, ValueError):
                     continue
-                if parent == me and int(entry.name) != me:
+                # a forked worker runs our own command line (a resource tracker or a server has its own)
+                if parent == me and int(entry.name) != me and (entry / "cmdline").read_bytes() == mine:
                     try:
                         os.kill(int(entry.name), signal.SIGKILL)
                     except ProcessLookupError:

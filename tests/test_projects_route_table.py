@@ -197,7 +197,9 @@ def _call(table: Table, method: str, path: str, row: Row, role: str, where: str,
     url, params = _url(table, path, where, project)
     kwargs = row.request(table, project or {}, role, where)
     if path.endswith("/vendors"):
-        kwargs["json"] = {**kwargs["json"], "uscc": table.world.entities[3]["uscc"]}
+        # a vendor of its own per role: the same company is never awarded one role twice (project.vendor_conflict)
+        vendor = table.world.entities[2 + sorted(table.keys).index(role) % 8]["uscc"]
+        kwargs["json"] = {**kwargs["json"], "uscc": vendor}
     headers = {"Authorization": f"Bearer {table.keys[role]}"}
     return table.world.client.request(method, url, params=params, headers=headers, **kwargs)
 
