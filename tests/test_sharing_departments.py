@@ -251,3 +251,23 @@ def test_an_unknown_department_is_answered_with_the_registered_ones_it_resembles
     with db.read() as session, pytest.raises(NotFound) as refused:
         get_department(session, "税务局")
     assert "did you mean" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "refusal"),
+    [
+        ("苏州巿民政局(示例)", "department.name_confusable"),  # 巿 U+5DFF looks like 市
+        ("苏州市民政局(示例)\u0301", "department.invalid"),  # a combining accent
+        ("ЅUZHOU民政局", "department.invalid"),  # a Cyrillic Ѕ among Latin letters
+    ],
+)
+def test_names_that_only_look_like_a_registered_one_are_refused(db, name, refusal):
+    from mdm.access.departments import add_department
+    from mdm.errors import MdmError
+
+    with db.write() as session:
+        add_department(session, department_id="11990000MB0000030M", name="苏州市民政局（示例）")
+        add_department(session, department_id="hx01", name="SUZHOU民政局")
+    with pytest.raises(MdmError) as refused, db.write() as session:
+        add_department(session, department_id="hx02", name=name)
+    assert refused.value.code == refusal

@@ -15,8 +15,12 @@ must be what it is. Three rules, in this order:
    at all. Two departments (or two purposes) with the same likeness are refused, so ``苏州市 税务局`` and
    ``蘇州市稅務局`` cannot sit beside ``苏州市税务局``.
 
-What this does not catch: characters that merely look alike across scripts (Cyrillic ``а`` for Latin ``a``, or
-two different Chinese characters of similar shape); names are short and few, and stewards see them listed.
+Also refused (rule 1, found by the hostile re-trial): combining marks (category ``M``: an accent stacked on a
+Chinese character displays as nearly nothing), and a name mixing Latin letters with Cyrillic or Greek ones
+(``ЅUZHOU`` with a Cyrillic Ѕ). The likeness folds a short table of Chinese look-alikes (巿 → 市, 兦 → 亡, …).
+
+What this does not catch: other pairs of different Chinese characters of similar shape, and a name written
+wholly in another script; names are short and few, and stewards see them listed.
 """
 
 from __future__ import annotations
@@ -40,6 +44,24 @@ def _invisible(char: str) -> bool:
         or 0xFE00 <= point <= 0xFE0F  # variation selectors
         or 0xE0100 <= point <= 0xE01EF  # variation selectors supplement
     )
+
+
+# Chinese characters that display like a common one in a department's name (the likeness folds them)
+_LOOKALIKES = str.maketrans(
+    {"巿": "市", "兦": "亡", "冂": "门", "乆": "久", "厶": "么", "囗": "口", "丄": "上", "丅": "下"}
+)
+
+
+def _scripts(text: str) -> set[str]:
+    """The alphabetic scripts of ``text`` among Latin, Cyrillic and Greek (by Unicode character name)."""
+    found = set()
+    for char in text:
+        if char.isalpha() and ord(char) < 0x3000:
+            name = unicodedata.name(char, "")
+            for script in ("LATIN", "CYRILLIC", "GREEK"):
+                if name.startswith(script):
+                    found.add(script)
+    return found
 
 
 def invisible_characters(text: str) -> list[str]:
@@ -69,9 +91,17 @@ def clean_name(value: str, *, code: str, what: str, max_length: int = 200) -> st
         raise InvalidRequest(code, f"a {what} must not hold invisible characters: {', '.join(found)}", characters=found)
     if not name or len(name) > max_length:
         raise InvalidRequest(code, f"a {what} is 1–{max_length} characters")
+    marks = sorted({f"U+{ord(c):04X}" for c in name if unicodedata.category(c).startswith("M")})
+    if marks:
+        raise InvalidRequest(code, f"a {what} must not hold combining marks: {', '.join(marks)}", characters=marks)
+    scripts = _scripts(name)
+    if "LATIN" in scripts and len(scripts) > 1:
+        raise InvalidRequest(
+            code, f"a {what} must not mix Latin letters with {' and '.join(sorted(scripts - {'LATIN'})).lower()} ones"
+        )
     return name
 
 
 def likeness(name: str) -> str:
     """What two names are compared by (rule 3): NFKC, lower case, simplified characters, no whitespace."""
-    return _SPACES.sub("", normalise(name))
+    return _SPACES.sub("", normalise(name)).translate(_LOOKALIKES)
