@@ -40,3 +40,21 @@ def test_the_embedded_wal_is_checkpointed_after_a_load(tmp_path):
         assert not wal.exists() or wal.stat().st_size == 0
     finally:
         db.dispose()
+
+
+def test_an_unchanged_reload_of_a_feed_without_source_times_rebuilds_no_golden_record(db, tmp_path, monkeypatch):
+    """A row's time is then only the batch's own: nothing can rank the sources anew, so nothing is rebuilt."""
+    from mdm.store import batch
+
+    touched: list[int] = []
+    original = batch._rebuild_touched
+
+    def counting(session, standard, batch_id, counts):
+        touched.append(session.execute(sa.text(f"SELECT count(*) FROM {batch._TOUCHED}")).scalar_one())
+        return original(session, standard, batch_id, counts)
+
+    monkeypatch.setattr(batch, "_rebuild_touched", counting)
+    path = csv_file(tmp_path / "a.csv", ROWS)
+    load(db, profile(), path, tmp_path, chunk_rows=7)
+    again = load(db, profile(), path, tmp_path, chunk_rows=7)
+    assert again["unchanged"] == 40 and touched == [40, 0]

@@ -249,7 +249,7 @@ class SourceWriter:
             ],
             empty=True,
         )
-        refreshed = self._refresh_unchanged()
+        refreshed = self._refresh_unchanged(timed=any(r.source_time is not None for r in rows))
         returned = self.session.execute(
             text(
                 f"""
@@ -273,11 +273,29 @@ class SourceWriter:
         ).all()
         return {sk: "inserted" if first == self.batch_id else "updated" for sk, first in returned}, refreshed
 
-    def _refresh_unchanged(self) -> set[str]:
+    def _refresh_unchanged(self, *, timed: bool) -> set[str]:
         """Rows whose record is unchanged (the upsert below skips them) still record a newer source time and the
-        raw cells as supplied now, without touching ``batch_id`` (the row stays ``unchanged``). Returns their
-        source keys: their golden records are rebuilt, as recency may rank the sources anew (no version unless
-        the golden record changes)."""
+        raw cells as supplied now, without touching ``batch_id`` (the row stays ``unchanged``). Returns the source
+        keys whose source time moved: their golden records are rebuilt, as recency may rank the sources anew (no
+        version unless the golden record changes). A chunk whose rows carry no source time of their own (``timed``
+        False: the profile maps none, so the time would only be this batch's) refreshes raw forms alone and
+        rebuilds nothing — an unchanged re-load stays a comparison, not a rebuild."""
+        if not timed:
+            self.session.execute(
+                text(
+                    f"""
+                    UPDATE source_records SET raw = st.raw
+                    FROM {_STAGE} st
+                    WHERE source_records.repository = :r AND source_records.source_system_id = :s
+                        AND source_records.source_key = st.source_key AND source_records.batch_id <> :b
+                        AND source_records.data = st.data AND source_records.status = 'active'
+                        AND source_records.priority = :p AND source_records.feed = :f
+                        AND source_records.business_key = st.business_key AND source_records.raw <> st.raw
+                    """
+                ),
+                {**self._params, "p": self.priority},
+            )
+            return set()
         refreshed = self.session.execute(
             text(
                 f"""
