@@ -87,55 +87,41 @@ def charge(
     """
     minute, day, to_minute, to_midnight = _windows(now or dt.datetime.now(dt.UTC))
     try:
-        _charge(db, department, purpose, kind, units, limits, (minute, day, to_minute, to_midnight), lock_wait)
-    except OperationalError as exc:
-        raise Unavailable("database.unavailable", "the usage meter could not be written in time; retry") from exc
-
-
-def _charge(
-    db: Database,
-    department: str,
-    purpose: str,
-    kind: str,
-    units: int,
-    limits: Limits,
-    windows: tuple[str, str, int, int],
-    lock_wait: float | None,
-) -> None:
-    minute, day, to_minute, to_midnight = windows
-    with db.write(lock_wait=lock_wait) as session:
-        ins = Dialect.of(session).insert(UsageMeter)
-        used: dict[str, int] = {}
-        for window in (minute, day):
-            stmt = ins.values(department_id=department, purpose=purpose, kind=kind, window=window, used=units)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["department_id", "purpose", "kind", "window"],
-                set_={"used": UsageMeter.used + units},
-            ).returning(UsageMeter.used)
-            used[window] = int(session.execute(stmt).scalar_one())
-        checks = ((minute, limits.per_minute, to_minute, "minute"), (day, limits.per_day, to_midnight, "day"))
-        for window, limit, wait, name in checks:
-            if used[window] > limit:  # raising rolls the unit of work back: nothing is used
-                raise RateLimited(
-                    "access.rate_limited",
-                    f"{kind}: this department has used its {limit:,} per {name} for purpose {purpose}; "
-                    f"retry in {wait} s",
-                    retry_after=wait,
-                    limit=limit,
-                    window=name,
+        with db.write(lock_wait=lock_wait) as session:
+            ins = Dialect.of(session).insert(UsageMeter)
+            used: dict[str, int] = {}
+            for window in (minute, day):
+                stmt = ins.values(department_id=department, purpose=purpose, kind=kind, window=window, used=units)
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=["department_id", "purpose", "kind", "window"],
+                    set_={"used": UsageMeter.used + units},
+                ).returning(UsageMeter.used)
+                used[window] = int(session.execute(stmt).scalar_one())
+            checks = ((minute, limits.per_minute, to_minute, "minute"), (day, limits.per_day, to_midnight, "day"))
+            for window, limit, wait, name in checks:
+                if used[window] > limit:  # raising rolls the unit of work back: nothing is used
+                    raise RateLimited(
+                        "access.rate_limited",
+                        f"{kind}: this department has used its {limit:,} per {name} for purpose {purpose}; "
+                        f"retry in {wait} s",
+                        retry_after=wait,
+                        limit=limit,
+                        window=name,
+                    )
+            session.execute(
+                delete(UsageMeter).where(
+                    UsageMeter.department_id == department,
+                    UsageMeter.kind == kind,
+                    UsageMeter.window < day,
                 )
-        session.execute(
-            delete(UsageMeter).where(
-                UsageMeter.department_id == department,
-                UsageMeter.kind == kind,
-                UsageMeter.window < day,
             )
-        )
-        session.execute(
-            delete(UsageMeter).where(
-                UsageMeter.department_id == department,
-                UsageMeter.kind == kind,
-                UsageMeter.window.like("____-__-__T%"),
-                UsageMeter.window < minute,
+            session.execute(
+                delete(UsageMeter).where(
+                    UsageMeter.department_id == department,
+                    UsageMeter.kind == kind,
+                    UsageMeter.window.like("____-__-__T%"),
+                    UsageMeter.window < minute,
+                )
             )
-        )
+    except OperationalError as exc:  # the lock wait ran out: fail closed
+        raise Unavailable("database.unavailable", "the usage meter could not be written in time; retry") from exc
