@@ -1,7 +1,8 @@
 """The ``mdm`` command line. Thin, like the routes: parse, call a service, print, exit with a documented code.
 
 Exit codes (README "Exit codes"): 0 success; 1 an unexpected or service error; 2 a usage error; 3 a file
-rejected whole; 4 a snapshot guard refused; 5 a file whose every row was rejected — see :data:`EXIT`. A domain
+rejected whole; 4 a snapshot guard refused; 5 a file whose every row was rejected; 6 a file stored but not all
+searchable (the search index refused records) — see :data:`EXIT`. A domain
 error exits with the code its class carries (:mod:`mdm.errors`).
 """
 
@@ -30,6 +31,7 @@ EXIT = {
     "file_rejected": FileRejected.exit_code,
     "guard_refused": GuardRefused.exit_code,
     "all_rejected": 5,  # a result, not an error: the batch committed with every row rejected
+    "unindexed": 6,  # a result, not an error: the batch committed, but the search index refused some records
 }
 
 app = typer.Typer(
@@ -248,7 +250,7 @@ def load(
                 summary = load_file(
                     database, chosen, path, options=options, progress=tick, search=search, actor=actor
                 ).as_dict()
-            code = EXIT["all_rejected"] if summary["read"] and summary["rejected"] == summary["read"] else 0
+            code = _load_exit(summary)
         except (FileRejected, GuardRefused) as exc:
             summary = exc.extra.get("summary") or {
                 "file": str(path),
@@ -266,6 +268,14 @@ def load(
             _print_summary(summary)
         worst = max(worst, code) if code else worst
     raise typer.Exit(worst)
+
+
+def _load_exit(summary: dict) -> int:
+    """The exit code of a committed load: 5 every row rejected, 6 stored but not all searchable (the search index
+    refused records: status ``committed_unindexed``), else 0."""
+    if summary["read"] and summary["rejected"] == summary["read"]:
+        return EXIT["all_rejected"]
+    return EXIT["unindexed"] if summary["status"] == "committed_unindexed" else EXIT["ok"]
 
 
 @app.command("check")

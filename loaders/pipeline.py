@@ -35,7 +35,7 @@ from loaders.report import LoadReport
 from loaders.rows import Reader, SourceRow
 from loaders.summary import LoadOptions, LoadSummary
 from mdm.access.loading import LoadAuthority, authorise_load
-from mdm.batches import new_batch_id, record_failed_batch
+from mdm.batches import UNINDEXED, new_batch_id, record_failed_batch, store_summary
 from mdm.codelists import DatabaseCodeLists
 from mdm.db import Database
 from mdm.errors import FileRejected, GuardRefused, MdmError, ProfileRejected, RepositoryUnknown
@@ -43,6 +43,7 @@ from mdm.identifiers import KnownLegacyCodes
 from mdm.keys import Caller
 from mdm.repositories import standard_for
 from mdm.search import SearchBackend
+from mdm.search.base import DrainResult
 from mdm.store import BatchOutcome, Duplicate, Feed, Held, StagedRow, run_batch
 from mdm.store.text import storable_cells
 from standards import Standard, checkdigits, default_registry
@@ -522,7 +523,8 @@ def load_file(
         if synced is not None:
             # the batch's changes reached the index before the load returns; a failure is reported, never fatal:
             # the load has committed and the background indexer (or `mdm indexer run`) catches up
-            summary.index = synced.as_dict()
+            _indexed(summary, synced)
+            store_summary(db, batch_id, summary.as_dict())
         report.write_summary(summary.as_dict())
         return summary
     except MdmError as exc:
@@ -537,6 +539,23 @@ def load_file(
         raise
     finally:
         report.close()
+
+
+def _indexed(summary: LoadSummary, synced: DrainResult) -> None:
+    """Take the load's own drain into the summary: a batch whose records the index refused is stored but not all
+    searchable — status ``committed_unindexed``, ``unindexed`` the count, notice ``load.unindexed`` (the drain
+    has marked the batch row so, :func:`mdm.batches.settle_indexing`). An index that cannot be reached leaves
+    the status ``committed``: the rows are pending, not refused, and the background indexer catches up (and marks
+    the batch if it then finds refusals)."""
+    summary.index = synced.as_dict()
+    if synced.refused:
+        summary.status = UNINDEXED
+        summary.unindexed = synced.refused
+        summary.notice = summary.notice or {
+            "code": "load.unindexed",
+            "detail": f"{synced.refused} stored records were refused by the search index and cannot be found by "
+            "search (see index.errors); fix the index (mdm reindex) — the indexer retries them",
+        }
 
 
 def _finish(summary: LoadSummary, report: LoadReport, clock: float, status: str) -> None:

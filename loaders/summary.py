@@ -17,7 +17,7 @@ from loaders.parallel import default_workers
 from mdm.settings import Settings
 from mdm.store import BatchOutcome
 
-_OPTIONAL = ("notice", "error", "index", "notes")
+_OPTIONAL = ("notice", "error", "index", "unindexed", "notes")
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,7 @@ class LoadSummary:
     notice: dict[str, str] | None = None
     error: dict[str, str] | None = None
     index: dict[str, Any] | None = None
+    unindexed: int | None = None  # status committed_unindexed: records stored that the search index refused
     notes: list[str] | None = None
 
     def took(self, outcome: BatchOutcome) -> None:
@@ -103,7 +104,8 @@ class LoadSummary:
         return dt.datetime.fromisoformat(self.finished_at)
 
     def as_dict(self) -> dict[str, Any]:
-        """The published JSON shape; optional members (``notice``, ``error``, ``index``, ``notes``) only when set."""
+        """The published JSON shape; optional members (``notice``, ``error``, ``index``, ``unindexed``, ``notes``) only
+        when set."""
         body = {
             "batch_id": self.batch_id,
             "status": self.status,

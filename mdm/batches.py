@@ -18,7 +18,7 @@ from mdm.access.loading import is_steward, may_see_batch
 from mdm.db import Database
 from mdm.errors import InvalidRequest, NotFound
 from mdm.keys import Caller
-from mdm.models import Batch, SourceSystem
+from mdm.models import Batch, OutboxEntry, SourceSystem
 from mdm.store.dialect import Dialect
 
 
@@ -77,6 +77,57 @@ def record_batch(session: Session, **fields: Any) -> Batch:
         },
     )
     return batch
+
+
+COMMITTED = "committed"
+UNINDEXED = "committed_unindexed"
+"""The status of a batch that committed but whose records the search index (partly) refused: stored, not all
+searchable. Its summary's ``unindexed`` counts the records (outbox rows) refused and still pending."""
+
+
+def settle_indexing(session: Session, batch_ids: set[str], *, refused: str) -> None:
+    """Make the status of the committed load batches among ``batch_ids`` say whether the search index holds their
+    records: ``committed_unindexed`` with ``unindexed`` (outbox rows still pending whose ``last_error`` begins with
+    ``refused``) in the stored summary while any is refused, ``committed`` again once none is. Called by the
+    indexer in the transaction that marks the outbox rows (:mod:`mdm.search.indexer`); ids that name no batch
+    (a steward's merge) and batches that did not commit are left alone."""
+    if not batch_ids:
+        return
+    ids = sorted(batch_ids)
+    found = (
+        session.execute(
+            select(OutboxEntry.batch_id, func.count())
+            .where(
+                OutboxEntry.batch_id.in_(ids),
+                OutboxEntry.processed_at.is_(None),
+                OutboxEntry.last_error.startswith(refused, autoescape=True),
+            )
+            .group_by(OutboxEntry.batch_id)
+        )
+        .tuples()
+        .all()
+    )
+    counts = {batch_id: count for batch_id, count in found}
+    for row in session.execute(
+        select(Batch).where(Batch.id.in_(ids), Batch.status.in_((COMMITTED, UNINDEXED)))
+    ).scalars():
+        unindexed = counts.get(row.id, 0)
+        status = UNINDEXED if unindexed else COMMITTED
+        summary = {k: v for k, v in (row.summary or {}).items() if k != "unindexed"}
+        if unindexed:
+            summary["unindexed"] = unindexed
+        if status != row.status or summary != row.summary:
+            row.status = status
+            row.summary = {**summary, "status": status}
+
+
+def store_summary(db: Database, batch_id: str, summary: dict[str, Any]) -> None:
+    """Replace a committed batch's stored summary (what ``GET /loads/{batch_id}`` answers) with the load's final one —
+    with the outcome of its own drain into the search index — keeping the status a drain has given the row."""
+    with db.write() as session:
+        batch = session.get(Batch, batch_id)
+        if batch is not None:
+            batch.summary = {**summary, "status": batch.status}
 
 
 def record_failed_batch(db: Database, **fields: Any) -> None:
@@ -139,7 +190,7 @@ def last_loads(session: Session) -> dict[str, Batch]:
     """The last committed batch per repository."""
     latest = (
         select(Batch.repository, func.max(Batch.started_at).label("started_at"))
-        .where(Batch.status == "committed")
+        .where(Batch.status.in_((COMMITTED, UNINDEXED)))
         .group_by(Batch.repository)
         .subquery()
     )

@@ -73,7 +73,9 @@ class Batch(Base):
     profile: Mapped[str] = mapped_column(String(128))
     file_name: Mapped[str] = mapped_column(String(500))
     mode: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16))  # running, committed, failed, rejected
+    # running, committed, committed_unindexed (stored; the search index refused some records), failed, rejected,
+    # refused
+    status: Mapped[str] = mapped_column(String(32))
     encoding: Mapped[str | None] = mapped_column(String(32))
     started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())

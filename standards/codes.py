@@ -108,6 +108,11 @@ _TABLE: tuple[Code, ...] = (
     Code("load.profile_unknown", "error", "No such source profile (path or name in MDM_PROFILE_PATH)."),
     Code("load.profile_invalid", "error", "The source profile is malformed."),
     Code("load.all_rejected", "error", "Every row of the file was rejected."),
+    Code(
+        "load.unindexed",
+        "warning",
+        "The batch is stored but the search index refused some of its records (status committed_unindexed).",
+    ),
     # e-government projects (mdm/projects)
     Code("project.not_found", "error", "No project (or no document of it) with this id."),
     Code(

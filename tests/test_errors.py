@@ -78,7 +78,15 @@ def test_each_error_class_carries_its_status_and_exit_code(kind, status, exit_co
 
 
 def test_the_exit_codes_are_the_published_ones():
-    assert EXIT == {"ok": 0, "error": 1, "usage": 2, "file_rejected": 3, "guard_refused": 4, "all_rejected": 5}
+    assert EXIT == {
+        "ok": 0,
+        "error": 1,
+        "usage": 2,
+        "file_rejected": 3,
+        "guard_refused": 4,
+        "all_rejected": 5,
+        "unindexed": 6,
+    }
 
 
 def test_an_unknown_repository_is_one_error_naming_the_known_ones():

@@ -92,6 +92,7 @@ STATUS_TITLES = {
     "active": "有效",
     "retired": "已退役",
     "committed": "已提交",
+    "committed_unindexed": "已提交，部分未能入索引",
     "failed": "失败",
     "rejected": "整批拒收",
     "running": "进行中",

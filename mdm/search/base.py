@@ -51,11 +51,15 @@ class SearchPage:
 @dataclass
 class DrainResult:
     """What one sync (a drain of the outbox into an index) did, in outbox rows; ``unavailable`` holds the
-    reason when the index could not be reached (the rows stay pending)."""
+    reason when the index could not be reached (the rows stay pending). ``failed`` counts every row left pending
+    by a failure, ``refused`` those of them the index itself refused (a document it would not take — a strict
+    mapping built for another version of the standard, a value its mapping cannot hold), with their reasons
+    under ``errors``: those records are stored but not searchable until the index is fixed."""
 
     indexed: int = 0
     stale: int = 0
     failed: int = 0
+    refused: int = 0
     pending: int = 0
     unavailable: str | None = None
     errors: dict[str, str] = field(default_factory=dict)

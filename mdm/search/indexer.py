@@ -4,6 +4,8 @@
   the external version (an older write arriving late is skipped and counted as stale), and marks the rows done;
   a record that fails keeps its outbox row pending with ``attempts`` and ``last_error`` (shown in ``/health``
   and the load summary); if Elasticsearch cannot be reached the rows stay pending and the next drain catches up.
+  A load batch whose records the index refused turns ``committed_unindexed`` (:func:`mdm.batches.settle_indexing`),
+  whichever drain finds it — the load's own or a later one — and back to ``committed`` once they are indexed.
 * :func:`reindex` builds a fresh index from the database and swaps the alias, with no gap in service.
 * :func:`check` compares database and index: counts, versions, retired records.
 
@@ -17,12 +19,16 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from mdm.batches import settle_indexing
 from mdm.db import Database
 from mdm.models import GoldenRecord, OutboxEntry
 from mdm.search.base import DrainResult
 from mdm.search.elastic import ElasticBackend, SearchUnavailable, to_document
 from standards import Standard
 from standards.registry import Registry
+
+REFUSED = "refused: "
+"""How ``last_error`` begins for an outbox row whose document the index refused (not one it could not reach)."""
 
 
 def _documents(db: Database, standard: Standard, keys: list[str]) -> list[tuple[str, int, dict[str, Any]]]:
@@ -44,11 +50,12 @@ def drain(
     """Index every pending outbox row (only those of ``batch_id`` when given) once; returns the counts."""
     result = DrainResult()
     touched: set[str] = set()
+    batches: set[str] = set()
     last_id = 0
     while True:
         with db.read() as session:
             stmt = (
-                select(OutboxEntry.id, OutboxEntry.repository, OutboxEntry.business_key)
+                select(OutboxEntry.id, OutboxEntry.repository, OutboxEntry.business_key, OutboxEntry.batch_id)
                 .where(OutboxEntry.processed_at.is_(None), OutboxEntry.id > last_id)
                 .order_by(OutboxEntry.id)
                 .limit(chunk)
@@ -60,6 +67,7 @@ def drain(
             break
         last_id = rows[-1].id
         by_repository: dict[str, dict[str, list[int]]] = {}
+        batches.update(row.batch_id for row in rows if row.batch_id)
         for row in rows:
             by_repository.setdefault(row.repository, {}).setdefault(row.business_key, []).append(row.id)
             touched.add(row.repository)
@@ -77,12 +85,15 @@ def drain(
                     result.stale += len(keys[key])
                 for key, error in outcome.failed.items():
                     for outbox_id in keys.get(key, []):
-                        failed[outbox_id] = error
+                        failed[outbox_id] = f"{REFUSED}{error}"
+                        result.refused += 1
                     result.errors[f"{repository}/{key}"] = error
         except SearchUnavailable as exc:
             result.unavailable = str(exc)[:500]
-            failed.update({row.id: f"unavailable: {exc}"[:2000] for row in rows if row.id not in done})
-        _mark(db, done, failed)
+            unreached = [row.id for row in rows if row.id not in done and row.id not in failed]
+            failed.update({outbox_id: f"unavailable: {exc}"[:2000] for outbox_id in unreached})
+        _mark(db, done, failed, batches)
+        batches.clear()
         result.failed += len(failed)
         if result.unavailable:
             break
@@ -93,7 +104,7 @@ def drain(
     return result
 
 
-def _mark(db: Database, done: list[int], failed: dict[int, str]) -> None:
+def _mark(db: Database, done: list[int], failed: dict[int, str], batch_ids: set[str]) -> None:
     now = dt.datetime.now(dt.UTC)
     with db.write() as session:
         for start in range(0, len(done), 1000):
@@ -108,6 +119,7 @@ def _mark(db: Database, done: list[int], failed: dict[int, str]) -> None:
                 .where(OutboxEntry.id == outbox_id)
                 .values(attempts=OutboxEntry.attempts + 1, last_error=error[:2000])
             )
+        settle_indexing(session, batch_ids, refused=REFUSED)
 
 
 def pending(db: Database, *, batch_id: str | None = None) -> int:
