@@ -405,3 +405,75 @@ def test_an_authoritative_credit_source_makes_no_legacy_reference(db, tmp_path):
     issuer = parse_profile(document, default_name="test-credit-authoritative")
     summary = load(db, issuer, credit_file(tmp_path, [UNKNOWN]), tmp_path)
     assert reject_codes(summary) == {UNKNOWN: "uscc.checksum"}
+
+
+# -- mdm check agrees with a load, value by value, for kinds 1–3 --------------------------------------------------
+
+
+FULL_WIDTH = {c: c + 0xFEE0 for c in range(0x21, 0x7F)}
+
+
+def legacy_of(body8: str) -> str:
+    """A pilot-era 工商 code of 320505 with organisation code ``body8`` (and its GB 11714 check character)."""
+    return without_check(f"91320505{body8}{checkdigits.org_code_check_character(body8)}")
+
+
+def _verdicts(summary) -> dict[int, tuple[str | None, list[str], bool]]:
+    """row → (reject code or None, warning codes, whether the USCC hint was given) of a load."""
+    found: dict[int, tuple[str | None, list[str], bool]] = {}
+    for reject in rejects(summary):
+        found[reject["row"]] = (reject["code"], [], USCC_HINT in reject["errors"][0]["message"])
+    for warning in warnings(summary):
+        code, codes, hinted = found.get(warning["row"], (None, [], False))
+        found[warning["row"]] = (code, [*codes, warning["code"]], hinted)
+    return found
+
+
+def _answers(results) -> dict[int, tuple[str | None, list[str], bool]]:
+    return {
+        row: (r["code"], sorted(r["warnings"]), r.get("hint") == USCC_HINT)
+        for row, r in enumerate(results, start=2)
+        if r["code"] or r["warnings"]
+    }
+
+
+@pytest.mark.parametrize("authoritative", [False, True])
+def test_mdm_check_answers_every_uscc_value_as_a_load_does(db, tmp_path, authoritative):
+    """Citizen ID numbers in a USCC field, legacy codes with and without a USCC's structure, a legacy code the
+    authority holds (loaded before from its own source) and one it does not, lower case and full width: the
+    same code, warnings and hint from ``check_values`` (what ``mdm check`` runs) as from a load, row by row."""
+    load(db, entities(authoritative=True), entity_file(tmp_path, [LEGACY_2], name="held.csv"), tmp_path)
+    values = [
+        *CITIZENS[:2],
+        BOTH[0],
+        LEGACY,
+        legacy_of("MA1B2C3E").lower(),
+        LEGACY_2,  # held by the authority now
+        UNKNOWN,
+        *NOT_LEGACY,
+        legacy_of("MA1B2C3F").translate(FULL_WIDTH),
+    ]
+    summary = load(db, entities(authoritative=authoritative, source=TAX), entity_file(tmp_path, values), tmp_path)
+    by_load = {row: (code, sorted(w), hint) for row, (code, w, hint) in _verdicts(summary).items()}
+    by_check = _answers(check_values("uscc", values, authoritative=authoritative, known_legacy=KnownLegacyCodes(db)))
+    assert by_check == by_load
+    assert summary["rejected"] == len(CITIZENS[:2]) + 1 + len(NOT_LEGACY) + (0 if authoritative else 4)
+
+
+def test_mdm_check_answers_every_citizen_id_value_as_a_load_does(db, tmp_path, vectors):
+    """Wrong check characters that pass GB 32100 by chance (no hint), real USCCs in a citizen ID column (the hint),
+    values passing the USCC check without its structure (no hint), a 15-digit number and an Excel-truncated one."""
+    codes = (vectors / "uscc-valid-public.txt").read_text(encoding="utf-8").split()[:5]
+    values = [
+        *lucky_typos()[:5],
+        *codes,
+        with_check("99320505123456789"),
+        with_check("91000000123456789"),
+        "440306011231004",  # 15 digits: upgraded, id.upgraded
+        "110105199003071000",
+        CITIZENS[0],
+    ]
+    summary = load(db, persons(), csv_file(tmp_path / "p.csv", [f"{v},某" for v in values], header="id,name"), tmp_path)
+    by_load = {row: (code, sorted(w), hint) for row, (code, w, hint) in _verdicts(summary).items()}
+    assert by_load == _answers(check_values("cn-resident-id", values))
+    assert sum(hint for _, _, hint in by_load.values()) == len(codes)
