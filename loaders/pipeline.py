@@ -8,7 +8,8 @@ guard (``load.guard_refused``) fails the whole batch, which is still recorded, w
 ``GET /loads/{batch_id}``.
 
 Before anything is read or recorded, the load is authorised (:func:`mdm.access.loading.authorise_load`): the
-acting department must own the profile's source system, or be a steward loading on its behalf; a refused load
+acting department must own the profile's source system — and, for a mixed-source file, every source system its
+rows may name — or be a steward loading on its behalf; a refused load
 (``load.department_mismatch``, ``load.owner_conflict``) leaves no batch, no report and no record behind.
 """
 
@@ -29,7 +30,7 @@ from loaders import geometry as geo
 from loaders.encoding import report_name
 from loaders.normalise import NORMALISERS, Context, NormaliseError, fixed_width, timestamp
 from loaders.parallel import prepared_chunks
-from loaders.profiles import Profile
+from loaders.profiles import Profile, RowSource
 from loaders.readers import open_reader
 from loaders.report import LoadReport
 from loaders.rows import Reader, SourceRow
@@ -83,6 +84,7 @@ class _Checked:
     warnings: list[Issue]
     validated: bool = False
     legacy: list[tuple[Issue, Any]] = field(default_factory=list)  # (problem, raw value)
+    source_system_id: str | None = None  # a mixed-source file's row: the source system it names
 
 
 class RowPreparer:
@@ -111,6 +113,23 @@ class RowPreparer:
         self.crs = reader.crs or profile.crs or ("EPSG:4326" if rfc7946 else None)
         self._field_columns = {name: spec.column for name, spec in profile.fields.items() if spec.column}
         self._widths = widths(profile, standard)
+        self._systems = profile.sources.systems if profile.sources else {}
+
+    def row_source(self, row: SourceRow) -> tuple[RowSource | None, str]:
+        """A mixed-source file's row: the source system its ``sources.column`` names (None when the value is not
+        declared or the cell is empty) and the value as read (NFKC, trimmed)."""
+        assert self.profile.sources is not None
+        cell = cells.clean(row.cells.get(self.profile.sources.column) or "").text
+        value = unicodedata.normalize("NFKC", cell).strip()
+        return self._systems.get(value), value
+
+    def held(self, row: SourceRow, source_key: str) -> Held | None:
+        """What a rejected row holds: its source key, under its own source system in a mixed-source file (None
+        when the row names no declared system: it belongs to none)."""
+        if self.profile.sources is None:
+            return Held(source_key)
+        system, _ = self.row_source(row)
+        return Held(source_key, system.id) if system else None
 
     def _context(self) -> Context:
         return Context(
@@ -184,6 +203,17 @@ class RowPreparer:
         """Normalise and validate one row; a USCC failing only its check character waits in ``legacy``."""
         errors = [issue(code, column, message) for code, column, message in row.problems]
         warnings: list[Issue] = []
+        authoritative: bool = self.profile.authoritative
+        source_system_id: str | None = None
+        if self.profile.sources is not None:  # a mixed-source file: the row's system, its authority
+            system, named = self.row_source(row)
+            where = self.profile.sources.column
+            if system is None:
+                declared = ", ".join(sorted(self._systems))
+                message = f"{named!r} in column {where} names no source system the profile declares ({declared})"
+                errors.append(issue("row.source_undeclared", where, message, row.cells.get(where)))
+            else:
+                authoritative, source_system_id = system.authoritative, system.id
         ctx = self._context()
         data: dict[str, Any] = {}
         blanked: dict[str, str] = {}  # field → the null token that blanked it
@@ -215,7 +245,7 @@ class RowPreparer:
                 warnings.append(issue("row.invisible_characters", name, message, row.cells.get(cell_column)))
             data[name] = _plain(value)
         self._geometry(row, data, errors, warnings)
-        checked = _Checked(row, ctx, data, errors, warnings)
+        checked = _Checked(row, ctx, data, errors, warnings, source_system_id=source_system_id)
         if errors:
             return checked
         checked.validated = True
@@ -225,7 +255,7 @@ class RowPreparer:
             legacy = None
             if problem.code == "uscc.checksum" and isinstance(problem.value, str):
                 legacy = checkdigits.legacy_uscc(problem.value, self.code_lists)
-            if legacy and self.profile.authoritative and problem.field in self.standard.business_key:
+            if legacy and authoritative and problem.field in self.standard.business_key:
                 if legacy == "uscc.checksum_legacy":
                     message = f"{problem.message}: loaded as a legacy code, this source being its issuing authority"
                     warnings.append(issue(legacy, problem.field, message, raw))
@@ -281,6 +311,7 @@ class RowPreparer:
             raw=storable_cells(row.cells),
             data=data,
             source_time=source_time,
+            source_system_id=checked.source_system_id,
         )
         return staged, [], warnings
 
@@ -421,8 +452,9 @@ def _prepared(
         report.warn(row.row_no, warnings, source_key=source_key)
         if staged is None:
             report.reject(row.row_no, errors, source_key=source_key, raw=row.cells)
-            if source_key:
-                yield Held(source_key)
+            held = preparer.held(row, source_key) if source_key else None
+            if held:
+                yield held
         else:
             yield staged
 
@@ -461,6 +493,20 @@ def load_file(
             declared=profile.source_system.department,
             actor=actor,
         )
+        # a mixed-source file: the actor must be allowed every source system its rows may name, before anything
+        # is read — the whole file is refused, never the rows of one system (see docs/profiles.md)
+        row_feeds = {
+            system.id: Feed(
+                source_system_id=system.id,
+                source_system_name=system.name,
+                department_id=authorise_load(
+                    session, source_system_id=system.id, declared=system.department, actor=actor
+                ).department,
+                feed=profile.name,
+                priority=system.priority,
+            )
+            for system in profile.row_systems()
+        }
     batch_id = new_batch_id()
     started = dt.datetime.now(dt.UTC)
     clock = time.monotonic()
@@ -518,6 +564,7 @@ def load_file(
             listener=_ReportListener(report),
             finish=finish,
             chunk_rows=options.chunk_rows,
+            row_feeds=row_feeds,
         )
         synced = search.sync(db, registry, batch_id=batch_id) if search is not None else None
         if synced is not None:

@@ -89,6 +89,32 @@ class SourceSystemSpec(BaseModel):
             raise ValueError(exc.detail) from None
 
 
+class RowSource(SourceSystemSpec):
+    """A source system a mixed-source file's rows may name, with what follows the row: its survivorship
+    ``priority`` and whether it is the issuing ``authoritative`` authority of its identifiers."""
+
+    priority: int = Field(50, ge=0, le=1000, description="Survivorship: the higher wins.")
+    authoritative: bool = Field(False, description="The source is the issuing authority of its identifiers.")
+
+
+class SourcesSpec(BaseModel):
+    """A mixed-source file: ``column`` names each row's source system by one of the values declared in
+    ``systems`` (value → source system). A row whose value is not declared (or is empty) is rejected
+    ``row.source_undeclared``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    column: str
+    systems: dict[str, RowSource] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> SourcesSpec:
+        ids = [spec.id for spec in self.systems.values()]
+        if len(set(ids)) != len(ids):
+            raise ValueError("each declared value names a source system of its own")
+        return self
+
+
 class Profile(BaseModel):
     """A parsed, checked source profile."""
 
@@ -122,6 +148,9 @@ class Profile(BaseModel):
         CHINA_EXTENT, description="min lon, min lat, max lon, max lat (CGCS2000 degrees) a geometry must lie in."
     )
     geometry: GeometrySpec | None = None
+    sources: SourcesSpec | None = Field(
+        None, description="A mixed-source file: the column naming each row's source system (docs/profiles.md)."
+    )
     fields: dict[str, FieldSpec]
 
     @field_validator("date_formats")
@@ -139,6 +168,25 @@ class Profile(BaseModel):
             raise ValueError("header_row applies to csv and xlsx files only")
         return self
 
+    @model_validator(mode="after")
+    def _mixed_sources(self) -> Profile:
+        if self.sources is None:
+            return self
+        if self.mode != "delta":
+            raise ValueError(
+                "a mixed-source file (sources) is a delta: a snapshot cannot tell which system's absent "
+                "records to retire"
+            )
+        if self.authoritative:
+            raise ValueError("with sources, authority follows the row: set authoritative per declared system")
+        if self.source_system.id in {spec.id for spec in self.sources.systems.values()}:
+            raise ValueError("source_system (the system the file comes from) must not be one the rows name")
+        return self
+
+    def row_systems(self) -> list[RowSource]:
+        """The source systems a mixed-source file's rows may name (none for an ordinary profile)."""
+        return list(self.sources.systems.values()) if self.sources else []
+
     @field_validator("extent")
     @classmethod
     def _extent(cls, extent: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
@@ -151,7 +199,7 @@ class Profile(BaseModel):
     def columns(self) -> set[str]:
         """Every file column the profile reads."""
         used = {spec.column for spec in self.fields.values() if spec.column}
-        for extra in (self.source_key, self.timestamp):
+        for extra in (self.source_key, self.timestamp, self.sources.column if self.sources else None):
             if extra:
                 used.add(extra)
         if self.geometry and self.geometry.source == "columns":

@@ -30,6 +30,11 @@ _TABLE: tuple[Code, ...] = (
     Code("batch.duplicate_key", "error", "The row's business key already appeared earlier in the same batch."),
     Code("row.key_missing", "error", "The row has no value for the business key."),
     Code("row.source_key_missing", "error", "The row has no value in the profile's source_key column."),
+    Code(
+        "row.source_undeclared",
+        "error",
+        "A mixed-source file's row names no source system the profile declares (sources.systems), or none.",
+    ),
     Code("row.control_characters", "warning", "Control characters (C0 but TAB and LF, and DEL) were removed."),
     Code("row.invisible_characters", "warning", "Zero-width characters or odd spaces removed; spaces in a name fixed."),
     Code("row.null_token", "warning", "A cell held a null token of the profile and was read as no value."),

@@ -10,7 +10,7 @@ batch row, then commits. Nothing is stored if anything raises, the ``finish`` ho
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -45,9 +45,11 @@ class Feed:
 
 @dataclass(frozen=True)
 class Held:
-    """A rejected row's source key: what is stored for it stays as it is and counts as supplied."""
+    """A rejected row's source key: what is stored for it stays as it is and counts as supplied.
+    ``source_system_id``: a mixed-source file's row's own source system (None: the batch's)."""
 
     source_key: str
+    source_system_id: str | None = None
 
 
 @dataclass
@@ -90,6 +92,7 @@ def run_batch(
     listener: BatchListener,
     finish: Callable[[BatchOutcome], dict[str, Any]],
     chunk_rows: int = 5000,
+    row_feeds: Mapping[str, Feed] | None = None,
 ) -> BatchOutcome:
     """Store one batch of ``standard``'s repository in one transaction and return what it did.
 
@@ -99,38 +102,59 @@ def run_batch(
     fields of the batch row (:class:`mdm.models.Batch`) and may raise to roll everything back.
 
     Raises :class:`mdm.errors.GuardRefused` (``load.guard_refused``); nothing is stored then.
+
+    A mixed-source file (a profile's ``sources``) names each row's source system: ``row_feeds`` holds the feed of
+    every such system by id, and a row (or held key) with a ``source_system_id`` is written under its feed —
+    its source system, priority and owner — with a writer of its own (duplicates are found per source system,
+    as for separate files), all in this one transaction. Such a batch is a ``delta``: it retires nothing.
     """
     outcome = BatchOutcome(batch_id=batch_id)
+    feeds = dict(row_feeds or {})
     with db.write() as session:
-        register_source_system(
-            session,
-            source_system_id=feed.source_system_id,
-            name=feed.source_system_name,
-            now=started_at,
-            department_id=feed.department_id,
-        )
+        for each in [feed, *feeds.values()]:
+            register_source_system(
+                session,
+                source_system_id=each.source_system_id,
+                name=each.source_system_name,
+                now=started_at,
+                department_id=each.department_id,
+            )
         dialect = Dialect.of(session)
         dialect.lock_repository(session, standard.repository)
-        writer = SourceWriter(
-            session,
-            repository=standard.repository,
-            batch_id=batch_id,
-            source_system_id=feed.source_system_id,
-            feed=feed.feed,
-            priority=feed.priority,
-            started_at=started_at,
-        )
+        writers: dict[str | None, SourceWriter] = {}
+
+        def writer_for(source_system_id: str | None) -> SourceWriter:
+            if source_system_id not in writers:
+                chosen = feed if source_system_id is None else feeds[source_system_id]
+                writers[source_system_id] = SourceWriter(
+                    session,
+                    repository=standard.repository,
+                    batch_id=batch_id,
+                    source_system_id=chosen.source_system_id,
+                    feed=chosen.feed,
+                    priority=chosen.priority,
+                    started_at=started_at,
+                    seen_suffix="" if source_system_id is None else f"_{len(writers)}",
+                )
+            return writers[source_system_id]
+
+        writer = writer_for(None)
         dialect.create_temp_table(session, _TOUCHED, [("business_key", "text")])
         session.execute(text(f"CREATE INDEX IF NOT EXISTS ix_{_TOUCHED} ON {_TOUCHED} (business_key)"))
-        chunk: list[StagedRow] = []
-        held: list[str] = []
+        chunks: dict[str | None, list[StagedRow]] = {}
+        helds: dict[str | None, list[str]] = {}
+        pending = 0
 
         def flush() -> None:
+            nonlocal pending
+            for source_system_id in sorted(set(chunks) | set(helds), key=lambda s: s or ""):
+                write(writer_for(source_system_id), chunks.pop(source_system_id, []), helds.pop(source_system_id, []))
+            pending = 0
+
+        def write(writer: SourceWriter, chunk: list[StagedRow], held: list[str]) -> None:
             _warn_unknown_references(session, standard, chunk, listener)
             writer.hold(held)
-            held.clear()
             result = writer.write_chunk(chunk)
-            chunk.clear()
             key_field = ",".join(standard.business_key)
             for duplicate in result.duplicates:
                 row = duplicate.row
@@ -147,18 +171,19 @@ def run_batch(
 
         for item in rows:
             if isinstance(item, Held):
-                held.append(item.source_key)
+                helds.setdefault(item.source_system_id, []).append(item.source_key)
                 continue
-            chunk.append(item)
-            if len(chunk) >= chunk_rows:
+            chunks.setdefault(item.source_system_id, []).append(item)
+            pending += 1
+            if pending >= chunk_rows:
                 flush()
-        if chunk or held:
+        if chunks or helds:
             flush()
         if mode == "snapshot" and outcome.accepted:
             retired = writer.retire_absent(guard=guard, force=force, now=dt.datetime.now(dt.UTC))
             outcome.retired = len(retired)
             dialect.fill(session, _TOUCHED, ["business_key"], [(k,) for k in retired], empty=False)
-        outcome.held = writer.held
+        outcome.held = sum(w.held for w in writers.values())
         dialect.analyse(session, _TOUCHED)
         _rebuild_touched(session, standard, batch_id, outcome.golden)
         record_batch(session, **finish(outcome))

@@ -59,6 +59,7 @@ class StagedRow:
     raw: dict[str, Any]
     data: dict[str, Any]
     source_time: dt.datetime | None = None
+    source_system_id: str | None = None  # a mixed-source file's row: its own source system (None: the batch's)
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,12 @@ class SourceWriter:
         feed: str,
         priority: int,
         started_at: dt.datetime,
+        seen_suffix: str = "",
     ) -> None:
+        """``seen_suffix`` sets this writer's temporary table of the keys the batch supplied apart: one per source
+        system when a mixed-source file's batch writes under several (:func:`mdm.store.batch.run_batch`)."""
         self.session = session
+        self._seen_table = f"{_SEEN}{seen_suffix}"
         self.dialect = Dialect.of(session)
         self.repository = repository
         self.batch_id = batch_id
@@ -107,9 +112,13 @@ class SourceWriter:
         self._seen_rows = 0  # rows in batch_seen, and how many there were when it was last analysed
         self._analysed_at = 0
         self.dialect.create_temp_table(session, _STAGE, _STAGE_COLUMNS)
-        self.dialect.create_temp_table(session, _SEEN, _SEEN_COLUMNS)
-        session.execute(text(f"CREATE INDEX IF NOT EXISTS ix_{_SEEN}_source ON {_SEEN} (source_key)"))
-        session.execute(text(f"CREATE INDEX IF NOT EXISTS ix_{_SEEN}_business ON {_SEEN} (business_key)"))
+        self.dialect.create_temp_table(session, self._seen_table, _SEEN_COLUMNS)
+        session.execute(
+            text(f"CREATE INDEX IF NOT EXISTS ix_{self._seen_table}_source ON {self._seen_table} (source_key)")
+        )
+        session.execute(
+            text(f"CREATE INDEX IF NOT EXISTS ix_{self._seen_table}_business ON {self._seen_table} (business_key)")
+        )
         self._params = {"r": repository, "s": source_system_id, "f": feed, "b": batch_id}
 
     def _time(self, row: StagedRow) -> dt.datetime:
@@ -156,10 +165,10 @@ class SourceWriter:
         """Add rows to ``batch_seen``, re-analysing it each time it has doubled: PostgreSQL never analyses a
         temporary table itself, and planned as empty, the per-chunk lookup scans it whole — a cost that grows
         with the batch (EXPLAIN ANALYZE: a sequential scan of 200,000 rows per chunk instead of an index scan)."""
-        self.dialect.fill(self.session, _SEEN, [c for c, _ in _SEEN_COLUMNS], seen_rows, empty=False)
+        self.dialect.fill(self.session, self._seen_table, [c for c, _ in _SEEN_COLUMNS], seen_rows, empty=False)
         self._seen_rows += len(seen_rows)
         if self._seen_rows >= 2 * self._analysed_at + 1000:
-            self.dialect.analyse(self.session, _SEEN)
+            self.dialect.analyse(self.session, self._seen_table)
             self._analysed_at = self._seen_rows
 
     def _winners_in_chunk(self, rows: list[StagedRow], result: ChunkResult) -> dict[str, StagedRow]:
@@ -178,7 +187,7 @@ class SourceWriter:
     def _seen(self, keys: list[str]) -> dict[str, tuple[str, int, float, str]]:
         rows = self.session.execute(
             text(
-                f"SELECT business_key, source_key, row_no, source_time, outcome FROM {_SEEN}"
+                f"SELECT business_key, source_key, row_no, source_time, outcome FROM {self._seen_table}"
                 " WHERE business_key IN :keys"
             ).bindparams(bindparam("keys", expanding=True)),
             {"keys": keys},
@@ -224,7 +233,9 @@ class SourceWriter:
                 {**self._params, "keys": moved},
             )
         self.session.execute(
-            text(f"DELETE FROM {_SEEN} WHERE business_key IN :keys").bindparams(bindparam("keys", expanding=True)),
+            text(f"DELETE FROM {self._seen_table} WHERE business_key IN :keys").bindparams(
+                bindparam("keys", expanding=True)
+            ),
             {"keys": sorted(taking_over)},
         )
 
@@ -325,7 +336,9 @@ class SourceWriter:
         unique = sorted(set(source_keys))
         if not unique:
             return
-        self.dialect.fill(self.session, _SEEN, ["source_key", "outcome"], [(k, "held") for k in unique], empty=False)
+        self.dialect.fill(
+            self.session, self._seen_table, ["source_key", "outcome"], [(k, "held") for k in unique], empty=False
+        )
         self.held += len(unique)
         self._seen_rows += len(unique)
 
@@ -342,7 +355,7 @@ class SourceWriter:
         source records — the second protects small feeds in a large repository.
         """
         params = self._params
-        self.dialect.analyse(self.session, _SEEN)
+        self.dialect.analyse(self.session, self._seen_table)
         absent = self._ABSENT.format(t="sr.")
         would_retire = self.session.execute(
             text(
@@ -353,7 +366,7 @@ class SourceWriter:
                     SELECT 1 FROM source_records o
                     WHERE o.repository = sr.repository AND o.business_key = sr.business_key AND o.status = 'active'
                       AND NOT (o.source_system_id = :s AND o.feed = :f AND NOT EXISTS (
-                        SELECT 1 FROM batch_seen bo WHERE bo.source_key = o.source_key)))
+                        SELECT 1 FROM {self._seen_table} bo WHERE bo.source_key = o.source_key)))
                 """
             ),
             params,
