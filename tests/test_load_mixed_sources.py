@@ -186,3 +186,42 @@ def load_as(db, prof, path, tmp_path, actor):
     from loaders.pipeline import LoadOptions, load_file
 
     return load_file(db, prof, path, options=LoadOptions(report_root=tmp_path / "loads"), actor=actor)
+
+
+def test_through_the_api_a_loader_is_refused_a_mixed_file_naming_another_departments_system(db, tmp_path):
+    import yaml
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from mdm.keys import create_key
+    from mdm.settings import Settings
+
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    document = mixed().model_dump(mode="json", exclude={"name"}, exclude_none=True)
+    (profiles / "mixed-entities.yaml").write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    own = mixed({"市场监管": {**REGISTRY, "priority": 90, "authoritative": True}})
+    document = own.model_dump(mode="json", exclude={"name"}, exclude_none=True)
+    (profiles / "own-entities.yaml").write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    settings = Settings(database_url="sqlite://", report_dir=tmp_path / "loads", profile_path=str(profiles))
+    with db.write() as session:
+        add_department(session, department_id=REGISTRY_DEPT, name="混合来源登记局")
+        add_department(session, department_id=TAX_DEPT, name="混合来源税务局")
+    key = create_key(db, department=REGISTRY_DEPT, role="loader")
+    client = TestClient(create_app(settings, db=db), raise_server_exceptions=False)
+
+    def post(name: str):
+        with entity_file(tmp_path, ROWS[:2]).open("rb") as fh:
+            return client.post(
+                "/repositories/legal_entity/loads",
+                headers={"Authorization": f"Bearer {key}"},
+                data={"profile": name},
+                files={"file": ("m.csv", fh, "text/csv")},
+            )
+
+    refused = post("mixed-entities")
+    assert refused.status_code == 403 and refused.json()["code"] == "load.department_mismatch"
+    assert sources(db) == {}
+    loaded = post("own-entities")
+    assert loaded.status_code == 201, loaded.text
+    assert loaded.json()["inserted"] == 2 and set(sources(db)) == {("mix-registry", COMPANY), ("mix-registry", LEGACY)}

@@ -148,3 +148,39 @@ def test_mdm_load_exits_6_when_the_index_refuses_records(es, tmp_path, people, m
         assert table.exit_code == 6 and "load.unindexed" in table.output  # the table says so too
     finally:
         get_settings.cache_clear()
+
+
+def test_the_http_load_answers_committed_unindexed_and_so_does_its_batch(db, es, tmp_path, people):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from mdm.keys import create_key
+    from mdm.settings import Settings
+
+    settings = Settings(
+        database_url="sqlite://",
+        report_dir=tmp_path / "loads",
+        profile_path=str(SAMPLES),
+        elasticsearch_url=os.environ["MDM_TEST_ELASTICSEARCH_URL"],
+        es_index_prefix=es.prefix,
+        indexer_interval=0,
+    )
+    steward = create_key(db, department="unindexed stewards", role="admin", register=True)
+    old_index(es, "number")
+    with TestClient(create_app(settings, db=db), raise_server_exceptions=False) as client, people.open("rb") as fh:
+        headers = {"Authorization": f"Bearer {steward}"}
+        response = client.post(
+            "/repositories/natural_person/loads",
+            headers=headers,
+            data={"profile": "persons"},
+            files={"file": ("people.csv", fh, "text/csv")},
+        )
+        assert response.status_code == 201, response.text
+        body = response.json()
+        assert (body["status"], body["unindexed"], body["notice"]["code"]) == (
+            "committed_unindexed",
+            2,
+            "load.unindexed",
+        )
+        stored = client.get(f"/loads/{body['batch_id']}", headers=headers).json()
+    assert (stored["status"], stored["unindexed"], stored["index"]["refused"]) == ("committed_unindexed", 2, 2)
