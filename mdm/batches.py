@@ -85,20 +85,31 @@ UNINDEXED = "committed_unindexed"
 searchable. Its summary's ``unindexed`` counts the records (outbox rows) refused and still pending."""
 
 
-def settle_indexing(session: Session, batch_ids: set[str], *, refused: str) -> None:
-    """Make the status of the committed load batches among ``batch_ids`` say whether the search index holds their
-    records: ``committed_unindexed`` with ``unindexed`` (outbox rows still pending whose ``last_error`` begins with
-    ``refused``) in the stored summary while any is refused, ``committed`` again once none is. Called by the
-    indexer in the transaction that marks the outbox rows (:mod:`mdm.search.indexer`); ids that name no batch
-    (a steward's merge) and batches that did not commit are left alone."""
+def settle_indexing(session: Session, batch_ids: set[str], *, refused_now: set[str], refused: str) -> None:
+    """Make the status of the committed load batches among ``batch_ids`` (those of the outbox rows a drain just
+    marked) say whether the search index holds their records: ``committed_unindexed`` with ``unindexed`` (their
+    outbox rows still pending whose ``last_error`` begins with ``refused``) in the stored summary while any is
+    refused, ``committed`` again once none is. ``refused_now``: the batches with a row refused in this drain.
+    Only those and batches already ``committed_unindexed`` are counted, so a drain without refusals costs one
+    primary-key lookup. Called by the indexer in the transaction that marks the outbox rows
+    (:mod:`mdm.search.indexer`); ids that name no batch (a steward's merge) and batches that did not commit are
+    left alone."""
     if not batch_ids:
         return
-    ids = sorted(batch_ids)
+    rows = session.execute(
+        select(Batch).where(
+            Batch.id.in_(sorted(batch_ids)),
+            (Batch.status == UNINDEXED) | (Batch.id.in_(sorted(refused_now)) & (Batch.status == COMMITTED)),
+        )
+    ).scalars()
+    batches = {row.id: row for row in rows}
+    if not batches:
+        return
     found = (
         session.execute(
             select(OutboxEntry.batch_id, func.count())
             .where(
-                OutboxEntry.batch_id.in_(ids),
+                OutboxEntry.batch_id.in_(sorted(batches)),
                 OutboxEntry.processed_at.is_(None),
                 OutboxEntry.last_error.startswith(refused, autoescape=True),
             )
@@ -108,17 +119,14 @@ def settle_indexing(session: Session, batch_ids: set[str], *, refused: str) -> N
         .all()
     )
     counts = {batch_id: count for batch_id, count in found}
-    for row in session.execute(
-        select(Batch).where(Batch.id.in_(ids), Batch.status.in_((COMMITTED, UNINDEXED)))
-    ).scalars():
+    for row in batches.values():
         unindexed = counts.get(row.id, 0)
         status = UNINDEXED if unindexed else COMMITTED
         summary = {k: v for k, v in (row.summary or {}).items() if k != "unindexed"}
         if unindexed:
             summary["unindexed"] = unindexed
-        if status != row.status or summary != row.summary:
-            row.status = status
-            row.summary = {**summary, "status": status}
+        row.status = status
+        row.summary = {**summary, "status": status}
 
 
 def store_summary(db: Database, batch_id: str, summary: dict[str, Any]) -> None:

@@ -73,6 +73,8 @@ def drain(
             touched.add(row.repository)
         done: list[int] = []
         failed: dict[int, str] = {}
+        refused_now: set[str] = set()
+        batch_of = {row.id: row.batch_id for row in rows}
         try:
             for repository, keys in by_repository.items():
                 standard = registry.get(repository)
@@ -87,12 +89,14 @@ def drain(
                     for outbox_id in keys.get(key, []):
                         failed[outbox_id] = f"{REFUSED}{error}"
                         result.refused += 1
+                        if batch_of[outbox_id]:
+                            refused_now.add(batch_of[outbox_id])
                     result.errors[f"{repository}/{key}"] = error
         except SearchUnavailable as exc:
             result.unavailable = str(exc)[:500]
             unreached = [row.id for row in rows if row.id not in done and row.id not in failed]
             failed.update({outbox_id: f"unavailable: {exc}"[:2000] for outbox_id in unreached})
-        _mark(db, done, failed, batches)
+        _mark(db, done, failed, batches, refused_now)
         batches.clear()
         result.failed += len(failed)
         if result.unavailable:
@@ -104,7 +108,7 @@ def drain(
     return result
 
 
-def _mark(db: Database, done: list[int], failed: dict[int, str], batch_ids: set[str]) -> None:
+def _mark(db: Database, done: list[int], failed: dict[int, str], batch_ids: set[str], refused_now: set[str]) -> None:
     now = dt.datetime.now(dt.UTC)
     with db.write() as session:
         for start in range(0, len(done), 1000):
@@ -119,7 +123,7 @@ def _mark(db: Database, done: list[int], failed: dict[int, str], batch_ids: set[
                 .where(OutboxEntry.id == outbox_id)
                 .values(attempts=OutboxEntry.attempts + 1, last_error=error[:2000])
             )
-        settle_indexing(session, batch_ids, refused=REFUSED)
+        settle_indexing(session, batch_ids, refused_now=refused_now, refused=REFUSED)
 
 
 def pending(db: Database, *, batch_id: str | None = None) -> int:
