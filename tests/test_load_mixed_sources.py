@@ -225,3 +225,14 @@ def test_through_the_api_a_loader_is_refused_a_mixed_file_naming_another_departm
     loaded = post("own-entities")
     assert loaded.status_code == 201, loaded.text
     assert loaded.json()["inserted"] == 2 and set(sources(db)) == {("mix-registry", COMPANY), ("mix-registry", LEGACY)}
+
+
+def test_rows_prepared_by_worker_processes_in_small_chunks_load_alike(db, tmp_path):
+    summary = load(db, mixed(), entity_file(tmp_path, ROWS), tmp_path, workers=2, chunk_rows=2)
+    assert (summary["inserted"], summary["rejected"]) == (4, 3)
+    assert set(sources(db)) == {
+        ("mix-registry", COMPANY),
+        ("mix-registry", LEGACY),
+        ("mix-tax", COMPANY),
+        ("mix-tax", FOURTH),
+    }
