@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from mdm.codelists import import_list
-from mdm.db import Database, current_revision, upgrade
+from mdm.db import Database, current_revision, head_revision, upgrade
 from mdm.models import CodeListEntry
 from mdm.projects import dictionary
 from mdm.projects.models import Project
@@ -62,7 +62,7 @@ def test_a_database_with_the_first_seeds_categories_moves_to_the_new_codes(bare_
     with Session(bare_db.engine) as session, session.begin():
         session.add_all([_project(n, c) for n, c in enumerate(FIRST_SEED)])
     upgrade(bare_db.engine)
-    assert current_revision(bare_db.engine) == "0012"
+    assert current_revision(bare_db.engine) == head_revision()  # 0012 and later
     with Session(bare_db.engine) as session:
         moved = session.execute(sa.select(Project.om_category).order_by(Project.id)).scalars().all()
         lists = {name: dictionary.codes(session, name) for name in ("om_category", "om_service_kind")}
