@@ -97,8 +97,19 @@ OM_SYSTEMS = [
 ]
 
 
+# The reviewing bureaus of each role (api.samples.GOVERNMENT_BODIES; ``bigdata`` is the demo's 大数据管理局): the
+# big-data bureau reviews the software part, the finance bureau's review centre the hardware part and the budget,
+# the development and reform commission controls the plan.
+REVIEWERS = {
+    "bigdata_reviewer": "bigdata",
+    "finance_reviewer": "11990000MB00001008",
+    "plan_control": "11990000MB0000080T",
+    "finance_approver": "11990000MB00001008",
+}
+
+
 def _callers() -> dict[str, Caller]:
-    return {role: Caller(department=f"demo {role}", role=role, key_prefix="demo") for role in ROLES}
+    return {role: Caller(department=REVIEWERS[role], role=role, key_prefix="demo") for role in ROLES}
 
 
 def _declarer(department_uscc: str) -> Caller:

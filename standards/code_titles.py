@@ -170,6 +170,16 @@ TITLES: dict[str, str] = {
 # The service's own states and kinds, shown beside their codes in the console (small and stable, so they ship
 # here; the projects' lists are the data dictionary's, in the database: mdm.projects.dictionary).
 LISTS: dict[str, dict[str, str]] = {
+    "role": {
+        "reader": "查询",
+        "loader": "加载",
+        "admin": "管理员（数据管理）",
+        "declarer": "申报单位",
+        "bigdata_reviewer": "大数据局评审",
+        "finance_reviewer": "财政投资评审",
+        "plan_control": "计划管控（发改）",
+        "finance_approver": "预算管控（财政）",
+    },
     "record_status": {"active": "有效", "retired": "已退役"},
     "batch_status": {
         "running": "进行中",

@@ -58,6 +58,13 @@ def test_titles_come_from_the_dictionary_the_standards_and_the_code_table(db):
     assert titles.titled("project_stage", "no_such_stage") == "no_such_stage"  # no title: the code as it is
 
 
+def test_every_role_has_a_chinese_title():
+    from mdm.keys import ROLES
+    from standards.code_titles import LISTS
+
+    assert set(LISTS["role"]) == set(ROLES)
+
+
 def test_a_search_without_a_chosen_purpose_is_the_search_page_answered_400_in_chinese(world):
     c = console(world, world.keys["admin"])
     page = c.get("/console/repositories/legal_entity", params={"q": "有限公司"})

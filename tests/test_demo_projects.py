@@ -54,6 +54,15 @@ def test_the_sharing_departments_are_the_same_bodies_by_id_and_name():
     assert all(bodies[code] == name for code, name, _ in DEPARTMENTS if code != "bigdata")
 
 
+def test_the_demo_reviewers_are_the_bureaus_of_their_roles():
+    from api.demo_projects import REVIEWERS
+
+    bodies = {code: name for code, name, _ in samples.GOVERNMENT_BODIES}
+    assert bodies[REVIEWERS["finance_approver"]] == "苏州市财政局（示例）"
+    assert bodies[REVIEWERS["plan_control"]] == "苏州市发展和改革委员会（示例）"
+    assert REVIEWERS["bigdata_reviewer"] == DEPARTMENTS[0][0] == "bigdata"
+
+
 def test_every_demo_approval_is_within_the_amount_requested_and_the_control_price(seeded):
     approved = [p for p in _all(seeded) if p["approved_wan"] is not None]
     assert len(approved) >= 4

@@ -42,16 +42,7 @@ NAV = [
     ("dashboards", "统计看板", "/console/dashboards"),
 ]
 
-ROLE_TITLES = {
-    "reader": "查询",
-    "loader": "加载",
-    "admin": "管理员（数据管理）",
-    "declarer": "申报单位",
-    "bigdata_reviewer": "大数据局评审",
-    "finance_reviewer": "财政投资评审",
-    "plan_control": "计划管控（发改）",
-    "finance_approver": "预算管控（财政）",
-}
+ROLE_TITLES = code_titles.LISTS["role"]
 
 
 def chart_json(value: Any) -> str:

@@ -6,7 +6,8 @@ Where the titles come from, by list name:
 
 * ``error`` — the stable codes' titles (:data:`standards.code_titles.TITLES`);
 * ``repository`` — the repository's standard title (``natural_person`` → 自然人);
-* ``purpose`` — the registered purpose's title (``tax.audit`` → 税务检查);
+* ``purpose`` — the registered purpose's title (``tax.audit`` → 税务检查); ``department`` — the registered
+  department's name;
 * ``<repository>.<field>`` — the field's labels in its standard (``x-labels``: ``credit_record.record_type``), or
   the names of its shipped code list (``x-code-list``: ``credit_record.penalty_category``);
 * a list of the projects' data dictionary (``project_stage``, ``cost_step``, …; :mod:`mdm.projects.dictionary`,
@@ -24,7 +25,7 @@ from typing import Any
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
-from mdm.access.departments import list_purposes
+from mdm.access.departments import list_departments, list_purposes
 from mdm.db import Database
 from mdm.projects import dictionary
 from standards import Registry, code_titles
@@ -39,6 +40,7 @@ class Titles:
         self._registry = registry
         self._lists: dict[str, dict[str, str]] | None = None
         self._purposes: dict[str, str] | None = None
+        self._departments: dict[str, str] | None = None
         self._shipped: dict[str, dict[str, str]] = {}
 
     def lists(self) -> dict[str, dict[str, str]]:
@@ -67,6 +69,11 @@ class Titles:
                     self._shipped[rule.code_list] = shipped_list(rule.code_list)
                 return self._shipped[rule.code_list].get(text)
             return None
+        if list_name == "department":
+            if self._departments is None:
+                with self._db.read() as session:
+                    self._departments = {d["id"]: d["name"] for d in list_departments(session)}
+            return self._departments.get(text)
         if list_name == "purpose":
             if self._purposes is None:
                 with self._db.read() as session:

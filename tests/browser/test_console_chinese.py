@@ -53,6 +53,7 @@ def test_a_project_page_shows_every_code_with_its_chinese_title(driver, console,
         "承建单位（contractor）",
         "行政处罚（administrative_penalty）",
         "苏州市水务局（示例）",
+        "苏州市财政局(示例)（11990000MB00001008）",  # the finance bureau evaluated it (timeline; registered name)
     ):
         assert shown in main, shown
     accessible(driver, axe_source, "21-project-titles")
