@@ -126,3 +126,17 @@ def test_a_vendors_role_and_credit_record_type_show_their_titles(world):
     shown = text(console(world, world.keys["admin"]).get(f"/console/projects/{project}"))
     assert "承建单位（contractor）：" in shown
     assert "行政处罚（administrative_penalty） · 警告、通报批评（warning_criticism）" in shown
+
+
+def test_a_record_page_shows_coded_values_with_their_titles_from_the_standard(world):
+    from mdm.access.departments import add_purpose
+
+    with world.db.write() as session:
+        add_purpose(session, code="review.credit", title="信用审查", legal_basis="国发〔2016〕33号")
+    c = console(world, world.keys["admin"], purpose="review.credit")
+    page = c.get("/console/repositories/credit_record/records/T-WARN-1")
+    assert page.status_code == 200
+    shown = text(page)
+    assert "行政处罚（administrative_penalty）" in shown  # x-labels of the standard
+    assert "警告、通报批评（warning_criticism）" in shown  # the shipped code list penalty_category
+    assert "有效（active）" in shown

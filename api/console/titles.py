@@ -5,7 +5,7 @@ title shows as it is).
 Where the titles come from, by list name:
 
 * ``error`` — the stable codes' titles (:data:`standards.code_titles.TITLES`);
-* ``repository`` — the repository's standard title (``natural_person`` → 自然人);
+* ``repository`` — the Chinese part of the repository's standard title (``natural_person`` → 人口基础信息);
 * ``purpose`` — the registered purpose's title (``tax.audit`` → 税务检查); ``department`` — the registered
   department's name;
 * ``<repository>.<field>`` — the field's labels in its standard (``x-labels``: ``credit_record.record_type``), or
@@ -20,6 +20,7 @@ Every page gets a :class:`Titles` as ``titles``; new pages use the filter the sa
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from jinja2 import pass_context
@@ -30,6 +31,13 @@ from mdm.db import Database
 from mdm.projects import dictionary
 from standards import Registry, code_titles
 from standards.codelists import shipped_list
+
+
+def _chinese(title: str) -> str:
+    """The Chinese part of a bilingual title (``人口基础信息 Natural persons`` → ``人口基础信息``)."""
+    match = re.match(r"[^A-Za-z]*", title)
+    head = match.group(0).strip() if match else ""
+    return head or title
 
 
 class Titles:
@@ -58,7 +66,7 @@ class Titles:
             return None
         text = str(code)
         if list_name == "repository":
-            return self._registry.get(text).title if text in self._registry.repositories else None
+            return _chinese(self._registry.get(text).title) if text in self._registry.repositories else None
         repository, dot, field = list_name.partition(".")
         if dot and repository in self._registry.repositories:
             rule = self._registry.get(repository).fields.get(field)

@@ -162,7 +162,6 @@ def record(
             "name": name,
             "title": rule.title,
             "value": current["data"].get(name),
-            "label": rule.labels.get(str(current["data"].get(name))) if rule.labels else None,
             "masked": name in current["masked"],
             "provenance": current["provenance"].get(name),
             "batch_link": (current["provenance"].get(name) or {}).get("batch_id") in linked,
