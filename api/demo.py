@@ -6,7 +6,8 @@ The samples (``api/demo/`` and :mod:`api.samples`):
   2023 division codes and coarse synthetic boundaries (marked as such);
 * ``natural_person`` — 1,000 synthetic persons (address code 990102, which no real county holds), and a
   correction file of seven rows of which five are rejected (so the console's load pages have rejects to show);
-* ``legal_entity`` — 300 synthetic companies with valid check characters;
+* ``legal_entity`` — 300 synthetic companies with valid check characters and the ten government bodies that
+  declare the demo's projects (:data:`api.samples.GOVERNMENT_BODIES`);
 * ``credit_record`` — 300 credit records about them (loaded from JSON Lines);
 * ``e_license`` — 500 licences they hold;
 * e-government projects of 2025 (and 2024's O&M projects), see :mod:`api.demo_projects`;
@@ -54,7 +55,7 @@ def write_samples(directory: Path) -> list[tuple[str, Path]]:
             Path(shutil.copyfile(SAMPLES / "suzhou-divisions.geojson", directory / "suzhou-divisions.geojson")),
         ),
         ("persons.yaml", samples.write_csv(directory / "persons.csv", people)),
-        ("entities.yaml", samples.write_csv(directory / "entities.csv", companies)),
+        ("entities.yaml", samples.write_csv(directory / "entities.csv", [*samples.government_bodies(), *companies])),
         (
             "credit.yaml",
             samples.write_jsonl(
@@ -116,7 +117,7 @@ def prepare_demo(settings: Settings, *, console: Console | None = None) -> DemoK
                 index = summary["index"]
                 line += f"; search index: {index['indexed']} indexed, {index['pending']} pending"
             console.print(line, soft_wrap=True)
-    seeded = seed_projects(database, list(samples.entities(COUNTS["entities"])), _credit())
+    seeded = seed_projects(database, samples.government_bodies(), list(samples.entities(COUNTS["entities"])), _credit())
     if console:
         what = f"{seeded} seeded" if seeded else "already seeded (a database that has projects gets none)"
         console.print(f"projects: {what} (see GET /projects/om-statistics?year=2025)", soft_wrap=True)

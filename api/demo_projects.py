@@ -2,16 +2,22 @@
 projects of 2024 so the census shows growth. Driven through the same ``mdm.projects`` services as the API, with
 a caller per role, so every rule applies; from a fixed seed, and only into a database that has no project yet.
 
-Departments and vendors are the demo's synthetic legal entities (:func:`api.samples.entities`). Among the
-projects: a duplicate pair (a differently worded declaration with a not-a-duplicate statement), one over
-100 万元 with a supervision contract, and a vendor with an administrative penalty on record (a minor one, so
+The declaring departments are the demo's government bodies (:data:`api.samples.GOVERNMENT_BODIES`: 公安局,
+市场监督管理局, 政务服务管理办公室, 水务局, …), each construction project declared by the body it belongs to;
+vendors are the demo's synthetic companies (:func:`api.samples.entities`). Approvals are at most the amount
+requested and at most the control price. The O&M projects maintain the same eighteen systems in 2024 and 2025,
+each contract 7–14 % of its system's construction cost and changing by −3 % to +8 % from one year to the next,
+so the census shows growth of a few per cent per category.
+
+Among the projects: a duplicate pair (a differently worded declaration with a not-a-duplicate statement), one
+over 100 万元 with a supervision contract, and a vendor with an administrative penalty on record (a minor one, so
 the award goes through and the record is shown with it).
 """
 
 from __future__ import annotations
 
 import random
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import func, select
@@ -41,6 +47,10 @@ CONSTRUCTION = [
     ("城市运行管理中心数据中台", "建设数据汇聚、治理、共享交换和城市运行指标体系，对接各委办局业务系统"),
     ("校园食品安全智慧监管系统", "建设学校食堂明厨亮灶视频接入、食材溯源和检查任务管理"),
 ]
+# The declaring body of each construction project (index into api.samples.GOVERNMENT_BODIES): 政务服务管理办公室
+# declares the duplicate pair, 水务局 the flood warning, 自然资源和规划局 the property registry, 民政局 the elderly
+# care, 发展和改革委员会 the credit platform, 城市管理局 the city operations centre, 市场监督管理局 school food safety.
+DECLARED_BY = [4, 4, 5, 6, 2, 7, 8, 1]
 # (target stage, hardware 万元) per construction project; index 6 is the one over 100 万 with supervision
 PLAN = [
     ("accepted", "30.00"),
@@ -64,10 +74,42 @@ OM_CATEGORIES = {
     "application_data": "应用和数据",
     "user_support": "用户支持",
 }
+# The systems the O&M projects maintain, three per category: (system, category, declaring body's index).
+OM_SYSTEMS = [
+    ("市级政务云机房", "facility", 4),
+    ("公安数据中心机房", "facility", 0),
+    ("税务数据灾备机房", "facility", 3),
+    ("政务外网核心网络设备", "physical_resource", 4),
+    ("城市内涝监测传感设备", "physical_resource", 5),
+    ("城市管理视频监控前端设备", "physical_resource", 8),
+    ("政务云虚拟化资源池", "virtual_resource", 4),
+    ("预算管理一体化系统云资源", "virtual_resource", 9),
+    ("公安视频云平台", "virtual_resource", 0),
+    ("网络安全态势感知平台", "platform_resource", 4),
+    ("市场监管数据库与中间件平台", "platform_resource", 1),
+    ("财政业务中间件平台", "platform_resource", 9),
+    ("一网通办政务服务平台", "application_data", 4),
+    ("不动产登记信息平台", "application_data", 6),
+    ("公共信用信息平台", "application_data", 7),
+    ("12345政务服务热线坐席", "user_support", 4),
+    ("社会救助业务终端", "user_support", 2),
+    ("市场监管执法终端", "user_support", 1),
+]
+
+
+# The reviewing bureaus of each role (api.samples.GOVERNMENT_BODIES; ``bigdata`` is the demo's 大数据管理局): the
+# big-data bureau reviews the software part, the finance bureau's review centre the hardware part and the budget,
+# the development and reform commission controls the plan.
+REVIEWERS = {
+    "bigdata_reviewer": "bigdata",
+    "finance_reviewer": "11990000MB00001008",
+    "plan_control": "11990000MB0000080T",
+    "finance_approver": "11990000MB00001008",
+}
 
 
 def _callers() -> dict[str, Caller]:
-    return {role: Caller(department=f"demo {role}", role=role, key_prefix="demo") for role in ROLES}
+    return {role: Caller(department=REVIEWERS[role], role=role, key_prefix="demo") for role in ROLES}
 
 
 def _declarer(department_uscc: str) -> Caller:
@@ -176,8 +218,13 @@ def _advance(
         lifecycle.transition(db, caller=declarer, project_id=pid, to="accepted")
 
 
-def seed_projects(db: Database, companies: list[dict[str, Any]], credit: list[dict[str, Any]]) -> int:
-    """Seed the demo projects unless the database already has projects; returns how many were created."""
+def seed_projects(
+    db: Database, bodies: list[dict[str, Any]], companies: list[dict[str, Any]], credit: list[dict[str, Any]]
+) -> int:
+    """Seed the demo projects unless the database already has projects; returns how many were created.
+
+    ``bodies``: the declaring government bodies (legal_entity rows, :func:`api.samples.government_bodies`),
+    ``companies``: the vendors, ``credit``: their credit records (one penalised company is a contractor)."""
     with db.read() as session:
         if session.execute(select(func.count()).select_from(Project)).scalar_one():
             return 0
@@ -186,8 +233,8 @@ def seed_projects(db: Database, companies: list[dict[str, Any]], credit: list[di
     penalised = {
         r["subject_uscc"] for r in credit if r.get("record_type") == "administrative_penalty" and r.get("subject_uscc")
     }
-    departments = [c["uscc"] for c in companies[:5]]
-    _register(db, companies[:5])
+    departments = [b["uscc"] for b in bodies]
+    _register(db, bodies)
     others = [c["uscc"] for c in companies[5:] if c["uscc"] not in penalised]
     contractor_with_penalty = sorted(penalised)[0]
     created = 0
@@ -197,7 +244,7 @@ def seed_projects(db: Database, companies: list[dict[str, Any]], credit: list[di
             "year": YEAR - 1 if i == 0 else YEAR,
             "name": name,
             "scope": scope,
-            "department_uscc": departments[i % len(departments)],
+            "department_uscc": departments[DECLARED_BY[i]],
             "requested_wan": f"{rng.randrange(40, 300)}.00",
             "systems": [name.replace("升级改造", "").replace("三期", "")],
             "other_parts": [{"name": "等保测评与密码测评服务", "amount_wan": "6.00"}],
@@ -206,30 +253,32 @@ def seed_projects(db: Database, companies: list[dict[str, Any]], credit: list[di
         contractor = contractor_with_penalty if i == 2 else others[i]
         _advance(db, who, pid, target, hardware=hardware, rng=rng, contractor=contractor, supervisor=others[-1])
         created += 1
-    for year, count in ((YEAR - 1, 12), (YEAR, 18)):
-        for n in range(count):
-            category = list(OM_CATEGORIES)[n % len(OM_CATEGORIES)]
-            cost = rng.randrange(80, 1500)
-            ratio = rng.uniform(0.06, 0.18) * (1.1 if year == YEAR else 1.0)
-            body = {
+    for system, category, owner in OM_SYSTEMS:
+        cost = rng.randrange(80, 1500)
+        contract = Decimal(cost) * Decimal(str(round(rng.uniform(0.07, 0.14), 4)))
+        for year in (YEAR - 1, YEAR):
+            if year == YEAR:
+                contract *= Decimal(str(round(rng.uniform(0.97, 1.08), 4)))  # last year's contract, renewed
+            declaration = {
                 "kind": "om",
                 "year": year,
-                "name": f"第{n + 1}号业务系统{year}年度运维服务（{OM_CATEGORIES[category]}）",
-                "scope": f"对第{n + 1}号系统提供{year}年度例行操作、响应支持和优化改善服务",
-                "requested_wan": f"{cost * ratio:.2f}",
-                "department_uscc": departments[n % len(departments)],
+                "name": f"{system}{year}年度运维服务（{OM_CATEGORIES[category]}）",
+                "scope": f"对{system}提供{year}年度例行操作、响应支持和优化改善服务",
+                "requested_wan": str(contract.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)),
+                "department_uscc": departments[owner],
                 "om_category": category,
                 "construction_cost_wan": f"{cost}.00",
+                "systems": [system],
             }
-            declarer = _declarer(body["department_uscc"])
-            pid = service.create_project(db, caller=declarer, body=body)["id"]
+            declarer = _declarer(declaration["department_uscc"])
+            pid = service.create_project(db, caller=declarer, body=declaration)["id"]
             _doc(db, declarer, pid, "proposal")
             lifecycle.transition(
                 db,
                 caller=declarer,
                 project_id=pid,
                 to="declared",
-                not_duplicate_statement="运维对象为不同业务系统",
+                not_duplicate_statement=f"{system}{year}年度运维，与其他年度的合同服务期不同",
             )
             created += 1
     return created

@@ -129,6 +129,39 @@ def entities(count: int, seed: int = 20231102) -> Iterator[dict[str, Any]]:
         }
 
 
+# The demo's government bodies (机关法人): USCCs with registration-authority code 1 (机构编制) and kind 1 (机关),
+# the address code 990000 that no real division holds, made-up organisation codes and a valid GB 32100 check
+# character. The first four are the sharing departments of api/demo_sharing.py (the same ids and names); all of
+# them declare the demo's projects. Industry codes after GB/T 4754-2017 section S, group 922 (政府机关).
+GOVERNMENT_BODIES = [
+    ("11990000MB0000010K", "苏州市公安局（示例）", "S9223"),
+    ("11990000MB0000020L", "苏州市市场监督管理局（示例）", "S9226"),
+    ("11990000MB0000030M", "苏州市民政局（示例）", "S9224"),
+    ("11990000MB0000040N", "苏州市税务局（示例）", "S9225"),
+    ("11990000MB0000050P", "苏州市政务服务管理办公室（示例）", "S9221"),
+    ("11990000MB0000060Q", "苏州市水务局（示例）", "S9225"),
+    ("11990000MB0000070R", "苏州市自然资源和规划局（示例）", "S9225"),
+    ("11990000MB0000080T", "苏州市发展和改革委员会（示例）", "S9225"),
+    ("11990000MB0000090U", "苏州市城市管理局（示例）", "S9224"),
+    ("11990000MB00001008", "苏州市财政局（示例）", "S9225"),
+]
+
+
+def government_bodies() -> list[dict[str, Any]]:
+    """The demo's government bodies as legal_entity rows (:data:`GOVERNMENT_BODIES`)."""
+    return [
+        {
+            "uscc": code,
+            "name": name,
+            "registered_address": "江苏省苏州市姑苏区示例路 1 号",
+            "registered_division_code": "320500",
+            "industry_code": industry,
+            "operating_status": "active",
+        }
+        for code, name, industry in GOVERNMENT_BODIES
+    ]
+
+
 def credit_records(
     count: int, companies: list[dict[str, Any]], people: list[dict[str, Any]], seed: int = 20231103
 ) -> Iterator[dict[str, Any]]:

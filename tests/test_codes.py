@@ -47,3 +47,10 @@ def test_every_code_literal_in_the_source_is_published():
                 ):
                     unknown.add((path.name, candidate))
     assert not unknown
+
+
+def test_every_published_code_has_a_chinese_title():
+    from standards.code_titles import TITLES
+
+    assert set(TITLES) == set(CODES)
+    assert all(re.search(r"[\u4e00-\u9fff]", title) for title in TITLES.values())

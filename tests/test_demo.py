@@ -16,7 +16,7 @@ def test_the_demo_loads_the_sample_and_running_it_again_is_safe(settings):
     counts = {i["id"]: i["count"] for i in items}
     assert counts == {
         "natural_person": 1000,
-        "legal_entity": 300,
+        "legal_entity": 310,  # 300 companies and the ten government bodies
         "geo_feature": 12,
         "credit_record": 300,
         "e_license": 500,

@@ -110,6 +110,8 @@ def test_the_data_dictionary_serves_every_list_with_chinese_titles(census_world)
         "evaluation_kind",
         "om_category",
         "om_service_kind",
+        "cost_step",
+        "vendor_role",
     }
     stages = {c["code"]: c["title"] for c in lists["project_stage"]["codes"]}
     assert stages["evaluated"] == "已评审" and len(stages) == 10
@@ -231,9 +233,9 @@ def test_the_demo_seeds_a_year_of_projects_with_statistics_and_running_it_again_
     client = TestClient(create_app(settings))
     h = {"Authorization": f"Bearer {key}"}
     projects = client.get("/projects", params={"limit": 1000}, headers=h).json()
-    assert projects["total"] == 8 + 12 + 18
+    assert projects["total"] == 8 + 18 + 18  # construction; the same 18 systems' O&M in 2024 and 2025
     assert {p["kind"] for p in projects["items"]} == {"construction", "om"}
-    assert len({p["department_uscc"] for p in projects["items"]}) == 5
+    assert len({p["department_uscc"] for p in projects["items"]}) == 10  # the government bodies
     stats = client.get("/projects/om-statistics", params={"year": 2025}, headers=h).json()["categories"]
     assert len(stats) == 6 and all(c["count"] == 3 and c["growth"] is not None for c in stats)
     assert any(d["above_standard"] for c in stats for d in c["declarations"])

@@ -16,8 +16,10 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import RedirectResponse, Response
 
 from api.console.session import ConsoleUser
+from api.console.titles import Titles, titled
 from mdm.access.departments import list_departments, list_purposes
 from mdm.db import Database
+from standards import code_titles
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -40,16 +42,7 @@ NAV = [
     ("dashboards", "统计看板", "/console/dashboards"),
 ]
 
-ROLE_TITLES = {
-    "reader": "查询",
-    "loader": "加载",
-    "admin": "管理员（数据管理）",
-    "declarer": "申报单位",
-    "bigdata_reviewer": "大数据局评审",
-    "finance_reviewer": "财政投资评审",
-    "plan_control": "计划管控（发改）",
-    "finance_approver": "预算管控（财政）",
-}
+ROLE_TITLES = code_titles.LISTS["role"]
 
 
 def chart_json(value: Any) -> str:
@@ -88,26 +81,16 @@ def short(value: Any) -> str:
     return text
 
 
-STATUS_TITLES = {
-    "active": "有效",
-    "retired": "已退役",
-    "committed": "已提交",
-    "committed_unindexed": "已提交，部分未能入索引",
-    "failed": "失败",
-    "rejected": "整批拒收",
-    "running": "进行中",
-}
-
-
 def status(value: Any) -> str:
-    """A record's or a batch's status in Chinese, with the code: ``有效 (active)``."""
-    title = STATUS_TITLES.get(str(value))
+    """A record's or a batch's status in Chinese, with the code: ``有效（active）``."""
+    title = code_titles.title("record_status", value) or code_titles.title("batch_status", value)
     return f"{title}（{value}）" if title else str(value)
 
 
 templates.env.filters["when"] = when
 templates.env.filters["status"] = status
 templates.env.filters["short"] = short
+templates.env.filters["titled"] = titled
 
 
 def frame(db: Database, user: ConsoleUser | None) -> dict[str, Any]:
@@ -138,11 +121,20 @@ def page(
     status_code: int = 200,
     **context: Any,
 ) -> Response:
-    """A rendered page with the frame and the security headers."""
+    """A rendered page with the frame, the code titles (:class:`api.console.titles.Titles`, the ``titled``
+    filter) and the security headers."""
+    titles = Titles(request.app.state.db, request.app.state.registry)
     response = templates.TemplateResponse(
         request,
         template,
-        {**frame(request.app.state.db, user), "section": section, "title": title, "request": request, **context},
+        {
+            **frame(request.app.state.db, user),
+            "section": section,
+            "title": title,
+            "request": request,
+            "titles": titles,
+            **context,
+        },
         status_code=status_code,
     )
     response.headers.update(SECURITY_HEADERS)

@@ -19,6 +19,7 @@ from loaders.report import read_rejects
 from mdm.batches import get_batch, recent_batches
 from mdm.errors import Forbidden, NotFound
 from mdm.models import Batch
+from standards import code_titles
 
 router = APIRouter()
 SHOWN_REJECTS = 200
@@ -72,7 +73,11 @@ def load(
     rejects, matched = read_rejects(path, code=code, field=field, limit=SHOWN_REJECTS) if path else ([], 0)
     ordered = sorted(reject_codes.items(), key=lambda kv: (-kv[1], kv[0]))
     chart = charts.bar(
-        "拒收原因（错误代码）", [c for c, _ in ordered], {"行数": [n for _, n in ordered]}, axis="行", integers=True
+        "拒收原因（错误代码）",
+        [f"{code_titles.title('error', c) or c}\n{c}" for c, _ in ordered],  # the title above the code
+        {"行数": [n for _, n in ordered]},
+        axis="行",
+        integers=True,
     )
     return page(
         request,

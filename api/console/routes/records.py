@@ -83,7 +83,9 @@ def search(
 ) -> Response:
     """Text search (``q``, ``mode``) as ``GET …/search``, or an exact lookup of one filterable field
     (``field``, ``value``) as ``GET …/records?field=value`` — the way to find records for a department that
-    sees some searchable field masked (text search then refuses with ``access.field_not_granted``)."""
+    sees some searchable field masked (text search then refuses with ``access.field_not_granted``). A refused
+    search (no purpose chosen yet: 400 ``access.purpose_required``; a field not granted: 403) is this page with
+    its form, the refusal's Chinese title and code, and the refusal's HTTP status."""
     standard = standard_for(registry, repository)
     hits: list[dict[str, Any]] = []
     problem = None
@@ -114,6 +116,7 @@ def search(
         user=user,
         section="repositories",
         title=f"{standard.title} · 检索",
+        status_code=problem.status if problem is not None else 200,
         standard=standard,
         columns=columns(standard),
         q=q or "",
@@ -159,7 +162,6 @@ def record(
             "name": name,
             "title": rule.title,
             "value": current["data"].get(name),
-            "label": rule.labels.get(str(current["data"].get(name))) if rule.labels else None,
             "masked": name in current["masked"],
             "provenance": current["provenance"].get(name),
             "batch_link": (current["provenance"].get(name) or {}).get("batch_id") in linked,

@@ -2,14 +2,14 @@
 its records): the column is widened from 16 to 32 characters. SQLite does not enforce a VARCHAR length, so only
 PostgreSQL's column changes.
 
-Revision ID: 0013_fields2
+Revision ID: 0013
 Revises: 0012
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013_fields2"
+revision = "0013"
 down_revision = "0012"
 
 
