@@ -3,15 +3,15 @@ projects' data dictionary — ``cost_step`` (the steps of the software cost comp
 and ``vendor_role`` (承建单位, 监理单位). Entries are added unless a steward already has the code in force;
 stewards change them afterwards as any other list (``mdm codes import cost_step file.csv``).
 
-Revision ID: 0013_zh
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013_zh"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 
 COST_STEP = [
     ("unadjusted_function_points", "未调整功能点数 UFP"),
