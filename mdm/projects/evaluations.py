@@ -138,7 +138,7 @@ def record_evaluation(db: Database, *, caller: Caller, project_id: int, body: di
                 "control_price_wan": str(fen_to_wan(project.control_price_fen)),
             },
         )
-        return view(session, project)
+        return view(session, project, caller=caller)
 
 
 def confirm_plan(db: Database, *, caller: Caller, project_id: int, comment: str = "") -> dict[str, Any]:
@@ -153,7 +153,7 @@ def confirm_plan(db: Database, *, caller: Caller, project_id: int, comment: str 
         record_project_action(
             session, caller=caller, action="plan_control", project_id=project.id, detail={"comment": comment}
         )
-        return view(session, project)
+        return view(session, project, caller=caller)
 
 
 def approve_budget(
@@ -195,4 +195,4 @@ def approve_budget(
             project_id=project.id,
             detail={"amount_wan": str(fen_to_wan(amount)), "comment": comment},
         )
-        return view(session, project)
+        return view(session, project, caller=caller)
