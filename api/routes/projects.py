@@ -136,9 +136,7 @@ def get_cost_standard(caller: CurrentCaller, version: str) -> Any:
 @router.post("/software-cost")
 def preview_software_cost(caller: CurrentCaller, body: JsonBody) -> Any:
     """Compute (without recording) a software cost from a function-point count, showing every step."""
-    return costing.software_cost(
-        body.get("function_points") or {}, version=body.get("cost_standard") or costing.DEFAULT_COST_STANDARD
-    )
+    return costing.preview(body)
 
 
 @router.get("/vendors/{uscc}/credit")
