@@ -17,6 +17,7 @@ from fastapi_offline import FastAPIOffline
 
 from api import console, errors
 from api.limits import BodyLimits
+from api.params import SingleValuedParameters
 from api.routes import router
 from api.routes.projects import router as projects_router
 from api.routes.sharing import router as sharing_router
@@ -107,6 +108,7 @@ def create_app(
     errors.install(app)
     app.add_middleware(HeadAsGet)
     app.add_middleware(BodyLimits)
+    app.add_middleware(SingleValuedParameters)
     app.include_router(router)
     app.include_router(sharing_router)
     app.include_router(projects_router)

@@ -111,7 +111,14 @@ def keys_create(
     department: Annotated[str, typer.Option(help="The registered department (id or name) the key belongs to.")],
     role: Annotated[str, typer.Option(help=_ROLES_HELP)] = "reader",
     register: Annotated[
-        bool, typer.Option("--register", help="Register the department if it is unknown (with --name).")
+        bool,
+        typer.Option(
+            "--register",
+            help="Also register a new department when --department names none that is registered: --department "
+            "becomes its id (a USCC or a short code) and --name its name. Without --register an unknown department "
+            "is refused (department.not_found, exit 2); a name that reads like a registered department's is "
+            "refused (department.name_confusable, exit 2) with that department's id to use instead.",
+        ),
     ] = False,
     name: Annotated[
         str | None, typer.Option(help="With --register: the new department's name (--department is then its id).")

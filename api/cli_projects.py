@@ -152,7 +152,7 @@ def om_statistics(
     """The O&M census of a year per category: count, total, median, P25/P75, share, growth, standard."""
     from mdm.projects.census import om_statistics as run
 
-    result = run(_database(), year=year)
+    result = run(_database(), year=year, caller=_cli_caller())
     if as_json:
         _json(result)
         return

@@ -1,6 +1,7 @@
 """Query and path parameter parsing shared by the routes: the one guard on every parameter (length, NUL,
 unpaired surrogates), the one integer parser (:data:`DIGITS`: decimal digits only, so ``limit=1000.0``,
-``5_0``, `` 5`` and ``+5`` are refused on every route alike), exact filters, coordinates (EPSG:4490, lon/lat),
+``5_0``, `` 5`` and ``+5`` are refused on every route alike), the one refusal of a repeated parameter
+(:class:`SingleValuedParameters`), exact filters, coordinates (EPSG:4490, lon/lat),
 bounding boxes, limits, cursors and ``as_of`` instants. The bounds themselves and the coordinate checks live in
 :mod:`mdm.query`, shared with every other caller. Everything here raises :class:`~mdm.errors.InvalidRequest`
 (400 problem+json)."""
@@ -9,10 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from typing import Annotated
+from urllib.parse import parse_qsl
 
 from fastapi import Path, Query, Request
 from pydantic import BeforeValidator
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mdm import query
 from mdm.db import storable
@@ -65,6 +69,41 @@ AsOf = Annotated[
 ]
 
 
+def repeated_parameters(query_string: bytes) -> list[str]:
+    """The names (at most 40 characters each, sorted) of the query parameters given more than once."""
+    counts = Counter(name for name, _ in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
+    return sorted({name[:40] for name, n in counts.items() if n > 1})
+
+
+class SingleValuedParameters:
+    """Refuse a query parameter given more than once, on every route of the application (API, console, docs)
+    before any route reads it: 400 ``request.parameter_repeated`` naming them in ``parameters`` (problem+json;
+    the console's error page on ``/console``). Every parameter of the service takes one value, and which of two
+    values a framework keeps (the last, in FastAPI) must not decide a limit, a purpose or a filter. A pure ASGI
+    middleware, so no route can leave it out."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        repeated = repeated_parameters(scope.get("query_string", b"")) if scope["type"] == "http" else []
+        if not repeated:
+            await self.app(scope, receive, send)
+            return
+        from api.console.problems import is_console, problem_page
+        from api.errors import problem
+
+        request = Request(scope, receive)
+        detail = f"give each query parameter once: {', '.join(repeated)} came more than once"
+        code = "request.parameter_repeated"
+        response = (
+            problem_page(request, 400, code, detail)
+            if is_console(request)
+            else problem(400, code, detail, request.url.path, parameters=repeated)
+        )
+        await response(scope, receive, send)
+
+
 def guard_parameters(request: Request) -> None:
     """Refuse a request with a NUL or an unpaired surrogate anywhere in its path or query (400
     ``request.invalid``: no key, filter or search can contain one, and PostgreSQL cannot even compare against
@@ -104,10 +143,8 @@ def instant(value: str | None) -> dt.datetime | None:
 
 
 def filters(request: Request, known: set[str]) -> dict[str, str]:
-    """The query parameters that are not in ``known``: exact filters ``{field: value}``; each given once."""
-    repeated = sorted({k for k in request.query_params if len(request.query_params.getlist(k)) > 1})
-    if repeated:
-        raise InvalidRequest("request.invalid", f"give each parameter once: {', '.join(repeated)}")
+    """The query parameters that are not in ``known``: exact filters ``{field: value}``; each given once
+    (:class:`SingleValuedParameters` refused the request before, had one come twice)."""
     return {k: v for k, v in request.query_params.items() if k not in known}
 
 

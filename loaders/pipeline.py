@@ -543,7 +543,7 @@ def load_file(
             if report.rejected == summary.read:
                 summary.notice = {"code": "load.all_rejected", "detail": "every row was rejected; nothing changed"}
             _finish(summary, report, clock, "committed")
-            return _batch_row(summary, profile, started, authority)
+            return {**_batch_row(summary, profile, started, authority), "key_prefix": authority.key_prefix}
 
         run_batch(
             db,

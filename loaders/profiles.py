@@ -219,32 +219,39 @@ def parse_profile(document: dict[str, Any], *, default_name: str) -> Profile:
         raise ProfileRejected("load.profile_invalid", f"profile {default_name}: {problems}") from exc
 
 
-def find_profile(name_or_path: str, search_dirs: list[Path]) -> Path:
-    """The profile file for a path, or for a name looked up as ``<dir>/<name>.yaml`` in ``search_dirs``.
+def find_profile(name_or_path: str, search_dirs: list[Path], *, names_only: bool = False) -> Path:
+    """The profile file for a path, or for a name looked up as ``<dir>/<name>.yaml`` in ``search_dirs``;
+    ``names_only`` (the API) takes a name only, never a path (``x.yaml`` is then a name too, and not found).
 
-    Raises :class:`ProfileRejected` (``load.profile_unknown``) listing where it looked.
+    Raises :class:`ProfileRejected` (``load.profile_unknown``) naming the profiles there are (``profiles``) — their
+    names only, never a directory of the server.
     """
     candidate = Path(name_or_path)
-    if candidate.suffix in (".yaml", ".yml") or "/" in name_or_path:
+    if not names_only and (candidate.suffix in (".yaml", ".yml") or "/" in name_or_path):
         if candidate.is_file():
             return candidate
-    else:
+    elif names_only or "/" not in name_or_path:
         for directory in search_dirs:
             for suffix in (".yaml", ".yml"):
                 path = directory / f"{name_or_path}{suffix}"
                 if path.is_file():
                     return path
-    looked = ", ".join(str(d) for d in search_dirs)
-    raise ProfileRejected("load.profile_unknown", f"no profile {name_or_path!r} (looked in: {looked})")
+    known = available_profiles(search_dirs)[:100]
+    raise ProfileRejected(
+        "load.profile_unknown",
+        f"no profile {name_or_path!r}; the profiles there are: {', '.join(known) or 'none'}",
+        profiles=known,
+    )
 
 
-def load_profile(name_or_path: str, search_dirs: list[Path]) -> Profile:
+def load_profile(name_or_path: str, search_dirs: list[Path], *, names_only: bool = False) -> Profile:
     """Find, read and check a profile (see :func:`find_profile` and :func:`parse_profile`)."""
-    path = find_profile(name_or_path, search_dirs)
+    path = find_profile(name_or_path, search_dirs, names_only=names_only)
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ProfileRejected("load.profile_invalid", f"cannot read profile {path.name}: {exc}") from exc
+        reason = exc.strerror if isinstance(exc, OSError) else exc  # an OSError's text holds the server's path
+        raise ProfileRejected("load.profile_invalid", f"cannot read profile {path.name}: {reason}") from exc
     return parse_profile(document, default_name=path.stem)
 
 

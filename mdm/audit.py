@@ -387,11 +387,13 @@ def find_events(
 
 def usage(session: Session, repository: str, key: str, *, limit: int = 100) -> list[dict[str, Any]]:
     """Who used the record ``key`` of ``repository``, when and why, newest first:
-    ``[{"at", "department", "purpose", "action", "target"}]`` (the data-subject view)."""
+    ``[{"at", "department", "purpose", "action", "target"}]`` (the data-subject view). An event that holds the
+    key as ``"sha256:" + hex`` (a verification by a caller that sees the key masked, :mod:`mdm.reads`) counts."""
+    hashed = "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
     stmt = (
         select(AuditEvent)
         .join(AuditKey, AuditKey.event_id == AuditEvent.id)
-        .where(AuditKey.repository == repository, AuditKey.business_key == key)
+        .where(AuditKey.repository == repository, AuditKey.business_key.in_((key, hashed)))
         .order_by(AuditEvent.id.desc())
         .limit(limit)
     )

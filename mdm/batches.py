@@ -52,10 +52,11 @@ def register_source_system(
     )
 
 
-def record_batch(session: Session, **fields: Any) -> Batch:
+def record_batch(session: Session, *, key_prefix: str | None = None, **fields: Any) -> Batch:
     """Add a batch row (fields of :class:`mdm.models.Batch`) to the unit of work, with its audit event
-    (``load:commit`` by ``loaded_by``: the counts of the summary, the department loaded for and whether a steward
-    loaded on its behalf), so both commit with the batch's records."""
+    (``load:commit`` by ``loaded_by`` with the acting key's ``key_prefix`` — None for the local operator — : the
+    counts of the summary, the department loaded for and whether a steward loaded on its behalf), so both commit
+    with the batch's records."""
     batch = Batch(**fields)
     session.add(batch)
     session.flush()
@@ -63,6 +64,7 @@ def record_batch(session: Session, **fields: Any) -> Batch:
     audit.record(
         session,
         actor=batch.loaded_by,
+        key_prefix=key_prefix,
         action="load:commit",
         target=batch.id,
         repository=batch.repository,

@@ -118,6 +118,14 @@ class Conflict(MdmError):
     status = 409
 
 
+class NameTaken(Conflict):
+    """A name that is registered already or reads like a registered one (``department.exists`` by name,
+    ``department.name_confusable``, ``purpose.name_confusable``), with ``existing`` naming the registered one's id:
+    HTTP 409, exit 2 — a usage error of the command line (use the registered one), like an unknown option."""
+
+    exit_code = 2
+
+
 class OwnerConflict(Conflict):
     """A profile that names another owner for a source system than its registered one (``load.owner_conflict``):
     HTTP 409, exit 2 (the profile is wrong). Nothing of the batch is read or stored."""

@@ -17,7 +17,7 @@ from mdm import audit
 from mdm.access.cache import AccessCache
 from mdm.access.departments import did_you_mean, find_department, register_department
 from mdm.db import Database
-from mdm.errors import Conflict, InvalidRequest, NotFound, Unauthorised
+from mdm.errors import InvalidRequest, NameTaken, NotFound, Unauthorised
 from mdm.models import ApiKey, Department
 
 LEVELS = ("reader", "loader", "admin")  # ordered: each includes the ones before it
@@ -101,7 +101,11 @@ def issue_key(
                 session, actor=issued_by, action="department:add", target=holder.id, detail={"name": holder.name}
             )
         elif register and name is not None and find_department(session, name) is not holder:
-            raise Conflict("department.exists", f"{department} is registered, named {holder.name}")
+            raise NameTaken(
+                "department.exists",
+                f"{department} is registered, named {holder.name}: leave out --register and --name to issue its key",
+                existing=holder.id,
+            )
         session.add(
             ApiKey(
                 key_hash=_hash(key),

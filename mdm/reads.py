@@ -14,10 +14,17 @@ the purpose it named):
 2. query the store or the search backend (:mod:`mdm.records`, :mod:`mdm.search`);
 3. project and mask every record with the view;
 4. audit: one event per call (department, key prefix, purpose, route, query, the keys returned, the fields shown
-   unmasked, or the refusal's code; for a lookup every key asked, for a verification the key asked — as its
-   SHA-256 where the caller could not see it — and the answer given), committed through
+   unmasked, or the refusal's code; for a read by key — get, as-of, history, lookup — every key tried, answered,
+   missing (404) or refused (403) alike, and for a verification the key asked and the answer given), committed
+   through
    :class:`mdm.audit.AuditWriter` (group commit) *before* the result is returned; an event not durable within
    ``MDM_AUDIT_TIMEOUT`` refuses the read (503 ``audit.unavailable``).
+
+A key the caller asked for is written in clear only where the caller's view shows the key unmasked; otherwise as
+its SHA-256 (hex of the UTF-8 key): ``detail.asked`` is ``{"key": k}`` or ``{"key_sha256": h}`` for get, as-of,
+history and verify, and the list of keys or ``{"keys_sha256": [h, …]}`` for a lookup; a verification's ``keys``
+(the record it used, for the data subject's usage view :func:`mdm.audit.usage`) then holds ``"sha256:" + h``.
+An auditor holding a candidate key finds its events by hashing it.
 """
 
 from __future__ import annotations
@@ -77,6 +84,8 @@ class _Outcome:
         self.keys: list[str] = []
         self.view: View | None = None
         self.detail: dict[str, Any] = {}
+        self.tried: list[str] | None = None  # the keys a read by key addressed (one for get/history, many: lookup)
+        self.many = False  # tried is a lookup's list
 
 
 class Reads:
@@ -157,6 +166,10 @@ class Reads:
         disclosed: list[str] = []
         if outcome.view is not None and outcome.keys:
             disclosed = sorted(n for n, how in outcome.view.shown.items() if how == "clear")
+        if outcome.tried is not None:
+            outcome.detail["asked"] = _asked_form(
+                outcome.tried, clear=_key_clear(standard, outcome.view), many=outcome.many
+            )
         return {
             "department": ctx.caller.department,
             "key_prefix": ctx.caller.key_prefix,
@@ -201,6 +214,7 @@ class Reads:
     def get(self, ctx: ReadContext, standard: Standard, key: str, *, as_of: dt.datetime | None = None) -> Shown:
         """One golden record now or as of ``as_of``. 404 ``record.not_found``; the access errors above."""
         with self._audited(ctx, standard, "read:as_of" if as_of else "read:get") as outcome:
+            outcome.tried = [key]
             view = self._checked_view(ctx, standard, outcome)
             self._by_key(view)
             with self.db.replica() as session:
@@ -210,6 +224,7 @@ class Reads:
     def history(self, ctx: ReadContext, standard: Standard, key: str) -> list[Shown]:
         """Every version of ``key``, oldest first, each projected. 404 ``record.not_found``."""
         with self._audited(ctx, standard, "read:history") as outcome:
+            outcome.tried = [key]
             view = self._checked_view(ctx, standard, outcome)
             self._by_key(view)
             with self.db.replica() as session:
@@ -221,10 +236,10 @@ class Reads:
     def lookup(self, ctx: ReadContext, standard: Standard, keys: list[str]) -> tuple[list[Shown], list[str]]:
         """Records of up to 1,000 keys (any status) in the order asked, and the keys not found."""
         with self._audited(ctx, standard, "read:lookup") as outcome:
+            wanted = list(dict.fromkeys(keys))
+            outcome.tried, outcome.many = wanted, True  # every key tried, found, missing or refused
             view = self._checked_view(ctx, standard, outcome)
             self._by_key(view)
-            wanted = list(dict.fromkeys(keys))
-            outcome.detail["asked"] = wanted  # every key tried, found or not (the caller sees keys in clear)
             self._charge(ctx, view, "lookup", len(wanted))
             with self.db.replica() as session:
                 found = records.get_many(session, standard.repository, wanted)
@@ -277,7 +292,9 @@ class Reads:
         event holds the key asked (its SHA-256 unless the caller may read the key in clear) and the answers.
         """
         with self._audited(ctx, standard, "read:verify") as outcome:
+            outcome.detail["asked"] = {"key_sha256": _sha256(key)}  # a refused verification keeps it too
             view = self._checked_view(ctx, standard, outcome, kind="verify")
+            outcome.detail["asked"] = self._asked(ctx, standard, view, key)
             unknown = sorted(set(claims) - set(standard.fields))
             if unknown or not claims:
                 raise InvalidRequest(
@@ -297,12 +314,11 @@ class Reads:
                     fields=derivable,
                 )
             outcome.detail["claims"] = sorted(claims)
-            outcome.detail["asked"] = self._asked(ctx, standard, view, key)
             self._charge(ctx, view, "verify", 1)
             with self.db.replica() as session:
                 found = records.get_many(session, standard.repository, [key]).get(key)
-            if found is not None and found.status == "active":
-                outcome.keys.append(key)
+            if found is not None and found.status == "active":  # the record used; hashed like the key asked
+                outcome.keys.append(key if "key" in outcome.detail["asked"] else "sha256:" + _sha256(key))
             outcome.view = None  # verification discloses no field
             data = found.data if found is not None and found.status == "active" else {}
             results = {name: _verdict(data.get(name), claim) for name, claim in claims.items()}
@@ -321,7 +337,23 @@ class Reads:
             clear = False
         if clear:
             return {"key": key}
-        return {"key_sha256": hashlib.sha256(key.encode("utf-8")).hexdigest()}
+        return {"key_sha256": _sha256(key)}
+
+
+def _sha256(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def _key_clear(standard: Standard, view: View | None) -> bool:
+    """Whether ``view`` shows the business key unmasked (None: the read was refused before a view was made)."""
+    return view is not None and all(view.clear(n) for n in standard.business_key)
+
+
+def _asked_form(keys: list[str], *, clear: bool, many: bool) -> Any:
+    """The keys a read by key tried, as its audit event holds them (module docstring)."""
+    if many:
+        return list(keys) if clear else {"keys_sha256": [_sha256(k) for k in keys]}
+    return {"key": keys[0]} if clear else {"key_sha256": _sha256(keys[0])}
 
 
 def _matched_in_part(standard: Standard) -> list[str]:

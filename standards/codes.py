@@ -181,6 +181,11 @@ _TABLE: tuple[Code, ...] = (
         "A payment row that would bring the project's payments above the approved amount, without an override reason.",
     ),
     Code(
+        "project.payment_over_ceiling",
+        "error",
+        "A payment row that would bring the project's payments above 110% of the approved amount: no override passes.",
+    ),
+    Code(
         "project.om_above_standard",
         "warning",
         "An O&M declaration whose cost ratio is above its category's proposed standard.",
@@ -210,6 +215,7 @@ _TABLE: tuple[Code, ...] = (
     Code("request.filter_unknown", "error", "A filter on a field the standard does not mark filterable."),
     Code("request.cursor_invalid", "error", "The pagination cursor is malformed or belongs to another query."),
     Code("request.too_long", "error", "A query or path parameter is longer than the service accepts."),
+    Code("request.parameter_repeated", "error", "A query parameter came more than once; each takes one value."),
     Code("request.too_large", "error", "A request body (not a file upload) is larger than the service accepts."),
     Code("request.header_repeated", "error", "A header that must be given once (Authorization, X-Purpose) came twice."),
     Code("server.error", "error", "An unexpected error; the server log has the details."),

@@ -275,7 +275,7 @@ def test_a_repeated_filter_is_refused_rather_than_silently_narrowed(api):
     response = client.get(
         "/repositories/geo_feature/records?division_code=320508&division_code=320505", headers=auth(keys["reader"])
     )
-    assert_problem(response, 400, "request.invalid")
+    assert_problem(response, 400, "request.parameter_repeated")
 
 
 def test_401_problems_carry_the_bearer_challenge(api):

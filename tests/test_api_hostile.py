@@ -327,7 +327,7 @@ def test_malformed_coordinates_are_400_problems(api, params):  # noqa: F811
 def test_a_repeated_filter_is_refused_rather_than_silently_reduced_to_its_last_value(api):  # noqa: F811
     client, keys, _ = api
     response = client.get(f"{RECORDS}?division_code=320508&division_code=320505", headers=auth(keys["reader"]))
-    assert_problem(response, 400, "request.invalid")
+    assert_problem(response, 400, "request.parameter_repeated")  # the one refusal of every repeated parameter
 
 
 @pytest.mark.parametrize(

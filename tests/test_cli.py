@@ -129,7 +129,7 @@ def test_keys_create_registers_a_department_only_when_asked(cli):
     assert (listed["id"], listed["name"]) == ("rs01", "人社局")
     assert cli("keys", "create", "--department", "x9", "--name", "某局").exit_code == 2  # --name without --register
     alike = cli("keys", "create", "--department", "rs02", "--register", "--name", "人社 局")
-    assert alike.exit_code == 1 and "department.name_confusable" in alike.stderr
+    assert alike.exit_code == 2 and "department.name_confusable" in alike.stderr and "rs01" in alike.stderr
 
 
 def test_keys_create_help_lists_every_role():

@@ -202,7 +202,8 @@ def test_profiles_are_found_by_path_or_by_name_in_the_profile_path(tmp_path):
     assert find_profile("my-poi", [tmp_path / "nowhere", tmp_path / "mine"]) == path
     with pytest.raises(FileRejected) as caught:
         find_profile("nope", [tmp_path / "mine"])
-    assert caught.value.code == "load.profile_unknown" and "mine" in caught.value.detail
+    assert caught.value.code == "load.profile_unknown" and "my-poi" in caught.value.detail  # the names there are
+    assert str(tmp_path) not in caught.value.detail  # never a directory of the server
 
 
 def test_a_malformed_profile_is_refused_with_what_is_wrong(tmp_path):

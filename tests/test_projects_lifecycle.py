@@ -185,12 +185,14 @@ def test_each_evaluation_needs_its_own_role(world):
         "auth.forbidden",
         403,
     )
-    # the software amount is computed, never typed: an amount_wan sent with it is ignored
+    # the software amount is computed, never typed: an amount_wan sent with it is refused, not ignored
     r = world.post(
         "bigdata_reviewer",
         f"/projects/{pid}/evaluations",
         {"kind": "software", "amount_wan": "999.00", "function_points": FP},
     )
+    assert r.status_code == 400 and r.json()["fields"] == ["amount_wan"]
+    r = world.post("bigdata_reviewer", f"/projects/{pid}/evaluations", {"kind": "software", "function_points": FP})
     assert r.json()["evaluations"][-1]["amount_wan"] == "33.52"
 
 

@@ -290,3 +290,74 @@ def test_finance_imports_payments_of_every_departments_approved_projects(table):
             table, "POST", "/projects/payments", TABLE[("POST", "/projects/payments")], "finance_approver", where, None
         )
         assert r.json()["imported"] == 1, r.text
+
+
+def _named(value: Any, ids: set[int]) -> list[Any]:
+    """Every ``id`` / ``project_id`` value of ``value`` (a JSON document) that is in ``ids``."""
+    if isinstance(value, dict):
+        found = [v for k, v in value.items() if k in ("id", "project_id") and v in ids]
+        return found + [x for v in value.values() for x in _named(v, ids)]
+    if isinstance(value, list):
+        return [x for v in value for x in _named(v, ids)]
+    return []
+
+
+def test_no_read_route_names_another_departments_project_to_a_key_that_does_not_see_it(table):
+    """Every GET route of the table (generated from ``app.routes``), called on the key's own project: another
+    department's projects appear in listings, the O&M census, the portfolio statistics and the duplicate
+    candidates only as aggregates or anonymous signals — no id, name or department. The reviewing bureaus and
+    admin keep the full view."""
+    world = table.world
+    other = world.entities[1]
+    om = {}
+    for where, department in (("own", 0), ("other", 1)):
+        body = declare_body(
+            world,
+            kind="om",
+            name=f"路由表{where}机房运维",
+            scope=f"路由表{where}机房运维内容",
+            department_uscc=world.entities[department]["uscc"],
+            om_category="application_data",
+            construction_cost_wan="100.00",
+            other_parts=[],
+        )
+        pid = _post(world, "/projects", body)["id"]
+        files = {"file": ("p.pdf", b"%PDF-1.4 t", "application/pdf")}
+        world.client.post(
+            f"/projects/{pid}/documents", data={"doc_type": "proposal"}, files=files, headers=world.h("admin")
+        )
+        _post(world, f"/projects/{pid}/transitions", {"to": "declared", "not_duplicate_statement": "路由表测试"})
+        om[where] = pid
+    other_ids = {p["id"] for p in table.projects["other"].values()} | {om["other"]}
+    secrets = (other["uscc"], other["name"], "路由表other")
+    leaks: list[tuple[Any, ...]] = []
+    anonymous_seen = census_seen = folded_seen = False
+    for method, path in project_routes(world.client.app):
+        if method != "GET":
+            continue
+        row = TABLE[(method, path)]
+        project = table.projects["own"][row.stage] if row.stage else None
+        for role in ROLES:
+            response = _call(table, method, path, row, role, "own", project)
+            if response.status_code != 200 or not response.headers["content-type"].startswith("application/json"):
+                continue
+            text, body = response.text, response.json()
+            if role in SEES_ALL:
+                if path == "/projects/statistics":
+                    assert other["uscc"] in text, role  # the bureaus keep every department by name
+                continue
+            named = _named(body, other_ids)
+            shown = [s for s in secrets if s in text]
+            if named or shown:
+                leaks.append((path, role, named, shown))
+            if path.endswith("/duplicates"):
+                anonymous_seen |= any(c.get("anonymous") and c["id"] is None for c in body["items"])
+            if path == "/projects/om-statistics":
+                (category,) = [c for c in body["categories"] if c["category"] == "application_data"]
+                census_seen |= category["count"] == 2 and category.get("other_departments") == 1
+            if path == "/projects/statistics":
+                folded_seen |= any(
+                    d["department_uscc"] is None and d.get("departments") == 1 for d in body["by_department"]
+                )
+    assert not leaks, "\n".join(map(str, leaks))
+    assert anonymous_seen and census_seen and folded_seen  # the other department's projects are there, anonymous

@@ -192,8 +192,8 @@ def test_a_department_name_is_kept_in_nfkc_with_single_spaces(db):
         ("苏州市 税务局", "department.name_confusable", "tax"),  # a space
         ("蘇州市稅務局", "department.name_confusable", "tax"),  # traditional characters (OpenCC t2s)
         ("sz 税务局", "department.name_confusable", "sztax"),  # case and a space
-        ("苏州市税务局\u3000", "department.exists", None),  # NFKC and trimmed: the same name
-        ("ＳＺ税务局", "department.exists", None),  # full-width letters: NFKC makes it the same name
+        ("苏州市税务局\u3000", "department.exists", "tax"),  # NFKC and trimmed: the same name (its id named)
+        ("ＳＺ税务局", "department.exists", "sztax"),  # full-width letters: NFKC makes it the same name
     ],
 )
 def test_a_department_name_that_reads_like_a_registered_one_is_refused(db, look_alike, code, existing):

@@ -63,7 +63,7 @@ def _load_upload(request, caller, standard, db, registry, settings, backend, fil
         raise FileTooLarge(settings.max_upload_bytes)
     if not _PROFILE_NAME.fullmatch(profile):
         raise InvalidRequest("request.invalid", "profile must be a profile name (letters, digits, . _ -), not a path")
-    chosen = load_profile(profile, settings.profile_dirs)
+    chosen = load_profile(profile, settings.profile_dirs, names_only=True)
     if chosen.repository != standard.repository:
         raise InvalidRequest(
             "request.invalid", f"profile {profile} loads {chosen.repository}, not {standard.repository}"

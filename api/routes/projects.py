@@ -32,7 +32,6 @@ from mdm.projects import (
     statistics,
     vendors,
 )
-from mdm.projects.duplicates import similar_projects
 from mdm.projects.rules import row_id
 
 PROBLEM = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
@@ -105,7 +104,7 @@ def get_dictionary(caller: CurrentCaller, db: DatabaseDep) -> Any:
 @router.get("/om-statistics")
 def om_statistics(caller: CurrentCaller, db: DatabaseDep, year: params.Year) -> Any:
     """O&M census of a year per category: count, total, median, P25/P75, share, growth, proposed standard."""
-    return census.om_statistics(db, year=year)
+    return census.om_statistics(db, year=year, caller=caller)
 
 
 @router.get("/statistics")
@@ -119,7 +118,7 @@ def portfolio_statistics(
     ] = None,
 ) -> Any:
     """Counts and amounts (万元) of projects by stage, by declaring department and by year."""
-    return statistics.portfolio(db, year=year)
+    return statistics.portfolio(db, year=year, caller=caller)
 
 
 @router.get("/cost-standards")
@@ -137,9 +136,7 @@ def get_cost_standard(caller: CurrentCaller, version: str) -> Any:
 @router.post("/software-cost")
 def preview_software_cost(caller: CurrentCaller, body: JsonBody) -> Any:
     """Compute (without recording) a software cost from a function-point count, showing every step."""
-    return costing.software_cost(
-        body.get("function_points") or {}, version=body.get("cost_standard") or costing.DEFAULT_COST_STANDARD
-    )
+    return costing.preview(body)
 
 
 @router.get("/vendors/{uscc}/credit")
@@ -191,10 +188,7 @@ def get_project(caller: CurrentCaller, db: DatabaseDep, project_id: params.RowId
 @router.get("/{project_id}/duplicates")
 def duplicates(caller: CurrentCaller, db: DatabaseDep, project_id: params.RowId) -> Any:
     """Similar projects of the last three years, most similar first, with a score 0..1."""
-    with db.read() as session:
-        row = service.load(session, project_id, caller=caller)
-        items = similar_projects(session, name=row.name, scope=row.scope, year=row.year, exclude_id=row.id)
-    return {"items": items}
+    return service.duplicates(db, project_id, caller=caller)
 
 
 @router.post("/{project_id}/transitions")

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from mdm import audit
 from mdm.access.names import clean_name, likeness
-from mdm.errors import Conflict, InvalidRequest, NotFound, RepositoryUnknown
+from mdm.errors import Conflict, InvalidRequest, NameTaken, NotFound, RepositoryUnknown
 from mdm.models import Department, Purpose, SharingRequest
 from mdm.store.dialect import Dialect
 from standards.checkdigits import check_uscc
@@ -71,12 +71,13 @@ def _check_name_is_free(session: Session, name: str) -> None:
     (:func:`mdm.access.names.likeness`)."""
     wanted = likeness(name)
     for other_id, other in session.execute(select(Department.id, Department.name)).all():
+        use = f"; it is registered with the id {other_id}: use that id (e.g. `mdm keys create --department {other_id}`)"
         if other == name:
-            raise Conflict("department.exists", f"a department named {name} is registered ({other_id})")
+            raise NameTaken("department.exists", f"a department named {name} is registered{use}", existing=other_id)
         if likeness(other) == wanted:
-            raise Conflict(
+            raise NameTaken(
                 "department.name_confusable",
-                f"{name!r} reads like the registered department {other!r} ({other_id})",
+                f"{name!r} reads like the registered department {other!r}{use}",
                 existing=other_id,
             )
 
@@ -252,9 +253,9 @@ def add_purpose(session: Session, *, code: str, title: str, legal_basis: str) ->
     wanted = likeness(title)
     for other_code, other in session.execute(select(Purpose.code, Purpose.title)).all():
         if likeness(other) == wanted:
-            raise Conflict(
+            raise NameTaken(
                 "purpose.name_confusable",
-                f"{title!r} reads like the title of the registered purpose {other_code} ({other!r})",
+                f"{title!r} reads like the title of the registered purpose {other_code} ({other!r}); use {other_code}",
                 existing=other_code,
             )
     row = Purpose(code=code, title=title, legal_basis=legal_basis, created_at=dt.datetime.now(dt.UTC))

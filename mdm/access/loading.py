@@ -39,11 +39,13 @@ from mdm.models import Batch, Department, SourceSystem
 class LoadAuthority:
     """Who a load is for and who runs it: ``department`` the source system's owner (None: no owner yet, a
     steward's load), ``loaded_by`` the acting key's department (None: the local operator), ``on_behalf`` True when
-    a steward loads for another department (or for none)."""
+    a steward loads for another department (or for none), ``key_prefix`` the acting key's prefix (None: the local
+    operator) for the batch's ``load:commit`` audit event."""
 
     department: str | None
     loaded_by: str | None
     on_behalf: bool
+    key_prefix: str | None = None
 
 
 def is_steward(actor: Caller | None) -> bool:
@@ -82,7 +84,12 @@ def authorise_load(
         )
     if not steward and (_registered(session, owner) is None or owner != acting):
         raise mismatch
-    return LoadAuthority(department=owner, loaded_by=acting, on_behalf=owner != acting)
+    return LoadAuthority(
+        department=owner,
+        loaded_by=acting,
+        on_behalf=owner != acting,
+        key_prefix=actor.key_prefix if actor is not None else None,
+    )
 
 
 def may_see_batch(batch: Batch, viewer: Caller | None) -> bool:

@@ -13,6 +13,10 @@ Counted: O&M projects of the year past draft and neither rejected nor withdrawn.
 * the proposed standard: the **median of the ratios** contract / construction cost (the declared rule,
   :data:`STANDARD_RULE`); each declaration is flagged ``above_standard`` (code ``project.om_above_standard``)
   when its own ratio is above it.
+
+Every counted declaration enters the aggregates; ``declarations`` names only those of departments the caller sees
+(:func:`mdm.projects.service.visible`: its own, or every one's for the reviewing bureaus and admin), and
+``other_departments`` counts the rest of the category.
 """
 
 from __future__ import annotations
@@ -25,9 +29,11 @@ from typing import Any
 from sqlalchemy import select
 
 from mdm.db import Database
+from mdm.keys import Caller
 from mdm.projects import dictionary
 from mdm.projects.models import Project
 from mdm.projects.rules import FEN_PER_WAN, round_wan
+from mdm.projects.service import visible
 
 STANDARD_RULE = "median of contract / construction cost per category"
 COUNTED = ("declared", "evaluated", "approved", "procuring", "implementing", "accepted", "filed")
@@ -55,12 +61,12 @@ def _rows(session, year: int) -> list[Project]:
     )
 
 
-def om_statistics(db: Database, *, year: int) -> dict[str, Any]:
+def om_statistics(db: Database, *, year: int, caller: Caller) -> dict[str, Any]:
     """``{"year", "rule", "categories": [{"category", "title", "count", "total_wan", "min_wan", "p25_wan",
     "median_wan", "p75_wan", "max_wan", "share_of_construction", "ratio_min", "ratio_p25", "ratio_median",
     "ratio_p75", "ratio_max", "growth", "standard_ratio", "declarations": [{"id", "name",
-    "contract_wan", "construction_cost_wan", "ratio", "above_standard", "code"}]}]}`` — amounts in 万元 and
-    ratios as strings."""
+    "contract_wan", "construction_cost_wan", "ratio", "above_standard", "code"}], "other_departments"}]}`` —
+    amounts in 万元 and ratios as strings; ``declarations`` only of departments ``caller`` sees."""
     with db.read() as session:
         titles = dictionary.codes(session, "om_category")
         current, previous = _rows(session, year), _rows(session, year - 1)
@@ -113,7 +119,9 @@ def om_statistics(db: Database, *, year: int) -> dict[str, Any]:
                         else None,
                     }
                     for r, a, c, q in zip(rows, amounts, costs, ratios, strict=True)
+                    if visible(caller, r.department_uscc)
                 ],
+                "other_departments": sum(1 for r in rows if not visible(caller, r.department_uscc)),
             }
         )
     return {"year": year, "rule": STANDARD_RULE, "categories": categories}

@@ -129,6 +129,42 @@ def _mapping(value: Any, name: str) -> dict[str, Any]:
     return value
 
 
+COUNT_KEYS = (
+    "method",
+    "functions",
+    "stage",
+    "application_type",
+    "quality",
+    "language",
+    "team",
+    "direct_non_labour_wan",
+)
+"""The keys of a function-point count; any other is refused, never ignored (a misspelt ``methd`` would otherwise
+fall back to the default and cost something else than was counted)."""
+PREVIEW_KEYS = ("function_points", "cost_standard")
+"""The keys of a ``POST /projects/software-cost`` body."""
+
+
+def refuse_unknown(body: dict[str, Any], known: tuple[str, ...], *, where: str = "") -> None:
+    """400 ``project.invalid`` naming in ``fields`` every key of ``body`` not in ``known`` (prefixed
+    ``where.``): a body's unknown key is refused, never silently ignored."""
+    unknown = sorted(str(k)[:64] for k in body if k not in known)
+    if unknown:
+        named = [f"{where}.{k}" if where else k for k in unknown]
+        raise InvalidRequest(
+            "project.invalid",
+            f"unknown field(s) {', '.join(named)}; {where or 'the body'} takes {', '.join(known)}",
+            fields=named,
+        )
+
+
+def preview(body: dict[str, Any]) -> dict[str, Any]:
+    """``POST /projects/software-cost``: :func:`software_cost` of ``body["function_points"]`` under
+    ``body["cost_standard"]`` (default :data:`DEFAULT_COST_STANDARD`); another key is ``project.invalid``."""
+    refuse_unknown(body, PREVIEW_KEYS)
+    return software_cost(body.get("function_points") or {}, version=body.get("cost_standard") or DEFAULT_COST_STANDARD)
+
+
 def software_cost(count: dict[str, Any], *, version: str = DEFAULT_COST_STANDARD) -> dict[str, Any]:
     """The software development cost of a function-point count.
 
@@ -137,9 +173,11 @@ def software_cost(count: dict[str, Any], *, version: str = DEFAULT_COST_STANDARD
     ``"application_type"``, ``"quality": {"distributed": -1|0|1, "performance", "reliability", "multi_site"}``,
     ``"language"``, ``"team"``, ``"direct_non_labour_wan"`` (万元, default 0)}``.
     Returns ``{"cost_standard", "steps": [{"step", "formula", "value"}], "amount_wan"}`` with Decimal values as
-    strings. Raises ``project.invalid`` for an unknown key or a bad count, ``project.cost_standard_unknown``.
+    strings. Raises ``project.invalid`` for an unknown key (named in ``fields``: ``function_points.methd``) or a
+    bad count, ``project.cost_standard_unknown``.
     """
     count = _mapping(count, "function_points")
+    refuse_unknown(count, COUNT_KEYS, where="function_points")
     if not isinstance(version, str):
         raise InvalidRequest("project.cost_standard_unknown", "cost_standard must be a version name")
     std = cost_standard(version)
@@ -148,9 +186,13 @@ def software_cost(count: dict[str, Any], *, version: str = DEFAULT_COST_STANDARD
         raise InvalidRequest("project.invalid", f"method must be one of {', '.join(std['counting'])}")
     weights = std["counting"][method]["weights"]
     functions = _mapping(count.get("functions"), "functions")
-    extra = sorted(set(functions) - set(weights))
+    extra = sorted(str(k)[:64] for k in set(functions) - set(weights))
     if extra:
-        raise InvalidRequest("project.invalid", f"{method} counting has no {', '.join(extra)}")
+        raise InvalidRequest(
+            "project.invalid",
+            f"{method} counting has no {', '.join(extra)}",
+            fields=[f"function_points.functions.{k}" for k in extra],
+        )
     steps: list[dict[str, str]] = []
 
     def step(name: str, formula: str, value: Decimal) -> Decimal:

@@ -22,13 +22,20 @@ from mdm.db import Database, storable
 from mdm.errors import Conflict, Forbidden, InvalidRequest
 from mdm.keys import Caller
 from mdm.projects.actions import now, record_project_action
-from mdm.projects.costing import DEFAULT_COST_STANDARD, software_cost
+from mdm.projects.costing import DEFAULT_COST_STANDARD, refuse_unknown, software_cost
 from mdm.projects.lifecycle import stage_conflict
 from mdm.projects.models import Project, ProjectDocument, ProjectEvaluation
 from mdm.projects.rules import fen_to_wan, row_id, wan_to_fen
 from mdm.projects.service import load, view
 
 ROLE = {"software": "bigdata_reviewer", "hardware": "finance_reviewer", "performance": "finance_reviewer"}
+_COMMON = ("kind", "report_document_id", "comment")
+BODY_KEYS = {
+    "software": (*_COMMON, "function_points", "cost_standard"),
+    "hardware": (*_COMMON, "amount_wan"),
+    "performance": (*_COMMON, "passed"),
+}
+"""The keys an evaluation body of each kind takes; any other is refused (``project.invalid``, ``fields``)."""
 STAGES = {"software": ("declared",), "hardware": ("declared",), "performance": ("declared", "evaluated")}
 # The report an evaluation may cite: its own type, filed by the evaluating role (or an admin).
 REPORT_TYPES = {
@@ -65,14 +72,15 @@ def record_evaluation(db: Database, *, caller: Caller, project_id: int, body: di
     A ``report_document_id`` names a document of the project of the kind's report type (:data:`REPORT_TYPES`)
     uploaded by the evaluating role or an admin.
 
-    Raises ``project.invalid`` (also a ``report_document_id`` that is no id from 1 to 2⁶³−1, or not such a
-    report),
-    ``auth.forbidden`` (403), ``project.not_found`` (404), ``project.transition_invalid`` (409, wrong stage),
+    Raises ``project.invalid`` (also a key the kind does not take, named in ``fields``; a ``report_document_id``
+    that is no id from 1 to 2⁶³−1, or not such a report), ``auth.forbidden`` (403), ``project.not_found``
+    (404), ``project.transition_invalid`` (409, wrong stage),
     ``project.cost_standard_unknown``.
     """
     kind = body.get("kind")
     if kind not in ROLE:
         raise InvalidRequest("project.invalid", f"kind must be one of {', '.join(ROLE)}")
+    refuse_unknown(body, BODY_KEYS[kind])
     report = body.get("report_document_id")
     if report is not None:
         report = row_id(report, field="report_document_id")
@@ -138,7 +146,7 @@ def record_evaluation(db: Database, *, caller: Caller, project_id: int, body: di
                 "control_price_wan": str(fen_to_wan(project.control_price_fen)),
             },
         )
-        return view(session, project)
+        return view(session, project, caller=caller)
 
 
 def confirm_plan(db: Database, *, caller: Caller, project_id: int, comment: str = "") -> dict[str, Any]:
@@ -153,7 +161,7 @@ def confirm_plan(db: Database, *, caller: Caller, project_id: int, comment: str 
         record_project_action(
             session, caller=caller, action="plan_control", project_id=project.id, detail={"comment": comment}
         )
-        return view(session, project)
+        return view(session, project, caller=caller)
 
 
 def approve_budget(
@@ -195,4 +203,4 @@ def approve_budget(
             project_id=project.id,
             detail={"amount_wan": str(fen_to_wan(amount)), "comment": comment},
         )
-        return view(session, project)
+        return view(session, project, caller=caller)

@@ -15,7 +15,10 @@ project is not approved or later (``project.payment_stage``), it is dated outsid
 January of its budget year to 31 December :data:`~mdm.projects.rules.PAYMENT_YEARS` years later, and not after
 today — (``project.payment_date``), or it would bring the project's payments above its approved amount
 (``project.payment_over_approved``) without finance's written ``override_reason``; an override is recorded with
-the payment and in the import's action.
+the payment and in the import's action. No override brings a project's payments above
+:data:`~mdm.projects.rules.OVERRIDE_CEILING_PERCENT` % of its approved amount (110 %: 政府采购法 第四十九条 allows
+supplementary contracts of at most 10 % of the original; more is a new budget decision): such a row is refused,
+reason or not (``project.payment_over_ceiling``).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from mdm.exports import csv_text
 from mdm.keys import Caller
 from mdm.projects.actions import now, record_project_action
 from mdm.projects.models import Project, ProjectPayment
-from mdm.projects.rules import PAYMENT_YEARS, fen_to_wan, row_id, wan_to_fen
+from mdm.projects.rules import OVERRIDE_CEILING_PERCENT, PAYMENT_YEARS, fen_to_wan, row_id, wan_to_fen
 
 EXPORT_COLUMNS = ("project_id", "project_name", "department_uscc", "year", "approved_wan", "budget_category")
 IMPORT_COLUMNS = ("voucher_no", "project_id", "paid_on", "amount_wan")
@@ -96,7 +99,7 @@ def _parse(row: dict[str, Any], session: Session) -> tuple[str, Project, dt.date
 
 def _check(project: Project, paid_on: dt.date, amount: int, paid: int, reason: str | None) -> bool:
     """Whether the payment needs (and has) finance's override; ``_Refused`` with ``project.payment_stage``,
-    ``project.payment_date`` or ``project.payment_over_approved``."""
+    ``project.payment_date``, ``project.payment_over_ceiling`` or ``project.payment_over_approved``."""
     if project.status not in APPROVED or project.approved_fen is None:
         raise _Refused("project.payment_stage", f"project {project.id} is {project.status}, not approved or later")
     first, last = dt.date(project.year, 1, 1), min(dt.date(project.year + PAYMENT_YEARS, 12, 31), now().date())
@@ -105,6 +108,14 @@ def _check(project: Project, paid_on: dt.date, amount: int, paid: int, reason: s
             "project.payment_date", f"paid_on {paid_on} is outside project {project.id}'s years, {first} to {last}"
         )
     over = paid + amount > project.approved_fen
+    ceiling = project.approved_fen * OVERRIDE_CEILING_PERCENT // 100
+    if paid + amount > ceiling:
+        raise _Refused(
+            "project.payment_over_ceiling",
+            f"payments of project {project.id} would reach {fen_to_wan(paid + amount)} 万元, above "
+            f"{OVERRIDE_CEILING_PERCENT}% of the approved {fen_to_wan(project.approved_fen)} 万元 "
+            f"({fen_to_wan(ceiling)} 万元), which no override passes: approve a new amount first",
+        )
     if over and not reason:
         raise _Refused(
             "project.payment_over_approved",

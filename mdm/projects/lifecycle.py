@@ -26,7 +26,7 @@ from mdm.projects.actions import now, record_project_action
 from mdm.projects.duplicates import similar_projects
 from mdm.projects.models import Project, ProjectDocument, ProjectEvaluation, ProjectTransition, ProjectVendor
 from mdm.projects.rules import DOCUMENT_RULES, OPEN_STAGES, SUPERVISION_THRESHOLD_FEN
-from mdm.projects.service import load, view
+from mdm.projects.service import candidates_shown, load, view
 
 STAGES = (
     "draft",
@@ -183,7 +183,7 @@ def transition(
                 missing=missing,
             )
         if to == "declared":
-            _check_duplicates(session, project, not_duplicate_statement)
+            _check_duplicates(session, project, not_duplicate_statement, caller=caller)
         stamp = now()
         session.add(
             ProjectTransition(
@@ -207,10 +207,10 @@ def transition(
         project.status = to
         project.updated_at = stamp
         session.flush()
-        return view(session, project)
+        return view(session, project, caller=caller)
 
 
-def _check_duplicates(session: Session, project: Project, statement: str | None) -> None:
+def _check_duplicates(session: Session, project: Project, statement: str | None, *, caller: Caller) -> None:
     candidates = similar_projects(
         session, name=project.name, scope=project.scope, year=project.year, exclude_id=project.id
     )
@@ -220,6 +220,6 @@ def _check_duplicates(session: Session, project: Project, statement: str | None)
         raise Conflict(
             "project.duplicate_suspected",
             f"{len(above)} similar project(s) of the last three years; declare with a not_duplicate_statement",
-            candidates=above,
+            candidates=candidates_shown(caller, above),
         )
     project.not_duplicate_statement = statement.strip() if above and statement else None

@@ -59,6 +59,11 @@ ROLE_STAGES: dict[str, tuple[str, ...]] = {
 # funds within a few years), and never after the day of import.
 PAYMENT_YEARS = 5
 
+# Finance's override of the approved amount (a written override_reason) reaches at most OVERRIDE_CEILING_PERCENT
+# of it: 政府采购法 第四十九条 lets supplementary contracts add at most 10% of the original contract's amount, and
+# anything beyond is a new budget decision (budget control again), not a payment override.
+OVERRIDE_CEILING_PERCENT = 110
+
 # A serious credit record (政府采购法 art. 22: no 重大违法记录 in the three years before; 政府采购法实施条例
 # art. 19: 责令停产停业、吊销许可证或者执照、较大数额罚款; 财库〔2022〕3号: a 较大数额罚款 is 200 万元 or
 # more). Dishonest-debtor and black-list records count while active.

@@ -9,12 +9,20 @@ and admin see every department's; every other key (declarer, reader, loader) onl
 department's project answers exactly as a missing id does (404 ``project.not_found``), for reads and actions
 alike, so ids are no oracle; every service that touches one project loads it through :func:`load`.
 
+Listings and aggregates follow the same rule, applied here and nowhere else: a project the caller does not see
+appears only inside aggregates (counts, sums, quantiles: :mod:`mdm.projects.census`,
+:mod:`mdm.projects.statistics`) — :func:`departments_shown` folds other departments into one anonymous row — and as
+a duplicate candidate only as an anonymous signal (:func:`candidates_shown`: "a similar project exists in another
+department", above the threshold, without id, name, year, status, department or score, so the score cannot be
+hill-climbed into another department's project name).
+
 Amounts come in and go out in 万元 with two decimals (strings in views).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -27,6 +35,7 @@ from mdm.keys import Caller
 from mdm.models import Department
 from mdm.projects import dictionary
 from mdm.projects.actions import now, record_project_action
+from mdm.projects.duplicates import similar_projects
 from mdm.projects.models import (
     Project,
     ProjectDocument,
@@ -62,6 +71,50 @@ def visible(caller: Caller, department_uscc: str) -> bool:
     """Whether ``caller`` sees a project of ``department_uscc``: its own department's, or every one's (see
     :func:`sees_every_department`)."""
     return sees_every_department(caller) or caller.department == department_uscc
+
+
+OTHER_DEPARTMENTS = "其他部门"
+
+
+def departments_shown(caller: Caller, rows: list[dict[str, Any]], *, sums: tuple[str, ...]) -> list[dict[str, Any]]:
+    """``rows`` (one per department, each with ``department_uscc``, ``department_name`` and the numeric or 万元-string
+    ``sums``) as ``caller`` may see them: the departments it sees as they are, every other one folded into one
+    last row ``{"department_uscc": None, "department_name": "其他部门", "departments": n, **sums}`` (left out
+    when there is none)."""
+    shown = [r for r in rows if visible(caller, r["department_uscc"])]
+    hidden = [r for r in rows if not visible(caller, r["department_uscc"])]
+    if not hidden:
+        return shown
+    folded: dict[str, Any] = {"department_uscc": None, "department_name": OTHER_DEPARTMENTS, "departments": len(hidden)}
+    for key in sums:
+        values = [r[key] for r in hidden]
+        if all(isinstance(v, int) for v in values):
+            folded[key] = sum(values)
+        else:
+            folded[key] = str(sum((Decimal(v) for v in values), Decimal(0)).quantize(Decimal("0.01")))
+    return [*shown, folded]
+
+
+def candidates_shown(caller: Caller, candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Duplicate candidates (:func:`mdm.projects.duplicates.similar_projects`, stored in full) as ``caller`` may
+    see them: those of a department it sees as they are, with ``"anonymous": False``; those of another department
+    only when above the threshold, as ``{"anonymous": True, "above_threshold": True, "in_another_department": True}``
+    with id, name, year, status, department and score None, after the named ones."""
+    named, anonymous = [], []
+    for c in candidates:
+        if visible(caller, c["department_uscc"]):
+            named.append({**c, "anonymous": False, "in_another_department": c["department_uscc"] != caller.department})
+        elif c["above_threshold"]:
+            anonymous.append(
+                {
+                    **{k: None for k in ("id", "name", "year", "department_uscc", "department_name", "status")},
+                    "score": None,
+                    "above_threshold": True,
+                    "anonymous": True,
+                    "in_another_department": True,
+                }
+            )
+    return [*named, *anonymous]
 
 
 def load(session: Session, project_id: int, *, caller: Caller, lock: bool = False) -> Project:
@@ -193,7 +246,7 @@ def create_project(db: Database, *, caller: Caller, body: dict[str, Any]) -> dic
             )
         )
         record_project_action(session, caller=caller, action="create", project_id=row.id, detail={"name": name})
-        return view(session, row)
+        return view(session, row, caller=caller)
 
 
 def _wan(fen: int | None) -> str | None:
@@ -222,9 +275,9 @@ def summary(row: Project) -> dict[str, Any]:
     }
 
 
-def view(session: Session, row: Project) -> dict[str, Any]:
+def view(session: Session, row: Project, *, caller: Caller) -> dict[str, Any]:
     """The full form of a project: its fields, transitions, documents (without content), evaluations, vendors,
-    payments (paid vs approved)."""
+    payments (paid vs approved); the duplicate candidates as ``caller`` may see them (:func:`candidates_shown`)."""
 
     def children(model):
         return session.execute(select(model).where(model.project_id == row.id).order_by(model.id)).scalars().all()
@@ -238,7 +291,7 @@ def view(session: Session, row: Project) -> dict[str, Any]:
         "construction_cost_wan": _wan(row.om_construction_cost_fen),
         "plan_confirmed": row.plan_confirmed,
         "not_duplicate_statement": row.not_duplicate_statement,
-        "duplicate_candidates": row.duplicate_candidates,
+        "duplicate_candidates": candidates_shown(caller, row.duplicate_candidates),
         "transitions": [
             {
                 "from": t.from_status,
@@ -302,7 +355,7 @@ def document_view(d: ProjectDocument) -> dict[str, Any]:
 def get_project(db: Database, project_id: int, *, caller: Caller) -> dict[str, Any]:
     """The full view of one project ``caller`` sees; ``project.not_found`` (404, also for another department's)."""
     with db.read() as session:
-        return view(session, load(session, project_id, caller=caller))
+        return view(session, load(session, project_id, caller=caller), caller=caller)
 
 
 def list_projects(
@@ -341,6 +394,16 @@ def list_projects(
         total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
         rows = session.execute(stmt.order_by(Project.id.desc()).limit(limit).offset(offset)).scalars().all()
         return {"items": [summary(r) for r in rows], "total": total}
+
+
+def duplicates(db: Database, project_id: int, *, caller: Caller) -> dict[str, Any]:
+    """``{"items": [candidate]}``: projects of the last three years similar to one ``caller`` sees, most similar
+    first (:func:`mdm.projects.duplicates.similar_projects`), as ``caller`` may see them (:func:`candidates_shown`);
+    ``project.not_found`` (404, also for another department's)."""
+    with db.read() as session:
+        row = load(session, project_id, caller=caller)
+        found = similar_projects(session, name=row.name, scope=row.scope, year=row.year, exclude_id=row.id)
+    return {"items": candidates_shown(caller, found)}
 
 
 def today() -> dt.date:

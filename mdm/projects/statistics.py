@@ -5,6 +5,10 @@ Amounts are 万元 as strings with two decimals, summed exactly from the stored 
 requested), ``control_price_wan`` (Σ control prices set), ``approved_wan`` (Σ approved amounts). Every project
 counts, drafts and rejected or withdrawn ones included, each under its stage; ``year`` narrows to one budget year
 (the by-year table then has that year only).
+
+By stage and by year every project counts. By department, a caller that does not see every department's projects
+(:func:`mdm.projects.service.visible`) gets its own department's row and one anonymous row of all the others
+(:func:`mdm.projects.service.departments_shown`).
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ from sqlalchemy import func, select
 
 from mdm.db import Database
 from mdm.errors import InvalidRequest
+from mdm.keys import Caller
 from mdm.projects import dictionary
 from mdm.projects.models import Project
 from mdm.projects.rules import fen_to_wan
+from mdm.projects.service import departments_shown
 
 
 def _sums() -> list[Any]:
@@ -38,11 +44,13 @@ def _amounts(count: int, requested: int, control: int, approved: int) -> dict[st
     }
 
 
-def portfolio(db: Database, *, year: int | None = None) -> dict[str, Any]:
+def portfolio(db: Database, *, caller: Caller, year: int | None = None) -> dict[str, Any]:
     """``{"year", "by_stage": [{"stage", "title", "count", "requested_wan", "control_price_wan",
     "approved_wan"}], "by_department": [{"department_uscc", "department_name", …amounts}], "by_year": [{"year",
     …amounts}]}`` — stages in lifecycle order (the data dictionary's order, stages without projects shown with 0),
-    departments by amount requested, largest first. ``request.invalid`` for a year outside 1949–2100."""
+    departments by amount requested, largest first; the departments ``caller`` does not see folded into one last
+    row ``{"department_uscc": None, "department_name": "其他部门", "departments": n, …amounts}``.
+    ``request.invalid`` for a year outside 1949–2100."""
     if year is not None and not 1949 <= year <= 2100:
         raise InvalidRequest("request.invalid", "year must be 1949..2100")
     where = [Project.year == year] if year is not None else []
@@ -68,8 +76,10 @@ def portfolio(db: Database, *, year: int | None = None) -> dict[str, Any]:
             {"stage": code, "title": title, **by_stage.get(code, empty)}
             for code, title in {**stages, **{s: s for s in by_stage if s not in stages}}.items()
         ],
-        "by_department": [
-            {"department_uscc": uscc, "department_name": name, **_amounts(*rest)} for uscc, name, *rest in departments
-        ],
+        "by_department": departments_shown(
+            caller,
+            [{"department_uscc": u, "department_name": name, **_amounts(*rest)} for u, name, *rest in departments],
+            sums=("count", "requested_wan", "control_price_wan", "approved_wan"),
+        ),
         "by_year": [{"year": y, **_amounts(*rest)} for y, *rest in years],
     }

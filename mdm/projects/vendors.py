@@ -161,7 +161,7 @@ def award(
             },
         )
         session.flush()
-        return view(session, project)
+        return view(session, project, caller=caller)
 
 
 def _check_independent(session: Session, *, project_id: int, department: str, uscc: str, role: str) -> None:

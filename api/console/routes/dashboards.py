@@ -17,6 +17,7 @@ from api.console.session import User
 from api.deps import DatabaseDep
 from api.params import DIGITS
 from mdm.errors import NotFound
+from mdm.keys import Caller
 from mdm.projects import census, statistics
 
 router = APIRouter()
@@ -30,18 +31,18 @@ AMOUNT_HEADERS = [
 ]
 
 
-def _om_year(db: Any, year: int | None) -> int:
+def _om_year(db: Any, year: int | None, *, caller: Caller) -> int:
     """The census year shown: the one asked for, else the latest year with projects, else this year."""
     if year is not None:
         return year
-    years = [y["year"] for y in statistics.portfolio(db)["by_year"]]
+    years = [y["year"] for y in statistics.portfolio(db, caller=caller)["by_year"]]
     return max(years) if years else dt.date.today().year
 
 
-def tables(db: Any, name: str, year: int | None) -> exports.Table:
+def tables(db: Any, name: str, year: int | None, *, caller: Caller) -> exports.Table:
     """The table behind a dashboard chart. ``request.not_found`` for an unknown table name."""
     if name.startswith("om-"):
-        stats = census.om_statistics(db, year=_om_year(db, year))
+        stats = census.om_statistics(db, year=_om_year(db, year, caller=caller), caller=caller)
         if name == "om-categories":
             keys = [
                 "category",
@@ -69,7 +70,7 @@ def tables(db: Any, name: str, year: int | None) -> exports.Table:
             rows = [[c["category"], *[d[k] for k in keys]] for c in stats["categories"] for d in c["declarations"]]
             return exports.Table(f"om-declarations-{stats['year']}", "运维申报", ["category", *keys], rows)
     else:
-        stats = statistics.portfolio(db, year=year)
+        stats = statistics.portfolio(db, year=year, caller=caller)
         suffix = f"-{year}" if year else ""
         if name == "projects-by-stage":
             rows = [[s["stage"], s["title"], *[s[k] for k in AMOUNTS]] for s in stats["by_stage"]]
@@ -97,9 +98,9 @@ def _f(value: str) -> float:
 
 @router.get("/dashboards")
 def dashboards(request: Request, user: User, db: DatabaseDep, year: Year = None) -> Response:
-    stats = statistics.portfolio(db, year=year)
-    om_year = _om_year(db, year)
-    om = census.om_statistics(db, year=om_year)
+    stats = statistics.portfolio(db, year=year, caller=user.caller)
+    om_year = _om_year(db, year, caller=user.caller)
+    om = census.om_statistics(db, year=om_year, caller=user.caller)
     top = stats["by_department"][:10]
     chart_set = {
         "by-stage": charts.bar(
@@ -164,4 +165,4 @@ def data(user: User, db: DatabaseDep, name: str, fmt: str, year: Year = None) ->
     """A dashboard table as CSV or XLSX; 404 ``request.not_found`` for another name or format."""
     if fmt not in ("csv", "xlsx"):
         raise NotFound("request.not_found", "tables download as csv or xlsx")
-    return exports.response(tables(db, name, year), fmt)
+    return exports.response(tables(db, name, year, caller=user.caller), fmt)
