@@ -112,6 +112,7 @@ TITLES: dict[str, str] = {
     "project.payment_stage": "项目尚未批复，不能支付",
     "project.payment_date": "支付日期超出项目年度",
     "project.payment_over_approved": "累计支付超过批复金额",
+    "project.payment_over_ceiling": "累计支付超过批复金额的110%上限",
     "project.om_above_standard": "运维费用超过支出标准",
     # standards
     "standard.invalid": "数据标准无效",
@@ -134,6 +135,7 @@ TITLES: dict[str, str] = {
     "request.filter_unknown": "字段不可用于筛选",
     "request.cursor_invalid": "分页游标无效",
     "request.too_long": "参数过长",
+    "request.parameter_repeated": "查询参数重复",
     "request.too_large": "请求体过大",
     "request.header_repeated": "请求头重复",
     "server.error": "服务器内部错误",
