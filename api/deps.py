@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Header, Path, Request
+from fastapi.concurrency import run_in_threadpool
 
 from mdm.access.departments import check_purpose_code
 from mdm.db import Database
 from mdm.errors import Forbidden, InvalidRequest, Unauthorised
-from mdm.keys import Caller, authenticate
+from mdm.keys import Caller, authenticate, peek_caller
 from mdm.reads import ReadContext, Reads
 from mdm.repositories import standard_for
 from mdm.search import SearchBackend
@@ -50,14 +51,20 @@ def single_header(request: Request, name: str) -> str | None:
     return values[0] if values else None
 
 
-def current_caller(request: Request, db: DatabaseDep) -> Caller:
-    """The department behind ``Authorization: Bearer <key>`` (401 ``auth.*`` otherwise; 400
-    ``request.header_repeated`` for two ``Authorization`` headers)."""
+def bearer_key(request: Request) -> str | None:
+    """The key of ``Authorization: Bearer <key>``, or None without the header (401 ``auth.missing_key`` for
+    another scheme; 400 ``request.header_repeated`` for two ``Authorization`` headers)."""
     header = single_header(request, "Authorization") or ""
     scheme, _, key = header.partition(" ")
     if header.strip() and scheme.lower() != "bearer":
         raise Unauthorised("auth.missing_key", "the Authorization header must read 'Bearer <key>'")
-    return authenticate(db, key.strip() if scheme.lower() == "bearer" else None, cache=request.app.state.access)
+    return key.strip() if scheme.lower() == "bearer" else None
+
+
+def current_caller(request: Request, db: DatabaseDep) -> Caller:
+    """The department behind ``Authorization: Bearer <key>`` (401 ``auth.*`` otherwise; 400
+    ``request.header_repeated`` for two ``Authorization`` headers)."""
+    return authenticate(db, bearer_key(request), cache=request.app.state.access)
 
 
 CurrentCaller = Annotated[Caller, Depends(current_caller)]
@@ -87,7 +94,7 @@ ReadsDep = Annotated[Reads, Depends(get_reads)]
 
 async def read_context(
     request: Request,
-    caller: CurrentCaller,
+    db: DatabaseDep,
     x_purpose: Annotated[
         str | None,
         Header(
@@ -98,16 +105,33 @@ async def read_context(
 ) -> ReadContext:
     """The caller and the purpose it names: 400 ``access.purpose_required`` without ``X-Purpose``,
     ``access.purpose_invalid`` for one over 64 characters or with control characters (whether it is registered
-    is checked by the read service), ``request.header_repeated`` for two ``X-Purpose`` headers."""
+    is checked by the read service), ``request.header_repeated`` for two ``X-Purpose`` headers; the caller's
+    401s as :func:`current_caller`.
+
+    The hot path: a key the process's access cache knows costs no query here — the read service syncs the
+    access generation in the session it reads the record with, and refuses the key if it was revoked since
+    (:meth:`mdm.reads.Reads.view`). With a replica configured, or an unknown key, the key is authenticated
+    here on the primary, off the event loop."""
+    key = bearer_key(request)
     single_header(request, "X-Purpose")
     route = getattr(request.scope.get("route"), "path", request.url.path)
     query = {k: v for k, v in request.query_params.items() if k != "cursor"}
+    cache = request.app.state.access
+    known = peek_caller(key, cache) if key and cache is not None and db.replica_engine is None else None
+    if known is not None:
+        caller, key_hash, generation = known
+        synced = False
+    else:
+        caller = await run_in_threadpool(authenticate, db, key, cache=cache)
+        key_hash, generation, synced = None, None, True
     return ReadContext(
         caller=caller,
         purpose=check_purpose_code(x_purpose),
         route=f"{request.method} {route}",
         query=query,
-        access_synced=True,  # current_caller synced the access cache for this request
+        access_synced=synced,
+        key_hash=key_hash,
+        generation=generation,
     )
 
 

@@ -40,9 +40,9 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from mdm.db import Database, canonical_json
@@ -82,12 +82,16 @@ def chain_hash(prev_hash: str, content: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + canonical_json(content)).encode("utf-8")).hexdigest()
 
 
+_HEAD = "SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1"  # the chain's head
+_EVENTS = cast(Table, AuditEvent.__table__)
+_KEYS = cast(Table, AuditKey.__table__)
+
+
 def _append(session: Session, events: list[dict[str, Any]]) -> list[int]:
     """Chain ``events`` after the head under the chain lock, as two multi-row INSERTs (events, their keys)."""
     if not events:
         return []
-    Dialect.of(session).lock(session, _CHAIN_LOCK)
-    last = session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
+    last = Dialect.of(session).lock_then(session, _CHAIN_LOCK, _HEAD)
     position, prev = (last[0], last[1]) if last else (0, GENESIS)
     rows: list[dict[str, Any]] = []
     keys: list[dict[str, Any]] = []
@@ -114,9 +118,9 @@ def _append(session: Session, events: list[dict[str, Any]]) -> list[int]:
             keys.extend(
                 {"event_id": position, "repository": row["repository"], "business_key": k[:200]} for k in row["keys"]
             )
-    session.execute(insert(AuditEvent), rows)
+    session.execute(insert(_EVENTS), rows)  # Core inserts: the ORM's bulk machinery costs more than the rows
     if keys:
-        session.execute(insert(AuditKey), keys)
+        session.execute(insert(_KEYS), keys)
     return [r["id"] for r in rows]
 
 

@@ -134,16 +134,27 @@ def authenticate(db: Database, key: str | None, *, cache: AccessCache | None = N
     digest = _hash(key)
     with db.read() as session:
         if cache is None:
-            caller = _caller_of(session, digest)
+            caller = caller_of(session, digest)
         else:
             cache.sync(session)
-            caller = cache.get("caller", digest, session, lambda s: _caller_of(s, digest), keep_none=False)
+            caller = cache.get("caller", digest, session, lambda s: caller_of(s, digest), keep_none=False)
     if caller is None:
         raise Unauthorised("auth.invalid_key", "the API key is unknown or revoked")
     return caller
 
 
-def _caller_of(session: Session, digest: str) -> Caller | None:
+def peek_caller(key: str, cache: AccessCache) -> tuple[Caller, str, int] | None:
+    """The caller of ``key`` as the process's access cache last knew it — ``(caller, key hash, generation)`` — or
+    None when the cache does not hold it. No query: the read that uses it syncs the generation in its own
+    session and refuses the key if the generation moved and the key is gone (:meth:`mdm.reads.Reads.view`), so
+    a revoked key is still refused on the next request."""
+    digest = _hash(key)
+    found = cache.peek("caller", digest)
+    return None if found is None else (found[0], digest, found[1])
+
+
+def caller_of(session: Session, digest: str) -> Caller | None:
+    """The caller of the unrevoked key whose SHA-256 is ``digest``, or None (one query)."""
     row = session.execute(
         select(ApiKey.department, ApiKey.role, ApiKey.prefix).where(
             ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None)

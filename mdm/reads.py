@@ -30,6 +30,7 @@ An auditor holding a candidate key finds its events by hashing it.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -40,6 +41,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from mdm import records
 from mdm.access import grants as grant_store
 from mdm.access import metering
@@ -48,8 +51,8 @@ from mdm.access.departments import owner_of, purpose_registered, require_purpose
 from mdm.access.policy import Projection, View, decide, require_any
 from mdm.audit import AuditWriter
 from mdm.db import Database
-from mdm.errors import InvalidRequest, MdmError, Unavailable
-from mdm.keys import Caller
+from mdm.errors import InvalidRequest, MdmError, Unauthorised, Unavailable
+from mdm.keys import Caller, caller_of
 from mdm.records import ListQuery, RecordView
 from mdm.search import SearchBackend, SearchHit, SearchPage, SearchQuery, search_records
 from standards import Standard
@@ -67,6 +70,10 @@ class ReadContext:
     route: str = ""
     query: dict[str, Any] = field(default_factory=dict)
     access_synced: bool = False  # the request's authentication synced the access cache already
+    # when not synced: the key's SHA-256 and the access generation its cached caller was read at (the read
+    # syncs in its own session and refuses the key if the generation moved and the key is gone)
+    key_hash: str | None = None
+    generation: int | None = None
 
 
 @dataclass(frozen=True)
@@ -107,12 +114,14 @@ class Reads:
 
     # -- steps 1 and 4 ------------------------------------------------------------------------------------------
 
-    def view(self, ctx: ReadContext, standard: Standard, *, kind: str = "read") -> View:
+    def view(self, ctx: ReadContext, standard: Standard, *, kind: str = "read", session: Session | None = None) -> View:
         """The caller's view of ``standard`` for its purpose now (the owning department of the repository's
-        source sees it whole, as stewards do); 400 ``access.purpose_*``."""
+        source sees it whole, as stewards do); 400 ``access.purpose_*``; 401 ``auth.invalid_key`` for a key
+        revoked since the process cached it. ``session`` (a primary session the read goes on with) saves a
+        session of its own."""
         department, repository = ctx.caller.department, standard.repository
         repo = repository
-        with self.db.read() as session:
+        with contextlib.nullcontext(session) if session is not None else self.db.read() as session:
             if self.access is None:
                 require_purpose(session, ctx.purpose)
                 terms = grant_store.terms_for(session, department, repository)
@@ -120,7 +129,7 @@ class Reads:
             else:  # the facts of the access generation this request synced
                 cache = self.access
                 if not ctx.access_synced:
-                    cache.sync(session)
+                    self._sync(ctx, session, cache)
                 if not cache.get("purpose", ctx.purpose, session, lambda s: purpose_registered(s, ctx.purpose)):
                     require_purpose(session, ctx.purpose)  # raises the purpose's own error
                 terms = cache.get(
@@ -136,6 +145,21 @@ class Reads:
             kind=kind,
             owner=owner,
         )
+
+    @staticmethod
+    def _sync(ctx: ReadContext, session: Session, cache: AccessCache) -> None:
+        """Sync the access cache in ``session``; when the generation moved since the caller was cached, read the
+        key again (401 ``auth.invalid_key`` if it was revoked meanwhile)."""
+        now = cache.sync(session)
+        if now == ctx.generation or ctx.key_hash is None:
+            return
+        digest = ctx.key_hash
+        if cache.get("caller", digest, session, lambda s: caller_of(s, digest), keep_none=False) != ctx.caller:
+            raise Unauthorised("auth.invalid_key", "the API key is unknown or revoked")
+
+    def _primary(self, session: Session) -> Session | None:
+        """``session`` if it is a primary session (no replica configured): the access facts may be read in it."""
+        return session if self.db.replica_engine is None else None
 
     @contextmanager
     def _audited(self, ctx: ReadContext, standard: Standard, action: str) -> Iterator[_Outcome]:
@@ -181,8 +205,15 @@ class Reads:
             "detail": {"query": ctx.query, "unmasked": disclosed, **outcome.detail},
         }
 
-    def _checked_view(self, ctx: ReadContext, standard: Standard, outcome: _Outcome, kind: str = "read") -> View:
-        outcome.view = require_any(self.view(ctx, standard, kind=kind))
+    def _checked_view(
+        self,
+        ctx: ReadContext,
+        standard: Standard,
+        outcome: _Outcome,
+        kind: str = "read",
+        session: Session | None = None,
+    ) -> View:
+        outcome.view = require_any(self.view(ctx, standard, kind=kind, session=session))
         return outcome.view
 
     @staticmethod
@@ -215,9 +246,9 @@ class Reads:
         """One golden record now or as of ``as_of``. 404 ``record.not_found``; the access errors above."""
         with self._audited(ctx, standard, "read:as_of" if as_of else "read:get") as outcome:
             outcome.tried = [key]
-            view = self._checked_view(ctx, standard, outcome)
-            self._by_key(view)
-            with self.db.replica() as session:
+            with self.db.replica() as session:  # one session: the access check (cached) and the record
+                view = self._checked_view(ctx, standard, outcome, session=self._primary(session))
+                self._by_key(view)
                 found = records.get_record(session, standard.repository, key, as_of=as_of)
             return self._shown(view, [found], outcome)[0]
 
@@ -225,9 +256,9 @@ class Reads:
         """Every version of ``key``, oldest first, each projected. 404 ``record.not_found``."""
         with self._audited(ctx, standard, "read:history") as outcome:
             outcome.tried = [key]
-            view = self._checked_view(ctx, standard, outcome)
-            self._by_key(view)
             with self.db.replica() as session:
+                view = self._checked_view(ctx, standard, outcome, session=self._primary(session))
+                self._by_key(view)
                 versions = records.history(session, standard.repository, key)
             shown = [Shown(v, view.project(v.data)) for v in versions]
             outcome.keys.append(key)

@@ -56,7 +56,20 @@ def _served(data: dict[str, Any]) -> dict[str, Any]:
     return {name: spatial.oriented(value) for name, value in data.items()}
 
 
-def _view(row: GoldenRecord | RecordVersion) -> RecordView:
+_SERVED_COLUMNS = (
+    GoldenRecord.repository,
+    GoldenRecord.business_key,
+    GoldenRecord.version,
+    GoldenRecord.status,
+    GoldenRecord.recorded_at,
+    GoldenRecord.batch_id,
+    GoldenRecord.data,
+    GoldenRecord.provenance,
+)
+
+
+def _view(row: Any) -> RecordView:
+    """A :class:`RecordView` of a golden record or version (an ORM object or a row of :data:`_SERVED_COLUMNS`)."""
     return RecordView(
         repository=row.repository,
         key=row.business_key,
@@ -74,11 +87,11 @@ def get_record(session: Session, repository: str, key: str, *, as_of: dt.datetim
 
     Raises :class:`NotFound` (``record.not_found``) when there is none (or none recorded by ``as_of``).
     """
-    row: GoldenRecord | RecordVersion | None
-    if as_of is None:
+    row: Any
+    if as_of is None:  # the served columns only, as a row (no ORM object, no search or derived columns)
         row = session.execute(
-            select(GoldenRecord).where(GoldenRecord.repository == repository, GoldenRecord.business_key == key)
-        ).scalar_one_or_none()
+            select(*_SERVED_COLUMNS).where(GoldenRecord.repository == repository, GoldenRecord.business_key == key)
+        ).one_or_none()
     else:
         if as_of.tzinfo is None:
             raise InvalidRequest("request.invalid", "as_of needs a time zone, e.g. 2024-01-01T00:00:00+08:00")

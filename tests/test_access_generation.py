@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -195,3 +196,40 @@ def test_a_repeated_read_asks_the_database_for_no_access_fact_again(db, tmp_path
     grant(db, CIVIL, "credit_record", purposes=("social.assistance",))
     assert bed.get("civil", path).status_code == 200
     assert cache.misses > misses  # the new generation emptied it
+
+
+def test_a_repeated_get_by_key_is_one_session_and_two_statements(db, tmp_path):
+    """The hot path (issue 21): with the caller, purpose, grants and owner cached, a GET by key checks out one
+    connection and runs two statements — the access generation and the record — besides the audit's own
+    transaction (the audit writer's thread, not counted; SQLite's explicit BEGIN neither)."""
+    from sqlalchemy import event
+
+    from tests.sharing_env import CIVIL, make_bed
+
+    bed = make_bed(db, tmp_path)
+    grant(db, CIVIL, "natural_person", purposes=("social.assistance",), unmasked=("citizen_id",))
+    path = f"/repositories/natural_person/records/{bed.persons[0]['citizen_id']}"
+    assert bed.get("civil", path).status_code == 200  # fills the cache
+    statements: list[str] = []
+    checkouts: list[str] = []
+
+    def on_execute(_conn, _cursor, statement, *_args):
+        if threading.current_thread().name != "mdm-audit" and not statement.startswith("BEGIN"):
+            statements.append(" ".join(statement.split())[:80])
+
+    def on_checkout(*_args):
+        if threading.current_thread().name != "mdm-audit":
+            checkouts.append(threading.current_thread().name)
+
+    engine = bed.app.state.db.engine
+    event.listen(engine, "before_cursor_execute", on_execute)
+    event.listen(engine.pool, "checkout", on_checkout)
+    try:
+        answer = bed.get("civil", path)
+    finally:
+        event.remove(engine, "before_cursor_execute", on_execute)
+        event.remove(engine.pool, "checkout", on_checkout)
+    assert answer.status_code == 200
+    assert len(checkouts) == 1, checkouts
+    assert len(statements) == 2, statements
+    assert "access_generation" in statements[0] and "golden_records" in statements[1]

@@ -50,6 +50,16 @@ class AccessCache:
                 self._generation = now
         return now
 
+    def peek(self, table: str, key: Any) -> tuple[Any, int] | None:
+        """``(table[key], the generation it was kept under)`` if cached, else None — no query. What it returns may
+        be stale: the request that uses it must :meth:`sync` before it answers and check that the generation
+        did not move (:meth:`mdm.reads.Reads.view` does)."""
+        with self._lock:
+            found = self._tables.get(table, {})
+            if key not in found or self._generation is None:
+                return None
+            return found[key], self._generation
+
     def get(self, table: str, key: Any, session: Session, load: Callable[[Session], T], *, keep_none: bool = True) -> T:
         """The cached ``table[key]``, or ``load(session)`` kept under the generation of the last sync (only if no
         sync has moved it meanwhile; a None only with ``keep_none``)."""

@@ -134,6 +134,20 @@ class Dialect:
                 {"name": name},
             )
 
+    def lock_then(self, session: Session, name: str, query: str) -> Any:
+        """Take the lock ``name`` (:meth:`lock`), then run ``query`` (one statement, no parameters) and return its
+        first row — in one round trip on PostgreSQL: the statements of one simple query run in order, each with
+        a snapshot taken when it starts, so ``query`` sees everything committed before the lock was granted."""
+        if self.name != POSTGRESQL:
+            return session.execute(text(query)).first()
+        lock = "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || %(name)s, 0))"
+        cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(f"{lock}; {query}", {"name": name})
+            return cursor.fetchone()
+        finally:
+            cursor.close()
+
     def current_schema(self, conn: Connection) -> str | None:
         """The schema unqualified names are created in: PostgreSQL's ``current_schema()``; None on SQLite."""
         if self.name == POSTGRESQL:
