@@ -33,7 +33,7 @@ from loaders.parallel import prepared_chunks
 from loaders.profiles import Profile, RowSource
 from loaders.readers import open_reader
 from loaders.report import LoadReport
-from loaders.rows import Reader, SourceRow
+from loaders.rows import RAW_GEOMETRY, Reader, SourceRow
 from loaders.summary import LoadOptions, LoadSummary
 from mdm.access.loading import LoadAuthority, authorise_load
 from mdm.batches import UNINDEXED, new_batch_id, record_failed_batch, store_summary
@@ -56,7 +56,6 @@ from standards.validation import Issue, issue
 __all__ = ["LoadOptions", "LoadSummary", "RowPreparer", "load_file"]
 
 Progress = Callable[[int, int, int], None]  # rows read, bytes read, total bytes
-RAW_GEOMETRY = "(geometry)"  # the raw key holding a feature's geometry as supplied, when it was converted
 
 
 def _tz(offset: str) -> dt.tzinfo:
@@ -73,7 +72,7 @@ def _plain(value: Any) -> Any:
 
 
 @dataclass
-class _Checked:
+class Checked:
     """A row normalised and validated, not yet staged: what :meth:`RowPreparer._staged` needs, and the USCC
     problems (``uscc.checksum`` with a legacy code's structure) waiting for the chunk's legacy lookup."""
 
@@ -131,7 +130,8 @@ class RowPreparer:
         system, _ = self.row_source(row)
         return Held(source_key, system.id) if system else None
 
-    def _context(self) -> Context:
+    def context(self) -> Context:
+        """A fresh normalisation context of the profile (date formats, time zone, workbook epoch)."""
         return Context(
             date_formats=self.profile.date_formats,
             timezone=self.timezone,
@@ -169,7 +169,7 @@ class RowPreparer:
         if self.standard.key_of(data) is not None:
             return self.standard.key_of(data)
         parts: dict[str, Any] = {}
-        ctx = self._context()
+        ctx = self.context()
         for name in self.standard.business_key:
             spec = self.profile.fields.get(name)
             value: Any = spec.value if spec and spec.value is not None else None
@@ -192,14 +192,27 @@ class RowPreparer:
         issuing authority holds the USCCs that fail only their check character (``uscc.legacy_known``)."""
         return self.settle([self.check(row) for row in rows])
 
-    def settle(self, checked: list[_Checked]) -> list[tuple[StagedRow | None, list[Issue], list[Issue]]]:
+    def settle(self, checked: list[Checked]) -> list[tuple[StagedRow | None, list[Issue], list[Issue]]]:
         """Finish a chunk of :meth:`check` results in this process: one lookup of the held legacy USCCs the chunk
         needs (the store), then each row staged or rejected."""
         wanted = {str(problem.value) for c in checked for problem, _ in c.legacy}
         held = self.known_legacy(wanted) if wanted and self.known_legacy is not None else set()
         return [self._staged(c, held) for c in checked]
 
-    def check(self, row: SourceRow) -> _Checked:
+    def restore(
+        self,
+        row: SourceRow,
+        data: dict[str, Any],
+        errors: list[Issue],
+        warnings: list[Issue],
+        validated: bool,
+        legacy: list[tuple[Issue, Any]],
+        source_system_id: str | None,
+    ) -> Checked:
+        """A :meth:`check` result a worker process sent back without its row and context (:mod:`loaders.parallel`)."""
+        return Checked(row, self.context(), data, errors, warnings, validated, legacy, source_system_id)
+
+    def check(self, row: SourceRow) -> Checked:
         """Normalise and validate one row; a USCC failing only its check character waits in ``legacy``."""
         errors = [issue(code, column, message) for code, column, message in row.problems]
         warnings: list[Issue] = []
@@ -214,7 +227,7 @@ class RowPreparer:
                 errors.append(issue("row.source_undeclared", where, message, row.cells.get(where)))
             else:
                 authoritative, source_system_id = system.authoritative, system.id
-        ctx = self._context()
+        ctx = self.context()
         data: dict[str, Any] = {}
         blanked: dict[str, str] = {}  # field → the null token that blanked it
         for name, spec in self.profile.fields.items():
@@ -245,7 +258,7 @@ class RowPreparer:
                 warnings.append(issue("row.invisible_characters", name, message, row.cells.get(cell_column)))
             data[name] = _plain(value)
         self._geometry(row, data, errors, warnings)
-        checked = _Checked(row, ctx, data, errors, warnings, source_system_id=source_system_id)
+        checked = Checked(row, ctx, data, errors, warnings, source_system_id=source_system_id)
         if errors:
             return checked
         checked.validated = True
@@ -272,7 +285,7 @@ class RowPreparer:
                 errors.append(Issue(problem.code, problem.field, problem.message, raw))
         return checked
 
-    def _staged(self, checked: _Checked, held: set[str]) -> tuple[StagedRow | None, list[Issue], list[Issue]]:
+    def _staged(self, checked: Checked, held: set[str]) -> tuple[StagedRow | None, list[Issue], list[Issue]]:
         """Settle the row's waiting legacy codes against ``held``, then stage it (or reject it)."""
         row, ctx, data, errors, warnings = checked.row, checked.ctx, checked.data, checked.errors, checked.warnings
         for problem, raw in checked.legacy:

@@ -18,6 +18,8 @@ from typing import Any
 from loaders.encoding import detect_encoding
 from mdm.errors import FileRejected
 
+RAW_GEOMETRY = "(geometry)"  # the raw key holding a feature's geometry as supplied, when it was converted
+
 
 @dataclass
 class SourceRow:
