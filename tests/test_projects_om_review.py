@@ -8,6 +8,9 @@ below puts ``application_data`` at ratios 0.1000, 0.1200, 0.1400 → standard 0.
 
 from __future__ import annotations
 
+import re
+
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from mdm.models import AuditEvent
@@ -287,3 +290,61 @@ def test_a_department_reviews_only_its_own_om_projects(db, tmp_path):
     assert world.post(other, f"/projects/{theirs}/om-review", {"justification": "本部门"}).status_code == 200
     refused(world.post("reader", f"/projects/{mine}/om-review", {"justification": "x"}), "auth.forbidden", 403)
     assert world.get("finance_reviewer", f"/projects/{theirs}/om-review").status_code == 200
+
+
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def console_as(world, role: str) -> tuple[TestClient, str]:
+    """A console client signed in with ``role``'s key, and its CSRF token."""
+    c = TestClient(world.client.app, base_url="https://testserver")
+    token = TOKEN.search(c.get("/console/login").text).group(1)
+    r = c.post("/console/login", data={"api_key": world.keys[role], "csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return c, TOKEN.search(c.get("/console/om-reviews").text).group(1)
+
+
+def test_the_console_takes_the_review_and_the_decision_and_shows_only_the_departments_own(db, tmp_path):
+    world = make_world(db, tmp_path)
+    census_2024(world)
+    pid = create(world, 40, requested_wan="20.00", construction_cost_wan="100.00", **PERIOD)  # 0.2000 > 0.1200
+    declare(world, pid)
+    other = world.declarer_of(1)
+    theirs = create(
+        world,
+        41,
+        role=other,
+        department_uscc=world.entities[1]["uscc"],
+        requested_wan="1.00",
+        construction_cost_wan="100.00",
+        **PERIOD,
+    )
+    declarer, token = console_as(world, "declarer")
+    listed = declarer.get("/console/om-reviews").text
+    assert f'data-project="{pid}"' in listed and f'data-project="{theirs}"' not in listed
+    assert declarer.get(f"/console/projects/{theirs}/om-review").status_code == 404
+    page = declarer.get(f"/console/projects/{pid}/om-review").text
+    assert 'data-outcome="above"' in page and "0.2000" in page and "0.1200" in page and 'id="review-submit"' in page
+    assert 'id="decision-submit"' not in page
+    r = declarer.post(
+        f"/console/projects/{pid}/om-review",
+        data={"csrf_token": token, "justification": "驻场人员增加"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"].endswith("?done=review")
+    finance, token = console_as(world, "finance_reviewer")
+    page = finance.get(f"/console/projects/{pid}/om-review").text
+    assert (
+        'id="decision-submit"' in page
+        and "驻场人员增加" in page
+        and f'data-project="{theirs}"' in finance.get("/console/om-reviews").text
+    )
+    r = finance.post(
+        f"/console/projects/{pid}/om-review/decision",
+        data={"csrf_token": token, "decision": "approve", "reason": "人员配置合理"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"].endswith("?done=approved")
+    page = finance.get(r.headers["location"]).text
+    assert "人员配置合理" in page and "同意" in page and 'id="decision-submit"' not in page
+    assert world.get("admin", f"/projects/{pid}/om-review").json()["reviews"][0]["decision"] == "approved"

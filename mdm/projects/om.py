@@ -424,3 +424,43 @@ def decide(db: Database, *, caller: Caller, project_id: int, body: dict[str, Any
             project.status = "rejected"
         project.updated_at = stamp
     return om_review(db, project_id, caller=caller)
+
+
+def queue(db: Database, *, caller: Caller, year: int | None = None, limit: int = 200) -> dict[str, Any]:
+    """The O&M projects ``caller`` sees (:func:`mdm.projects.service.visible`), newest first, each with its review
+    state: ``{"items": [{"id", "name", "year", "department_name", "status", "om_category", "contract_wan",
+    "construction_cost_wan", "ratio", "standard_ratio", "outcome", "recorded", "justified", "decision",
+    "proceeds"}], "total"}`` — the comparison is the recorded one, else as it would be now."""
+    from mdm.projects.service import sees_every_department
+
+    stmt = select(Project).where(Project.kind == "om")
+    if not sees_every_department(caller):
+        stmt = stmt.where(Project.department_uscc == caller.department)
+    if year is not None:
+        stmt = stmt.where(Project.year == year)
+    items = []
+    with db.read() as session:
+        rows = session.execute(stmt.order_by(Project.id.desc()).limit(limit)).scalars().all()
+        for row in rows:
+            latest = latest_review(session, row.id)
+            shown = review_view(latest) if latest else compare(session, row)
+            items.append(
+                {
+                    "id": row.id,
+                    "name": row.name,
+                    "year": row.year,
+                    "department_name": row.department_name,
+                    "status": row.status,
+                    "om_category": row.om_category,
+                    "contract_wan": shown["contract_wan"],
+                    "construction_cost_wan": shown["construction_cost_wan"],
+                    "ratio": shown["ratio"],
+                    "standard_ratio": shown["standard_ratio"],
+                    "outcome": shown["outcome"],
+                    "recorded": latest is not None,
+                    "justified": bool(latest and latest.justification),
+                    "decision": latest.decision if latest else None,
+                    "proceeds": not gate_missing(latest),
+                }
+            )
+    return {"items": items, "total": len(items)}
