@@ -6,14 +6,14 @@ decision when it is above the standard.
 Existing O&M projects keep their declared construction cost and have no period yet (they give it before review).
 
 Revision ID: 0013_om
-Revises: 0012
+Revises: 0014
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_om"
-down_revision = "0012"
+down_revision = "0014"
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 UtcDateTime = sa.DateTime(timezone=True)
