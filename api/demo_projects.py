@@ -26,7 +26,7 @@ from mdm.access.departments import add_department
 from mdm.db import Database
 from mdm.keys import Caller
 from mdm.models import Department
-from mdm.projects import census, documents, evaluations, lifecycle, om, service, vendors
+from mdm.projects import documents, evaluations, lifecycle, om, service, vendors
 from mdm.projects.models import Project
 
 YEAR = 2025
@@ -281,103 +281,32 @@ def seed_projects(
                 not_duplicate_statement=f"{system}{year}年度运维，与其他年度的合同服务期不同",
             )
             created += 1
-    created += _seed_om_flow(db, who, departments, others, rng)
+    _seed_om_reviews(db, who)
     return created
 
 
-# The O&M approval flow (mdm.projects.om): a system built and filed in 2022 with three years of O&M (growth year
-# on year; the 2025 contract is above the 2024 standard, justified and approved by the finance reviewer), an O&M
-# project within its category's standard, and one above it that awaits the finance reviewer's decision.
-OM_SYSTEM = ("市级电子证照共享平台", "建设电子证照归集、签发、用证和跨部门核验服务，对接省电子证照库")
-OM_SYSTEM_SHARES = {2023: Decimal("0.0800"), 2024: Decimal("0.0900")}  # of the approved construction cost
-OM_JUSTIFICATION = "2025 年新增电子证照跨省互认接口和等保三级测评，运维范围扩大到同城灾备中心"
+# The O&M approval flow (mdm.projects.om) on the 2025 O&M declarations above, each reviewed against its category's
+# 2024 standard (the census of the declarations before it): the first within the standard proceeds; the first
+# above it is justified and approved by the finance reviewer; the second above it is justified and awaits the
+# decision. The systems are the same in 2024 and 2025, so each review shows its system's growth. No project is
+# added, so the census stays as seeded.
+OM_JUSTIFICATIONS = (
+    "2025 年新增跨部门数据接口和等保三级测评，运维范围扩大到同城灾备中心",
+    "本年度新增设备纳入运维范围，巡检频次提高",
+)
 
 
-def _om_body(year: int, name: str, scope: str, category: str, contract: Decimal, **system: Any) -> dict[str, Any]:
-    return {
-        "kind": "om",
-        "year": year,
-        "name": name,
-        "scope": scope,
-        "requested_wan": f"{contract:.2f}",
-        "om_category": category,
-        "period_start": f"{year}-01-01",
-        "period_end": f"{year}-12-31",
-        **system,
-    }
-
-
-def _declare_om(db: Database, declarer: Caller, body: dict[str, Any], *, justification: str | None) -> int:
-    pid = service.create_project(db, caller=declarer, body=body)["id"]
-    _doc(db, declarer, pid, "proposal")
-    lifecycle.transition(
-        db, caller=declarer, project_id=pid, to="declared", not_duplicate_statement="运维对象为不同业务系统"
-    )
-    if body["year"] == YEAR:
-        om.submit_review(db, caller=declarer, project_id=pid, body={"justification": justification})
-    return pid
-
-
-def _standard(db: Database, category: str) -> Decimal:
-    with db.read() as session:
-        return census.standard_for(session, category=category, year=YEAR - 1) or Decimal("0.10")
-
-
-def _seed_om_flow(
-    db: Database, who: dict[str, Caller], departments: list[str], others: list[str], rng: random.Random
-) -> int:
-    department = departments[0]
-    declarer = _declarer(department)
-    name, scope = OM_SYSTEM
-    body = {
-        "kind": "construction",
-        "year": 2022,
-        "name": name,
-        "scope": scope,
-        "department_uscc": department,
-        "requested_wan": "90.00",
-        "systems": [name],
-        "other_parts": [{"name": "等保测评与密码测评服务", "amount_wan": "6.00"}],
-    }
-    system = service.create_project(db, caller=declarer, body=body)["id"]
-    _advance(db, who, system, "accepted", hardware="15.00", rng=rng, contractor=others[1], supervisor=others[-1])
-    lifecycle.transition(db, caller=who["finance_approver"], project_id=system, to="filed")
-    built = Decimal(service.get_project(db, system, caller=declarer)["approved_wan"])
-    created = 1
-    for year, share in OM_SYSTEM_SHARES.items():
-        om_scope = f"{name}{year}年度应用运维、数据维护和用户支持"
-        body = _om_body(year, f"{name}{year}年度运维服务", om_scope, "application_data", built * share)
-        _declare_om(db, declarer, {**body, "system_project_id": system}, justification=None)
-        created += 1
-    above = (built * _standard(db, "application_data") * Decimal("1.30")).quantize(Decimal("0.01"))
-    body = _om_body(
-        YEAR, f"{name}{YEAR}年度运维服务", f"{name}{YEAR}年度运维，含跨省互认接口", "application_data", above
-    )
-    pid = _declare_om(db, declarer, {**body, "system_project_id": system}, justification=OM_JUSTIFICATION)
-    reason = "新增接口与等保测评要求属实，同意按申报合同金额进入评审"
-    om.decide(db, caller=who["finance_reviewer"], project_id=pid, body={"decision": "approve", "reason": reason})
-    cloud = Decimal("800.00")
-    within = (cloud * _standard(db, "virtual_resource") * Decimal("0.90")).quantize(Decimal("0.01"))
-    body = _om_body(
-        YEAR,
-        "市级政务云平台虚拟资源运维服务",
-        "政务云虚拟机、容器和存储资源的例行操作与响应支持",
-        "virtual_resource",
-        within,
-        construction_cost_wan=f"{cloud:.2f}",
-        department_uscc=departments[1],
-    )
-    _declare_om(db, _declarer(departments[1]), body, justification=None)
-    hall = Decimal("260.00")
-    pending = (hall * _standard(db, "user_support") * Decimal("1.60")).quantize(Decimal("0.01"))
-    body = _om_body(
-        YEAR,
-        "市民服务热线坐席系统用户支持服务",
-        "热线坐席系统的用户支持、培训和话务质检",
-        "user_support",
-        pending,
-        construction_cost_wan=f"{hall:.2f}",
-        department_uscc=departments[2],
-    )
-    _declare_om(db, _declarer(departments[2]), body, justification="话务量较上年增长四成，需增加驻场坐席支持人员")
-    return created + 3
+def _seed_om_reviews(db: Database, who: dict[str, Caller]) -> None:
+    items = sorted(om.queue(db, caller=who["finance_reviewer"], year=YEAR)["items"], key=lambda p: p["id"])
+    within = [p for p in items if p["outcome"] == "within"][:1]
+    above = [p for p in items if p["outcome"] != "within"][:2]
+    span = {"period_start": f"{YEAR}-01-01", "period_end": f"{YEAR}-12-31"}
+    for item in within:
+        om.submit_review(db, caller=_declarer(item["department_uscc"]), project_id=item["id"], body=span)
+    for n, item in enumerate(above):
+        body = {**span, "justification": OM_JUSTIFICATIONS[n]}
+        om.submit_review(db, caller=_declarer(item["department_uscc"]), project_id=item["id"], body=body)
+        if n == 0:
+            reason = "新增接口与等保测评要求属实，同意按申报合同金额进入评审"
+            decision = {"decision": "approve", "reason": reason}
+            om.decide(db, caller=who["finance_reviewer"], project_id=item["id"], body=decision)

@@ -428,8 +428,8 @@ def decide(db: Database, *, caller: Caller, project_id: int, body: dict[str, Any
 
 def queue(db: Database, *, caller: Caller, year: int | None = None, limit: int = 200) -> dict[str, Any]:
     """The O&M projects ``caller`` sees (:func:`mdm.projects.service.visible`), newest first, each with its review
-    state: ``{"items": [{"id", "name", "year", "department_name", "status", "om_category", "contract_wan",
-    "construction_cost_wan", "ratio", "standard_ratio", "outcome", "recorded", "justified", "decision",
+    state: ``{"items": [{"id", "name", "year", "department_uscc", "department_name", "status", "om_category",
+    "contract_wan", "construction_cost_wan", "ratio", "standard_ratio", "outcome", "recorded", "justified", "decision",
     "proceeds"}], "total"}`` — the comparison is the recorded one, else as it would be now."""
     from mdm.projects.service import sees_every_department
 
@@ -449,6 +449,7 @@ def queue(db: Database, *, caller: Caller, year: int | None = None, limit: int =
                     "id": row.id,
                     "name": row.name,
                     "year": row.year,
+                    "department_uscc": row.department_uscc,
                     "department_name": row.department_name,
                     "status": row.status,
                     "om_category": row.om_category,
