@@ -26,7 +26,7 @@ from mdm.access.departments import add_department
 from mdm.db import Database
 from mdm.keys import Caller
 from mdm.models import Department
-from mdm.projects import documents, evaluations, lifecycle, service, vendors
+from mdm.projects import documents, evaluations, lifecycle, om, service, vendors
 from mdm.projects.models import Project
 
 YEAR = 2025
@@ -281,4 +281,32 @@ def seed_projects(
                 not_duplicate_statement=f"{system}{year}年度运维，与其他年度的合同服务期不同",
             )
             created += 1
+    _seed_om_reviews(db, who)
     return created
+
+
+# The O&M approval flow (mdm.projects.om) on the 2025 O&M declarations above, each reviewed against its category's
+# 2024 standard (the census of the declarations before it): the first within the standard proceeds; the first
+# above it is justified and approved by the finance reviewer; the second above it is justified and awaits the
+# decision. The systems are the same in 2024 and 2025, so each review shows its system's growth. No project is
+# added, so the census stays as seeded.
+OM_JUSTIFICATIONS = (
+    "2025 年新增跨部门数据接口和等保三级测评，运维范围扩大到同城灾备中心",
+    "本年度新增设备纳入运维范围，巡检频次提高",
+)
+
+
+def _seed_om_reviews(db: Database, who: dict[str, Caller]) -> None:
+    items = sorted(om.queue(db, caller=who["finance_reviewer"], year=YEAR)["items"], key=lambda p: p["id"])
+    within = [p for p in items if p["outcome"] == "within"][:1]
+    above = [p for p in items if p["outcome"] != "within"][:2]
+    span = {"period_start": f"{YEAR}-01-01", "period_end": f"{YEAR}-12-31"}
+    for item in within:
+        om.submit_review(db, caller=_declarer(item["department_uscc"]), project_id=item["id"], body=span)
+    for n, item in enumerate(above):
+        body = {**span, "justification": OM_JUSTIFICATIONS[n]}
+        om.submit_review(db, caller=_declarer(item["department_uscc"]), project_id=item["id"], body=body)
+        if n == 0:
+            reason = "新增接口与等保测评要求属实，同意按申报合同金额进入评审"
+            decision = {"decision": "approve", "reason": reason}
+            om.decide(db, caller=who["finance_reviewer"], project_id=item["id"], body=decision)

@@ -114,6 +114,10 @@ TITLES: dict[str, str] = {
     "project.payment_over_approved": "累计支付超过批复金额",
     "project.payment_over_ceiling": "累计支付超过批复金额的110%上限",
     "project.om_above_standard": "运维费用超过支出标准",
+    "project.not_om": "不是运维项目",
+    "project.om_system_invalid": "运维对象须为本部门已归档的建设项目",
+    "project.om_justification_required": "高于支出标准须书面说明",
+    "project.om_review_state": "运维审查状态不允许此操作",
     # standards
     "standard.invalid": "数据标准无效",
     "standard.format_unknown": "数据标准引用了未实现的格式",

@@ -190,6 +190,22 @@ _TABLE: tuple[Code, ...] = (
         "warning",
         "An O&M declaration whose cost ratio is above its category's proposed standard.",
     ),
+    Code("project.not_om", "error", "An O&M review or decision asked of a project that is not an O&M project."),
+    Code(
+        "project.om_system_invalid",
+        "error",
+        "The system an O&M project maintains must be a filed construction project of the declaring department.",
+    ),
+    Code(
+        "project.om_justification_required",
+        "error",
+        "An O&M project above its category's expenditure standard (or with none) needs a written justification.",
+    ),
+    Code(
+        "project.om_review_state",
+        "error",
+        "The O&M review is not in a state for this: no review yet, within the standard, or already decided.",
+    ),
     # standards
     Code("standard.invalid", "error", "A schema under standards/ fails its meta-schema or an x- annotation."),
     Code("standard.format_unknown", "error", "A schema names a format that no checker implements."),

@@ -39,9 +39,10 @@ def bare_db(request, tmp_path):
         schema.drop()
 
 
-def _project(n: int, category: str | None) -> Project:
+def _project(n: int, category: str | None) -> dict:
+    """A project row of revision 0010's columns (inserted with Core: the model maps later columns too)."""
     at = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
-    return Project(
+    return dict(
         kind="om" if category else "construction",
         year=2025,
         name=f"旧库项目{n}",
@@ -60,7 +61,7 @@ def _project(n: int, category: str | None) -> Project:
 def test_a_database_with_the_first_seeds_categories_moves_to_the_new_codes(bare_db):
     upgrade(bare_db.engine, "0010")
     with Session(bare_db.engine) as session, session.begin():
-        session.add_all([_project(n, c) for n, c in enumerate(FIRST_SEED)])
+        session.execute(sa.insert(Project.__table__), [_project(n, c) for n, c in enumerate(FIRST_SEED)])
     upgrade(bare_db.engine)
     assert current_revision(bare_db.engine) == head_revision()  # 0012 or a later one
     with Session(bare_db.engine) as session:

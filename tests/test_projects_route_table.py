@@ -108,6 +108,17 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", "/projects/{project_id}/vendors"): Row(
         frozenset({"declarer", "admin"}), _json({"role": "contractor"}), stage="procuring", ok=201, role_first=True
     ),
+    ("GET", "/projects/{project_id}/om-review"): Row(EVERYONE, _none, stage="om_draft"),
+    ("POST", "/projects/{project_id}/om-review"): Row(
+        frozenset({"declarer", "admin"}), _json({"justification": "路由表测试"}), stage="om_draft", role_first=True
+    ),
+    ("POST", "/projects/{project_id}/om-review/decision"): Row(
+        frozenset({"finance_reviewer", "admin"}),
+        _json({"decision": "approve", "reason": "路由表测试"}),
+        stage="om_reviewed",
+        role_first=True,
+        fresh=True,
+    ),
 }
 
 
@@ -137,8 +148,39 @@ def _post(world, path, body=None, **kwargs):
     return r.json()
 
 
+def om_project_at(world, stage: str, department: int, name: str) -> dict[str, Any]:
+    """An O&M project of ``entities[department]``'s department (no census the year before: above no standard)
+    in ``om_draft`` or ``om_reviewed`` (declared, and reviewed with a justification)."""
+    uscc = world.entities[department]["uscc"]
+    body = declare_body(
+        world,
+        kind="om",
+        name=name,
+        scope=f"{name}的运维内容",
+        department_uscc=uscc,
+        om_category="application_data",
+        requested_wan="10.00",
+        construction_cost_wan="100.00",
+        other_parts=[],
+        period_start="2025-01-01",
+        period_end="2025-12-31",
+    )
+    pid = _post(world, "/projects", body)["id"]
+    files = {"file": ("p.pdf", b"%PDF-1.4 t", "application/pdf")}
+    document = world.client.post(
+        f"/projects/{pid}/documents", data={"doc_type": "proposal"}, files=files, headers=world.h("admin")
+    ).json()["id"]
+    if stage == "om_reviewed":
+        _post(world, f"/projects/{pid}/transitions", {"to": "declared", "not_duplicate_statement": "路由表测试"})
+        _post(world, f"/projects/{pid}/om-review", {"justification": "路由表测试"})
+    return {"id": pid, "document": document}
+
+
 def project_at(world, stage: str, department: int, name: str) -> dict[str, Any]:
-    """A project of ``entities[department]``'s department brought to ``stage`` by an admin, with a proposal."""
+    """A project of ``entities[department]``'s department brought to ``stage`` by an admin, with a proposal;
+    ``om_…`` stages are O&M projects (:func:`om_project_at`)."""
+    if stage.startswith("om_"):
+        return om_project_at(world, stage, department, name)
     uscc = world.entities[department]["uscc"]
     pid = _post(world, "/projects", declare_body(world, name=name, scope=f"{name}的建设内容", department_uscc=uscc))[
         "id"
@@ -173,7 +215,7 @@ def table(db, tmp_path) -> Table:
     projects = {
         where: {
             stage: project_at(world, stage, department, f"路由表{where}{stage}项目")
-            for stage in ("draft", "declared", "evaluated", "procuring")
+            for stage in ("draft", "declared", "evaluated", "procuring", "om_draft", "om_reviewed")
         }
         for where, department in (("own", 0), ("other", 1))
     }

@@ -119,3 +119,47 @@ def om_growth(stats: dict[str, Any]) -> dict[str, Any]:
         axis="增长率",
     )
     return option
+
+
+def om_review_ratio(review: dict[str, Any]) -> dict[str, Any]:
+    """One O&M project's ratio contract / construction cost beside its category's expenditure standard
+    (:func:`mdm.projects.om.om_review`): two bars, the project's red when it is not within."""
+    comparison = review["comparison"]
+    ratio, standard = _num(comparison["ratio"]), _num(comparison["standard_ratio"])
+    colour = PALETTE[0] if comparison["outcome"] == "within" else "#be123c"
+    option = bar(
+        f"运维费占建设成本比例与 {comparison['census_year']} 年支出标准",
+        ["本项目", "支出标准"],
+        {"比例": [ratio, standard]},
+        axis="比例",
+    )
+    option["series"][0]["data"] = [
+        {"value": ratio, "itemStyle": {"color": colour}},
+        {"value": standard, "itemStyle": {"color": "#15803d"}},
+    ]
+    return option
+
+
+def om_system_growth(review: dict[str, Any]) -> dict[str, Any]:
+    """The O&M contract total of one system by year (bars, 万元) and its growth on the year before (line, right
+    axis; none without a previous year)."""
+    history = review["history"]
+    option = _base("同一系统各年度运维费用及同比增长")
+    option.update(
+        {
+            "legend": {"bottom": 0},
+            "xAxis": {"type": "category", "data": [str(h["year"]) for h in history]},
+            "yAxis": [{"type": "value", "name": "万元"}, {"type": "value", "name": "增长率"}],
+            "series": [
+                {"type": "bar", "name": "运维合同金额（万元）", "data": [_num(h["contract_wan"]) for h in history]},
+                {
+                    "type": "line",
+                    "name": "同比增长",
+                    "yAxisIndex": 1,
+                    "data": [_num(h["growth"]) for h in history],
+                    "connectNulls": False,
+                },
+            ],
+        }
+    )
+    return option

@@ -39,6 +39,7 @@ NAV = [
     ("loads", "数据加载", "/console/loads"),
     ("sharing", "共享与授权", "/console/sharing"),
     ("projects", "项目管理", "/console/projects"),
+    ("om", "运维审批", "/console/om-reviews"),
     ("dashboards", "统计看板", "/console/dashboards"),
 ]
 

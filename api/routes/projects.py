@@ -28,6 +28,7 @@ from mdm.projects import (
     evaluations,
     finance,
     lifecycle,
+    om,
     service,
     statistics,
     vendors,
@@ -48,7 +49,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     },
     409: {
         "description": "project.transition_invalid (missing: the conditions), project.over_control_price, "
-        "project.over_requested, project.duplicate_suspected, project.vendor_refused, project.vendor_conflict",
+        "project.over_requested, project.duplicate_suspected, project.vendor_refused, project.vendor_conflict, "
+        "project.not_om, project.om_system_invalid, project.om_justification_required, project.om_review_state",
         **PROBLEM,
     },
 }
@@ -189,6 +191,24 @@ def get_project(caller: CurrentCaller, db: DatabaseDep, project_id: params.RowId
 def duplicates(caller: CurrentCaller, db: DatabaseDep, project_id: params.RowId) -> Any:
     """Similar projects of the last three years, most similar first, with a score 0..1."""
     return service.duplicates(db, project_id, caller=caller)
+
+
+@router.get("/{project_id}/om-review")
+def om_review(caller: CurrentCaller, db: DatabaseDep, project_id: params.RowId) -> Any:
+    """An O&M project against its category's expenditure standard, its reviews and decision, growth by year."""
+    return om.om_review(db, project_id, caller=caller)
+
+
+@router.post("/{project_id}/om-review")
+def submit_om_review(caller: CurrentCaller, db: DatabaseDep, project_id: params.RowId, body: JsonBody) -> Any:
+    """Review an O&M project against the standard (declarer): a justification is needed above it."""
+    return om.submit_review(db, caller=caller, project_id=project_id, body=body)
+
+
+@router.post("/{project_id}/om-review/decision")
+def decide_om_review(caller: CurrentCaller, db: DatabaseDep, project_id: params.RowId, body: JsonBody) -> Any:
+    """The finance reviewer approves or rejects (with a reason) an O&M project above the standard."""
+    return om.decide(db, caller=caller, project_id=project_id, body=body)
 
 
 @router.post("/{project_id}/transitions")

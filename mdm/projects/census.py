@@ -61,6 +61,19 @@ def _rows(session, year: int) -> list[Project]:
     )
 
 
+def standard_for(session, *, category: str, year: int) -> Decimal | None:
+    """The proposed expenditure standard of ``category`` in ``year``'s census (:data:`STANDARD_RULE`: the median
+    of contract / construction cost over the category's counted declarations with a construction cost, each
+    ratio to four decimals, the median rounded half up to four); None when no such declaration exists."""
+    ratios = [
+        _ratio(Decimal(r.requested_fen) / FEN_PER_WAN, Decimal(r.om_construction_cost_fen or 0) / FEN_PER_WAN)
+        for r in _rows(session, year)
+        if (r.om_category or "") == category
+    ]
+    known = [q for q in ratios if q is not None]
+    return Decimal(statistics.median(known)).quantize(_FOUR, rounding=ROUND_HALF_UP) if known else None
+
+
 def om_statistics(db: Database, *, year: int, caller: Caller) -> dict[str, Any]:
     """``{"year", "rule", "categories": [{"category", "title", "count", "total_wan", "min_wan", "p25_wan",
     "median_wan", "p75_wan", "max_wan", "share_of_construction", "ratio_min", "ratio_p25", "ratio_median",

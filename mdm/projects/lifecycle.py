@@ -10,6 +10,9 @@ A gate counts a document only if it was uploaded by the role that owns its type
 project's own department: an acceptance report counts only from the project's declarer (or an admin), never one
 a reviewer uploaded. A document recorded without its uploader's role (before migration 0008 could tell it) does
 not count.
+
+An O&M project's ``declared → evaluated`` also needs its O&M review (``om_review``) and, above its category's
+expenditure standard, the finance reviewer's approval (``om_finance_decision``): :mod:`mdm.projects.om`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from sqlalchemy.orm import Session
 from mdm.db import Database
 from mdm.errors import Conflict, Forbidden, InvalidRequest
 from mdm.keys import DEPARTMENT_ROLES, Caller
+from mdm.projects import om
 from mdm.projects.actions import now, record_project_action
 from mdm.projects.duplicates import similar_projects
 from mdm.projects.models import Project, ProjectDocument, ProjectEvaluation, ProjectTransition, ProjectVendor
@@ -96,7 +100,8 @@ def facts(session: Session, project: Project) -> dict[str, Any]:
     ).scalars():
         latest[e.kind] = e
     vendors = set(session.execute(select(ProjectVendor.role).where(ProjectVendor.project_id == project.id)).scalars())
-    return {"documents": documents, "evaluations": latest, "vendors": vendors}
+    review = om.latest_review(session, project.id) if project.kind == "om" else None
+    return {"documents": documents, "evaluations": latest, "vendors": vendors, "om_review": review}
 
 
 def missing_conditions(project: Project, to: str, known: dict[str, Any], *, comment: str) -> list[str]:
@@ -107,6 +112,8 @@ def missing_conditions(project: Project, to: str, known: dict[str, Any], *, comm
         missing.append("document_proposal")
     if to == "evaluated":
         missing += [f"evaluation_{kind}" for kind in ("software", "hardware") if kind not in evals]
+        if project.kind == "om":
+            missing += om.gate_missing(known.get("om_review"))
     if to == "approved":
         performance = evals.get("performance")
         if performance is None or not performance.passed:

@@ -2,8 +2,9 @@
 
 Tables: ``projects``, ``project_transitions`` (append-only lifecycle log), ``project_documents`` (content with its
 SHA-256 and size), ``project_evaluations`` (software, hardware, performance), ``project_vendors`` (awards with
-the credit snapshot shown), ``project_payments`` (imported from the budget system) and ``project_actions`` (one
-row per action, written by :func:`mdm.projects.actions.record_project_action`). Not API schemas.
+the credit snapshot shown), ``project_payments`` (imported from the budget system), ``project_om_reviews`` (an O&M
+project against its category's expenditure standard, with the finance decision) and ``project_actions`` (one row
+per action, written by :func:`mdm.projects.actions.record_project_action`). Not API schemas.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ class Project(Base):
     other_parts: Mapped[list[Any]] = mapped_column(JsonDoc, default=list)
     om_category: Mapped[str | None] = mapped_column(String(64))
     om_construction_cost_fen: Mapped[int | None] = mapped_column(Fen)
+    om_system_project_id: Mapped[int | None] = mapped_column(BigId)  # the filed project of the system maintained
+    om_period_start: Mapped[dt.date | None] = mapped_column(Date)
+    om_period_end: Mapped[dt.date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16))
     control_price_fen: Mapped[int | None] = mapped_column(Fen)
     approved_fen: Mapped[int | None] = mapped_column(Fen)
@@ -143,3 +147,31 @@ class ProjectAction(Base):
     key_prefix: Mapped[str] = mapped_column(String(16))
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     detail: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+
+
+class ProjectOmReview(Base):
+    """One review of an O&M project against its category's expenditure standard (:mod:`mdm.projects.om`): the
+    figures compared, the outcome (``within``, ``above``, ``no_standard``), the declarer's justification and,
+    when not within, the finance reviewer's decision (``approved``/``rejected``) with its reason."""
+
+    __tablename__ = "project_om_reviews"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    census_year: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(64))
+    rule: Mapped[str] = mapped_column(String(200))
+    standard_ratio: Mapped[str | None] = mapped_column(String(16))
+    contract_fen: Mapped[int] = mapped_column(Fen)
+    construction_cost_fen: Mapped[int] = mapped_column(Fen)
+    ratio: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(16))
+    justification: Mapped[str | None] = mapped_column(Text)
+    department: Mapped[str] = mapped_column(String(200))
+    key_prefix: Mapped[str] = mapped_column(String(16))
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    decision: Mapped[str | None] = mapped_column(String(16))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    decided_department: Mapped[str | None] = mapped_column(String(200))
+    decided_key_prefix: Mapped[str | None] = mapped_column(String(16))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())

@@ -33,7 +33,7 @@ from mdm.db import Database, storable
 from mdm.errors import Forbidden, InvalidRequest, NotFound
 from mdm.keys import Caller
 from mdm.models import Department
-from mdm.projects import dictionary
+from mdm.projects import dictionary, om
 from mdm.projects.actions import now, record_project_action
 from mdm.projects.duplicates import similar_projects
 from mdm.projects.models import (
@@ -170,13 +170,17 @@ def _text(value: Any, field: str, *, limit: int) -> str:
 def create_project(db: Database, *, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
     """Create a draft from ``body``: ``kind`` (construction|om), ``year``, ``name``, ``scope``,
     ``department_uscc``, ``requested_wan``, ``systems`` (names), ``other_parts`` ([{"name", "amount_wan"}]);
-    for O&M also ``om_category`` (code list ``om_category``) and ``construction_cost_wan``.
+    for O&M also ``om_category`` (code list ``om_category``), the system maintained — ``system_project_id`` (a
+    filed construction project of the department) or ``construction_cost_wan`` —, and the service period
+    ``period_start``/``period_end`` (ISO dates; :func:`mdm.projects.om.declaration`); ``requested_wan`` is then
+    the contract amount.
 
     ``department_uscc`` is the declaring key's own department (:func:`declaring_department`).
 
     Returns the project view. Raises ``auth.forbidden`` (403: not a declarer), ``project.invalid``,
     ``project.entity_unknown``, ``project.department_unregistered`` (400), ``project.department_mismatch`` (403:
-    a declarer naming another department).
+    a declarer naming another department), ``project.not_found`` (404) and ``project.om_system_invalid`` (409)
+    for an O&M system project the department may not name.
     """
     if not caller.may("declarer"):
         raise Forbidden("auth.forbidden", "declaring a project needs the role declarer")
@@ -202,15 +206,20 @@ def create_project(db: Database, *, caller: Caller, body: dict[str, Any]) -> dic
         for p in parts
     ]
     requested = wan_to_fen(body.get("requested_wan"), field="requested_wan")
-    category = cost = None
+    category = None
     if kind == "om":
         category = body.get("om_category")
         with db.read() as session:
             if category not in dictionary.codes(session, "om_category"):
                 raise InvalidRequest("project.invalid", f"om_category {category!r} is not in the om_category code list")
-        cost = wan_to_fen(body.get("construction_cost_wan"), field="construction_cost_wan")
     with db.write() as session:
         entity = declaring_department(session, caller, body.get("department_uscc"))
+        upkeep: dict[str, Any] = {}
+        if kind == "om":
+            upkeep = om.declaration(session, caller=caller, body=body, department_uscc=entity["uscc"], year=year)
+            named = upkeep.pop("system_name")
+            if named and not systems:
+                systems = [named]  # the system maintained is the filed project's
         stamp = now()
         row = Project(
             kind=kind,
@@ -223,7 +232,7 @@ def create_project(db: Database, *, caller: Caller, body: dict[str, Any]) -> dic
             systems=[s.strip() for s in systems],
             other_parts=other,
             om_category=category,
-            om_construction_cost_fen=cost,
+            **upkeep,
             status="draft",
             plan_confirmed=False,
             duplicate_candidates=[],
@@ -289,6 +298,9 @@ def view(session: Session, row: Project, *, caller: Caller) -> dict[str, Any]:
         "systems": row.systems,
         "other_parts": [{"name": p["name"], "amount_wan": _wan(p["amount_fen"])} for p in row.other_parts],
         "construction_cost_wan": _wan(row.om_construction_cost_fen),
+        "system_project_id": row.om_system_project_id,
+        "period_start": row.om_period_start.isoformat() if row.om_period_start else None,
+        "period_end": row.om_period_end.isoformat() if row.om_period_end else None,
         "plan_confirmed": row.plan_confirmed,
         "not_duplicate_statement": row.not_duplicate_statement,
         "duplicate_candidates": candidates_shown(caller, row.duplicate_candidates),

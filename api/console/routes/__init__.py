@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from api.console.routes import auth, dashboards, loads, projects, records, sharing
+from api.console.routes import auth, dashboards, loads, om, projects, records, sharing
 
 router = APIRouter(prefix="/console", include_in_schema=False)
-for area in (auth, records, loads, sharing, projects, dashboards):
+for area in (auth, records, loads, sharing, projects, om, dashboards):
     router.include_router(area.router)
