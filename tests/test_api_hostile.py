@@ -28,6 +28,7 @@ from mdm.settings import Settings
 from standards import default_registry
 from standards.codes import CODES
 from tests.helpers import LOADER_DEPARTMENT, write_profile
+from tests.served import another_client
 from tests.test_api import api, assert_problem, auth  # noqa: F401  (api is a fixture)
 
 RECORDS = "/repositories/geo_feature/records"
@@ -782,6 +783,7 @@ def test_a_well_formed_xlsx_loads_and_a_non_zip_is_422_unreadable(formats_api):
 # -- database trouble --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.in_process("builds its own app on an unreachable database")
 def test_a_database_that_goes_away_after_start_is_503_database_unavailable():
     """``migrate=False`` stands for a database that was migrated at start and is unreachable now."""
     db = Database("postgresql+psycopg2://mdm:mdm@127.0.0.1:1/mdm", migrate=False)
@@ -792,6 +794,7 @@ def test_a_database_that_goes_away_after_start_is_503_database_unavailable():
         db.dispose()
 
 
+@pytest.mark.in_process("builds its own app on a database refusing its credentials")
 def test_a_database_that_refuses_the_credentials_is_503_database_unavailable(pg_url):
     url = sa.engine.make_url(pg_url).set(password="not-the-password").render_as_string(hide_password=False)
     db = Database(url)
@@ -802,6 +805,7 @@ def test_a_database_that_refuses_the_credentials_is_503_database_unavailable(pg_
         db.dispose()
 
 
+@pytest.mark.in_process("builds its own app on an unreachable database")
 def test_the_unauthenticated_health_check_does_not_reveal_connection_details():
     db = Database("postgresql+psycopg2://secret_user:secret_pw@127.0.0.1:1/secret_db")
     client = TestClient(create_app(Settings(database_url="sqlite://"), db=db), raise_server_exceptions=False)
@@ -830,7 +834,7 @@ def test_concurrent_reads_during_two_loads_of_the_same_file_stay_consistent(api)
     start = threading.Barrier(10)
 
     def reader(n: int) -> None:
-        local = TestClient(app, raise_server_exceptions=False)
+        local = another_client(client, raise_server_exceptions=False)
         start.wait(timeout=60)
         for i in range(10):
             path = [RECORDS, f"{RECORDS}/{codes[(n * 7 + i) % 120]}", f"{RECORDS}/p1/history", "/repositories"][i % 4]
@@ -846,7 +850,7 @@ def test_concurrent_reads_during_two_loads_of_the_same_file_stay_consistent(api)
                     failures.append(f"{path}: {response.status_code} {response.text[:200]}")
 
     def loader() -> None:
-        local = TestClient(app, raise_server_exceptions=False)
+        local = another_client(client, raise_server_exceptions=False)
         start.wait(timeout=60)
         response = upload(local, keys["loader"], "same.csv", body)
         with lock:
@@ -1016,6 +1020,7 @@ def _asgi_post(app, path: str, headers: list[tuple[bytes, bytes]]) -> tuple[int,
     return start["status"], json.loads(body), asked
 
 
+@pytest.mark.in_process("drives the ASGI app directly to see that the body is never read")
 def test_an_upload_declaring_more_than_the_limit_is_413_before_a_byte_is_read(api):  # noqa: F811
     client, keys, _ = api
     limit = client.app.state.settings.max_upload_bytes
@@ -1031,6 +1036,7 @@ def test_an_upload_declaring_more_than_the_limit_is_413_before_a_byte_is_read(ap
     assert (status, body["code"], asked) == (413, "file.too_large", [])
 
 
+@pytest.mark.in_process("drives the ASGI app directly to see that the body is never read")
 def test_a_json_body_declaring_more_than_the_limit_is_413_before_a_byte_is_read(api):  # noqa: F811
     client, keys, _ = api
     headers = [

@@ -36,6 +36,7 @@ def registry_with(tmp_path, repository: str, name: str, prop: dict) -> Registry:
     return Registry(root)
 
 
+@pytest.mark.in_process("an app with a registry of the test's own (a standard changed in memory)")
 def test_a_field_never_shared_is_withheld_under_any_grant_and_cannot_be_granted(db, tmp_path):
     registry = registry_with(tmp_path, "natural_person", "religion", {"type": "string", "x-share": "none"})
     standard = registry.get("natural_person")
