@@ -50,15 +50,17 @@ status=0
 python3 -m pytest "$@" || status=$?
 
 # The API tier once more, against `mdm serve --workers 2` (uvicorn's supervisor and two worker processes) on
-# PostgreSQL + Elasticsearch instead of the in-process client (tests/served.py; issue 21). Each test gets a server
+# PostgreSQL + Elasticsearch instead of the in-process client, and the browser tests on the demo served so
+# (tests/served.py; issue 21). Each test gets a server
 # of its own on its own schema (a few seconds each), so CI runs a representative subset; the whole tier is
 #   MDM_TEST_SERVED=1 python3 -m pytest $SERVED_ALL
 # MDM_TEST_SERVED_TIER=all runs that here, =off skips the step; it is skipped too when arguments name test files.
 SERVED_CI="tests/test_api.py tests/test_load_remit.py tests/test_sharing.py tests/test_trust_retrial.py
-  tests/test_read_routes.py tests/test_oracles.py tests/test_projects_route_table.py"
+  tests/test_read_routes.py tests/test_oracles.py tests/test_projects_route_table.py tests/browser"
 SERVED_ALL="tests/test_api.py tests/test_api_hostile.py tests/test_load_remit.py tests/test_sharing.py
   tests/test_trust_retrial.py tests/test_read_routes.py tests/test_oracles.py tests/test_audit_durable.py
-  tests/test_sharing_rules.py tests/test_projects_route_table.py tests/test_projects_owner.py tests/test_search.py"
+  tests/test_sharing_rules.py tests/test_projects_route_table.py tests/test_projects_owner.py tests/test_search.py
+  tests/browser"
 selected=0
 for argument in "$@"; do
   case "$argument" in tests*|*.py|*::*) selected=1 ;; esac  # a path or node id given: that run only

@@ -155,10 +155,12 @@ class AppView:
 
 class _LoopbackPolicy(http.cookiejar.DefaultCookiePolicy):
     """Send ``Secure`` cookies (the console's session) to the loopback server over plain HTTP, as browsers do for
-    a potentially trustworthy origin (http://127.0.0.1); in-process the tests use https://testserver instead."""
+    a potentially trustworthy origin (http://127.0.0.1); in-process the tests use https://testserver instead. (The
+    ``Secure`` attribute itself is seen in the ``Set-Cookie`` header, which this does not touch.)"""
 
-    def return_ok_secure(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
-        return True
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        cookie.secure = False  # kept as sendable over http: httpx copies the jar into jars of the default policy
+        return super().set_ok(cookie, request)
 
 
 class ServedClient(httpx.Client):
@@ -178,6 +180,7 @@ class ServedClient(httpx.Client):
         **kwargs: Any,
     ) -> None:
         del raise_server_exceptions, base_url
+        kwargs.setdefault("follow_redirects", True)  # as TestClient does
         jar = http.cookiejar.CookieJar(policy=_LoopbackPolicy())
         super().__init__(base_url=served.url, headers=headers, timeout=60, cookies=jar, **kwargs)
         self.served = served
@@ -252,3 +255,11 @@ def another_client(client: Any, **kwargs: Any) -> Any:
     from fastapi.testclient import TestClient
 
     return TestClient(client.app, **kwargs)
+
+
+def started(client: Any) -> Any:
+    """``client``, its served app up (the end of a fixture's set-up: a test's own timings then leave the start
+    out); a TestClient as it is."""
+    if isinstance(client, ServedClient):
+        client.served.ready()
+    return client

@@ -19,7 +19,7 @@ from mdm.db import Database
 from mdm.keys import create_key
 from mdm.settings import Settings
 from tests.helpers import ensure_purpose
-from tests.served import SERVED, client_for
+from tests.served import SERVED, client_for, started
 
 POLICE, CIVIL, TAX = "11990000MB0000010K", "11990000MB0000030M", "11990000MB0000040N"
 PURPOSES = ("social.assistance", "tax.audit")
@@ -85,7 +85,7 @@ def make_bed(db: Database, tmp_path: Path, *, search=None, people: int = 6, **se
     }
     settings = Settings(database_url="sqlite://", report_dir=tmp_path / "loads", **settings_)
     if SERVED:
-        client = client_for(None, lambda: None, settings, db, search=search, raise_server_exceptions=False)
+        client = started(client_for(None, lambda: None, settings, db, search=search, raise_server_exceptions=False))
         return Bed(db, client, client.app, keys, persons, credits, companies, licences)
     app = create_app(settings, db=db, search=search)
     return Bed(db, TestClient(app, raise_server_exceptions=False), app, keys, persons, credits, companies, licences)

@@ -8,7 +8,7 @@ from api.app import create_app
 from mdm.keys import create_key
 from mdm.settings import Settings
 from tests.helpers import PURPOSE_HEADER, csv_file, grant_everything, load, profile, write_profile
-from tests.served import client_for
+from tests.served import client_for, started
 
 ROWS = [
     "p1,苏州博物馆,,320508,2020-01-01,120.6285,31.3236",
@@ -33,7 +33,7 @@ def api(db, tmp_path, request):
     for role in ("reader", "loader"):
         grant_everything(db, f"{role} dept")
     load(db, profile(), csv_file(tmp_path / "seed.csv", ROWS), tmp_path)
-    return client, keys, tmp_path
+    return started(client), keys, tmp_path
 
 
 def auth(key):

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Iterator
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from mdm.audit import AuditWriter, verify_chain
@@ -126,6 +127,7 @@ def test_with_read_audit_off_reads_do_not_wait_for_the_audit(db, tmp_path):
     assert read_events(db) == []
 
 
+@pytest.mark.in_process("drives the read service (Reads, AuditWriter) in the test process: no HTTP")
 def test_concurrent_reads_share_one_commit(db, tmp_path):
     bed = make_bed(db, tmp_path, people=2)
     writer = AuditWriter(db, batch=500, timeout=30)
