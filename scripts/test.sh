@@ -55,12 +55,12 @@ python3 -m pytest "$@" || status=$?
 # of its own on its own schema (a few seconds each), so CI runs a representative subset; the whole tier is
 #   MDM_TEST_SERVED=1 python3 -m pytest $SERVED_ALL
 # MDM_TEST_SERVED_TIER=all runs that here, =off skips the step; it is skipped too when arguments name test files.
-SERVED_CI="tests/test_api.py tests/test_load_remit.py tests/test_sharing.py tests/test_trust_retrial.py
-  tests/test_read_routes.py tests/test_oracles.py tests/test_projects_route_table.py tests/browser"
+SERVED_CI="tests/test_api.py tests/test_load_remit.py tests/test_trust_retrial.py tests/test_read_routes.py
+  tests/test_oracles.py tests/test_projects_route_table.py tests/browser"
 SERVED_ALL="tests/test_api.py tests/test_api_hostile.py tests/test_load_remit.py tests/test_sharing.py
   tests/test_trust_retrial.py tests/test_read_routes.py tests/test_oracles.py tests/test_audit_durable.py
   tests/test_sharing_rules.py tests/test_projects_route_table.py tests/test_projects_owner.py tests/test_search.py
-  tests/browser"
+  tests/test_api_fuzz.py tests/browser"
 selected=0
 for argument in "$@"; do
   case "$argument" in tests*|*.py|*::*) selected=1 ;; esac  # a path or node id given: that run only

@@ -21,7 +21,7 @@ from mdm.spatial import Envelope
 from standards import default_registry
 from tests.conftest import missing
 from tests.helpers import PURPOSE_HEADER, grant, grant_everything, load
-from tests.served import client_for
+from tests.served import SERVED, client_for
 
 ES_URL = os.environ.get("MDM_TEST_ELASTICSEARCH_URL")
 REGISTRY = default_registry()
@@ -85,12 +85,13 @@ class Env:
         return [h.key for h in self.search(repository, **query).hits]
 
 
-@pytest.fixture(params=["sql-sqlite", "sql-postgres", "elasticsearch"])
+@pytest.fixture(params=["sql-postgres", "elasticsearch"] if SERVED else ["sql-sqlite", "sql-postgres", "elasticsearch"])
 def env(request, tmp_path):
+    """Records in a database and a search backend; served (tests/served.py) the database is PostgreSQL."""
     from tests.conftest import _make_db
 
     kind = request.param
-    db_gen = _make_db("postgres" if kind == "sql-postgres" else "sqlite", tmp_path, request)
+    db_gen = _make_db("postgres" if kind == "sql-postgres" or SERVED else "sqlite", tmp_path, request)
     db = next(db_gen)
     if kind == "elasticsearch":
         if not ES_URL or ElasticBackend(ES_URL).health()["status"] != "ok":
