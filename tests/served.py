@@ -16,6 +16,7 @@ registry of the test's own) cannot run served: they carry ``@pytest.mark.in_proc
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import http.cookiejar
 import os
@@ -86,6 +87,7 @@ class ServedApp:
         self._reader = threading.Thread(target=lambda: self.log.extend(iter(stderr.readline, "")), daemon=True)
         self._reader.start()
         self._ready = False
+        _running.append(self)
 
     def ready(self) -> None:
         """Wait until the server answers (once): the first request waits, so that a test's own set-up runs
@@ -118,6 +120,8 @@ class ServedApp:
     def stop(self) -> None:
         """End the supervisor and its workers: the clients' kept-alive connections closed (uvicorn's graceful
         shutdown would wait for them), SIGTERM to the group (uvicorn drains), SIGKILL after 20 s."""
+        if self in _running:
+            _running.remove(self)
         for client in self.clients:
             client.close()
         with contextlib.suppress(ProcessLookupError):
@@ -215,6 +219,24 @@ def serve_app(request: pytest.FixtureRequest, settings: Any, db: Any, *, search:
     served = ServedApp(env, cwd=Path(request.getfixturevalue("tmp_path_factory").mktemp("served")))
     request.addfinalizer(served.stop)
     return served
+
+
+_running: list[ServedApp] = []
+"""The served apps not yet stopped (ended at exit, whatever ended the run)."""
+
+
+def _stop_all() -> None:
+    for served in list(_running):
+        served.stop()
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")  # pytest then runs the finalizers that stop the servers
+
+
+if SERVED:  # a run ended by SIGTERM (`timeout`) must not leave workers behind that write into dropped schemas
+    atexit.register(_stop_all)
+    signal.signal(signal.SIGTERM, _terminated)
 
 
 _current: list[pytest.FixtureRequest] = []

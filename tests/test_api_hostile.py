@@ -596,6 +596,7 @@ def test_rows_with_the_wrong_number_of_cells_are_rejected_one_by_one(api):  # no
     assert summary["reject_codes"] == {"row.bad_value": 2}
 
 
+@pytest.mark.in_process("lowers csv.field_size_limit in the test's own process")
 def test_a_header_longer_than_the_field_limit_is_422_unreadable(api):  # noqa: F811
     """The reader's header line is parsed outside its csv.Error handler; the limit is lowered here to reproduce
     what a 64 MiB single-line upload does on the real server."""
