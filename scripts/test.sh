@@ -46,4 +46,38 @@ ruff check .
 log "mypy"
 python3 -m mypy
 log "pytest (MDM_TEST_DATABASE_URL=${MDM_TEST_DATABASE_URL:-unset}, MDM_REQUIRE_SERVICES=${MDM_REQUIRE_SERVICES:-0})"
-exec python3 -m pytest "$@"
+status=0
+python3 -m pytest "$@" || status=$?
+
+# The API tier once more, against `mdm serve --workers 2` (uvicorn's supervisor and two worker processes) on
+# PostgreSQL + Elasticsearch instead of the in-process client, and the browser tests on the demo served so
+# (tests/served.py; issue 21). Each test gets a server
+# of its own on its own schema (a few seconds each), so CI runs a representative subset; the whole tier is
+#   MDM_TEST_SERVED=1 python3 -m pytest $SERVED_ALL
+# MDM_TEST_SERVED_TIER=all runs that here, =off skips the step; it is skipped too when arguments name test files.
+SERVED_CI="tests/test_api.py tests/test_load_remit.py tests/test_trust_retrial.py tests/test_read_routes.py
+  tests/test_oracles.py tests/test_projects_route_table.py tests/browser"
+SERVED_ALL="tests/test_api.py tests/test_api_hostile.py tests/test_load_remit.py tests/test_sharing.py
+  tests/test_trust_retrial.py tests/test_read_routes.py tests/test_oracles.py tests/test_audit_durable.py
+  tests/test_sharing_rules.py tests/test_projects_route_table.py tests/test_projects_owner.py tests/test_search.py
+  tests/test_api_fuzz.py tests/browser"
+selected=0
+for argument in "$@"; do
+  case "$argument" in tests*|*.py|*::*) selected=1 ;; esac  # a path or node id given: that run only
+done
+tier=${MDM_TEST_SERVED_TIER:-ci}
+if [ "$tier" = off ] || [ "$selected" = 1 ]; then
+  log "served API tier: skipped (MDM_TEST_SERVED_TIER=$tier, tests selected: $selected)"
+elif [ -z "${MDM_TEST_DATABASE_URL:-}" ] && [ "${MDM_REQUIRE_SERVICES:-0}" != 1 ]; then
+  log "served API tier: skipped (no PostgreSQL)"
+else
+  files=$SERVED_CI
+  [ "$tier" = all ] && files=$SERVED_ALL
+  log "the API tier against mdm serve --workers 2 on PostgreSQL + Elasticsearch (MDM_TEST_SERVED=1, $tier)"
+  # shellcheck disable=SC2086  # the file lists split on purpose
+  MDM_TEST_SERVED=1 python3 -m pytest -p no:cacheprovider $files || {
+    served=$?
+    [ "$status" = 0 ] && status=$served
+  }
+fi
+exit "$status"

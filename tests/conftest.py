@@ -1,6 +1,9 @@
 """Test fixtures: the database backends (embedded SQLite always; PostgreSQL + PostGIS when
 MDM_TEST_DATABASE_URL is set), the shared public data, and API clients.
 
+``MDM_TEST_SERVED=1`` runs the API tests against ``python3 -m api serve --workers 2`` instead of in-process
+(tests/served.py); tests marked ``in_process`` are then skipped.
+
 ``MDM_REQUIRE_SERVICES=1`` (set by CI) turns a skip for a missing service or a missing ``../shared/data`` into a
 failure. Database tests that commit get a schema of their own on PostgreSQL and a file of their own on SQLite.
 """
@@ -17,13 +20,17 @@ import sqlalchemy as sa
 
 from mdm.db import Database
 from mdm.settings import Settings
+from tests import served
 from tests.helpers import ROOT, missing
+from tests.served import SERVED
 
 SHARED = ROOT.parent / "shared" / "data"
 PUBLIC = SHARED / "public"
 VECTORS = SHARED / "vectors"
 PG_URL = os.environ.get("MDM_TEST_DATABASE_URL")
-BACKENDS = ["sqlite", "postgres"]
+BACKENDS = ["postgres"] if SERVED else ["sqlite", "postgres"]
+"""The ``db`` fixtures' backends; PostgreSQL only when the API tier runs against a served process
+(``MDM_TEST_SERVED=1``, tests/served.py): a server process reaches the test's schema, not its SQLite file."""
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +58,9 @@ class PgSchema:
             conn.exec_driver_sql(f'CREATE SCHEMA "{self.name}"')
 
     def database(self) -> Database:
-        return Database(self.url, connect_args={"options": f"-csearch_path={self.name},public"})
+        db = Database(self.url, connect_args={"options": f"-csearch_path={self.name},public"})
+        db.test_schema = self.name  # where a served app must look (tests/served.py)
+        return db
 
     def drop(self) -> None:
         with self.admin.connect() as conn:
@@ -154,3 +163,27 @@ def check(tmp_path, monkeypatch):
 
     yield run
     get_settings.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _served_request(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Under ``MDM_TEST_SERVED=1``: the running test, for helpers that start a served app (tests/served.py)."""
+    if not SERVED:
+        yield
+        return
+    served._current.append(request)
+    try:
+        yield
+    finally:
+        served._current.remove(request)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under ``MDM_TEST_SERVED=1``: skip the tests that reach into the app object (``in_process``)."""
+    if not SERVED:
+        return
+    for item in items:
+        marker = item.get_closest_marker("in_process")
+        if marker is not None:
+            reason = marker.args[0] if marker.args else "reaches into the app object"
+            item.add_marker(pytest.mark.skip(reason=f"cannot run served: {reason}"))

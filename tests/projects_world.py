@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fastapi.testclient import TestClient
-
 from api import samples
 from api.app import create_app
 from api.demo import SAMPLES
@@ -19,13 +17,14 @@ from mdm.access.departments import add_department, find_department
 from mdm.db import Database
 from mdm.keys import ROLES, create_key
 from mdm.settings import Settings
+from tests.served import client_for
 
 ROLES_USED = [r for r in ROLES if r not in ("loader", "declarer")]
 
 
 @dataclass
 class World:
-    client: TestClient
+    client: Any  # a TestClient, or an httpx client on a served app (tests/served.py)
     db: Database
     keys: dict[str, str]
     entities: list[dict[str, Any]]
@@ -97,7 +96,7 @@ def make_world(db: Database, tmp_path: Path) -> World:
         summary = load_file(db, load_profile(str(SAMPLES / profile), []), path, options=options)
         assert summary["rejected"] == 0, summary
     settings = Settings(database_url="sqlite://", report_dir=tmp_path / "loads", max_upload_bytes=100_000)
-    client = TestClient(create_app(settings, db=db), raise_server_exceptions=False)
+    client = client_for(None, lambda: create_app(settings, db=db), settings, db, raise_server_exceptions=False)
     keys = {
         role: create_key(db, department=f"{role} 部门", role=role, register=True) for role in [*ROLES_USED, "loader"]
     }

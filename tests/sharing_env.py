@@ -19,6 +19,7 @@ from mdm.db import Database
 from mdm.keys import create_key
 from mdm.settings import Settings
 from tests.helpers import ensure_purpose
+from tests.served import SERVED, client_for, started
 
 POLICE, CIVIL, TAX = "11990000MB0000010K", "11990000MB0000030M", "11990000MB0000040N"
 PURPOSES = ("social.assistance", "tax.audit")
@@ -48,10 +49,14 @@ class Bed:
         return headers
 
     def flush(self) -> None:
-        self.app.state.audit.flush()
+        """Settle the audit events of the reads so far (in-process; a served app's reads are durable before their
+        answers leave, tests/served.py)."""
+        if not SERVED:
+            self.app.state.audit.flush()
 
 
-def make_bed(db: Database, tmp_path: Path, *, search=None, people: int = 6) -> Bed:
+def make_bed(db: Database, tmp_path: Path, *, search=None, people: int = 6, **settings_: Any) -> Bed:
+    """The bed; ``settings_`` are the app's settings that differ from the defaults (``audit_timeout=1.0``)."""
     persons = list(samples.persons(people))
     companies = list(samples.entities(4))
     credits = list(samples.credit_records(30, companies, persons))
@@ -78,5 +83,9 @@ def make_bed(db: Database, tmp_path: Path, *, search=None, people: int = 6) -> B
         "civil": create_key(db, department=CIVIL, role="reader"),
         "tax": create_key(db, department=TAX, role="reader"),
     }
-    app = create_app(Settings(database_url="sqlite://", report_dir=tmp_path / "loads"), db=db, search=search)
+    settings = Settings(database_url="sqlite://", report_dir=tmp_path / "loads", **settings_)
+    if SERVED:
+        client = started(client_for(None, lambda: None, settings, db, search=search, raise_server_exceptions=False))
+        return Bed(db, client, client.app, keys, persons, credits, companies, licences)
+    app = create_app(settings, db=db, search=search)
     return Bed(db, TestClient(app, raise_server_exceptions=False), app, keys, persons, credits, companies, licences)

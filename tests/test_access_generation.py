@@ -182,6 +182,7 @@ def test_a_revoked_key_and_a_revoked_grant_are_refused_at_once_by_two_server_pro
         schema.drop()
 
 
+@pytest.mark.in_process("counts the access cache's database reads in app.state.access")
 def test_a_repeated_read_asks_the_database_for_no_access_fact_again(db, tmp_path):
     from tests.sharing_env import CIVIL, make_bed
 

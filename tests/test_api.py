@@ -3,12 +3,12 @@
 import datetime as dt
 
 import pytest
-from fastapi.testclient import TestClient
 
 from api.app import create_app
 from mdm.keys import create_key
 from mdm.settings import Settings
 from tests.helpers import PURPOSE_HEADER, csv_file, grant_everything, load, profile, write_profile
+from tests.served import client_for, started
 
 ROWS = [
     "p1,苏州博物馆,,320508,2020-01-01,120.6285,31.3236",
@@ -18,13 +18,14 @@ ROWS = [
 
 
 @pytest.fixture
-def api(db, tmp_path):
+def api(db, tmp_path, request):
     profiles = tmp_path / "profiles"
     write_profile(profiles, "test-poi")
     settings = Settings(
         database_url="sqlite://", report_dir=tmp_path / "loads", max_upload_bytes=10_000, profile_path=str(profiles)
     )
-    client = TestClient(create_app(settings, db=db), raise_server_exceptions=False, headers=PURPOSE_HEADER)
+    app = lambda: create_app(settings, db=db)  # noqa: E731
+    client = client_for(request, app, settings, db, raise_server_exceptions=False, headers=PURPOSE_HEADER)
     keys = {
         role: create_key(db, department=f"{role} dept", role=role, register=True)
         for role in ("reader", "loader", "admin")
@@ -32,7 +33,7 @@ def api(db, tmp_path):
     for role in ("reader", "loader"):
         grant_everything(db, f"{role} dept")
     load(db, profile(), csv_file(tmp_path / "seed.csv", ROWS), tmp_path)
-    return client, keys, tmp_path
+    return started(client), keys, tmp_path
 
 
 def auth(key):
@@ -100,11 +101,11 @@ def test_unknown_records_and_repositories_are_404_problems(api):
     assert_problem(client.get("/nowhere", headers=auth(keys["reader"])), 404, "request.not_found")
 
 
-def test_as_of_reads_the_version_recorded_then_and_history_lists_all(api):
+def test_as_of_reads_the_version_recorded_then_and_history_lists_all(api, db):
     client, keys, tmp_path = api
     before = dt.datetime.now(dt.UTC)
     changed = [ROWS[0].replace("苏州博物馆", "苏州博物馆本馆"), *ROWS[1:]]
-    load(api_db(client), profile(), csv_file(tmp_path / "b.csv", changed), tmp_path)
+    load(db, profile(), csv_file(tmp_path / "b.csv", changed), tmp_path)
     now = client.get("/repositories/geo_feature/records/p1", headers=auth(keys["reader"])).json()
     then = client.get(
         "/repositories/geo_feature/records/p1", params={"as_of": before.isoformat()}, headers=auth(keys["reader"])
@@ -121,10 +122,6 @@ def test_as_of_without_a_zone_is_refused(api):
         "/repositories/geo_feature/records/p1", params={"as_of": "2024-01-01T00:00:00"}, headers=auth(keys["reader"])
     )
     assert_problem(response, 400, "request.invalid")
-
-
-def api_db(client):
-    return client.app.state.db
 
 
 def test_lists_filter_exactly_and_page_with_a_cursor(api):

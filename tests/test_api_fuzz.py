@@ -36,6 +36,7 @@ from mdm.settings import Settings
 from standards import default_registry
 from tests.conftest import missing
 from tests.helpers import PURPOSE_HEADER, ensure_purpose
+from tests.served import SERVED, ServedApp, serve_app
 
 ES_URL = os.environ.get("MDM_TEST_ELASTICSEARCH_URL")
 FUZZ_EXAMPLES = int(os.environ.get("MDM_FUZZ_EXAMPLES", "40"))
@@ -51,9 +52,10 @@ def _seed(db, backend, directory: Path) -> None:
         assert summary["status"] == "committed", summary
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres-elasticsearch"])
+@pytest.fixture(scope="module", params=["postgres-elasticsearch"] if SERVED else ["sqlite", "postgres-elasticsearch"])
 def fuzzed(request, tmp_path_factory):
-    """(app, admin key) on one backend, seeded with the sample records."""
+    """(app, admin key) on one backend, seeded with the sample records; under ``MDM_TEST_SERVED=1`` (tests/served.py)
+    the app is ``mdm serve --workers 2`` on PostgreSQL + Elasticsearch: (its ServedApp, admin key)."""
     from tests.conftest import _make_db
 
     tmp = tmp_path_factory.mktemp("fuzz")
@@ -69,7 +71,11 @@ def fuzzed(request, tmp_path_factory):
     app_settings = Settings(
         database_url="sqlite://", report_dir=tmp / "loads", max_upload_bytes=100_000, profile_path=str(SAMPLES)
     )
-    app = create_app(app_settings, db=db, search=backend)
+    app = (
+        serve_app(request, app_settings, db, search=backend)
+        if SERVED
+        else create_app(app_settings, db=db, search=backend)
+    )
     ensure_purpose(db)
     yield app, create_key(db, department="fuzz", role="admin", register=True)
     if isinstance(backend, ElasticBackend):
@@ -88,6 +94,9 @@ def _labels() -> list[str]:
 @pytest.fixture(scope="module")
 def openapi(fuzzed):
     app, _ = fuzzed
+    if isinstance(app, ServedApp):
+        app.ready()
+        return schemathesis.openapi.from_url(f"{app.url}/openapi.json")
     return schemathesis.openapi.from_asgi("/openapi.json", app)
 
 
@@ -118,7 +127,7 @@ def test_an_exact_search_filter_is_served_up_to_the_parameter_limit_and_refused_
     from fastapi.testclient import TestClient
 
     app, key = fuzzed
-    client = TestClient(app, raise_server_exceptions=False)
+    client = app.client() if isinstance(app, ServedApp) else TestClient(app, raise_server_exceptions=False)
     headers = {"Authorization": f"Bearer {key}", **PURPOSE_HEADER}
     path = f"/repositories/{repository}/search"
     for field in default_registry().get(repository).filterable:

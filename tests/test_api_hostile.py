@@ -16,6 +16,7 @@ import threading
 import zipfile
 from collections import Counter
 
+import httpx
 import openpyxl
 import pytest
 import sqlalchemy as sa
@@ -28,6 +29,7 @@ from mdm.settings import Settings
 from standards import default_registry
 from standards.codes import CODES
 from tests.helpers import LOADER_DEPARTMENT, write_profile
+from tests.served import SERVED, another_client
 from tests.test_api import api, assert_problem, auth  # noqa: F401  (api is a fixture)
 
 RECORDS = "/repositories/geo_feature/records"
@@ -594,6 +596,7 @@ def test_rows_with_the_wrong_number_of_cells_are_rejected_one_by_one(api):  # no
     assert summary["reject_codes"] == {"row.bad_value": 2}
 
 
+@pytest.mark.in_process("lowers csv.field_size_limit in the test's own process")
 def test_a_header_longer_than_the_field_limit_is_422_unreadable(api):  # noqa: F811
     """The reader's header line is parsed outside its csv.Error handler; the limit is lowered here to reproduce
     what a 64 MiB single-line upload does on the real server."""
@@ -782,6 +785,7 @@ def test_a_well_formed_xlsx_loads_and_a_non_zip_is_422_unreadable(formats_api):
 # -- database trouble --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.in_process("builds its own app on an unreachable database")
 def test_a_database_that_goes_away_after_start_is_503_database_unavailable():
     """``migrate=False`` stands for a database that was migrated at start and is unreachable now."""
     db = Database("postgresql+psycopg2://mdm:mdm@127.0.0.1:1/mdm", migrate=False)
@@ -792,6 +796,7 @@ def test_a_database_that_goes_away_after_start_is_503_database_unavailable():
         db.dispose()
 
 
+@pytest.mark.in_process("builds its own app on a database refusing its credentials")
 def test_a_database_that_refuses_the_credentials_is_503_database_unavailable(pg_url):
     url = sa.engine.make_url(pg_url).set(password="not-the-password").render_as_string(hide_password=False)
     db = Database(url)
@@ -802,6 +807,7 @@ def test_a_database_that_refuses_the_credentials_is_503_database_unavailable(pg_
         db.dispose()
 
 
+@pytest.mark.in_process("builds its own app on an unreachable database")
 def test_the_unauthenticated_health_check_does_not_reveal_connection_details():
     db = Database("postgresql+psycopg2://secret_user:secret_pw@127.0.0.1:1/secret_db")
     client = TestClient(create_app(Settings(database_url="sqlite://"), db=db), raise_server_exceptions=False)
@@ -830,7 +836,7 @@ def test_concurrent_reads_during_two_loads_of_the_same_file_stay_consistent(api)
     start = threading.Barrier(10)
 
     def reader(n: int) -> None:
-        local = TestClient(app, raise_server_exceptions=False)
+        local = another_client(client, raise_server_exceptions=False)
         start.wait(timeout=60)
         for i in range(10):
             path = [RECORDS, f"{RECORDS}/{codes[(n * 7 + i) % 120]}", f"{RECORDS}/p1/history", "/repositories"][i % 4]
@@ -846,7 +852,7 @@ def test_concurrent_reads_during_two_loads_of_the_same_file_stay_consistent(api)
                     failures.append(f"{path}: {response.status_code} {response.text[:200]}")
 
     def loader() -> None:
-        local = TestClient(app, raise_server_exceptions=False)
+        local = another_client(client, raise_server_exceptions=False)
         start.wait(timeout=60)
         response = upload(local, keys["loader"], "same.csv", body)
         with lock:
@@ -981,9 +987,33 @@ def test_a_streamed_json_body_without_a_length_is_cut_off_at_the_limit(api):  # 
     assert_problem(response, 413, "request.too_large")
 
 
+def _socket_post(client, path: str, headers: list[tuple[bytes, bytes]]) -> tuple[int, dict, list[str]]:
+    """A served app (tests/served.py): POST ``path`` over a socket with ``headers`` and a body that is never sent;
+    the answer must come without it (a server that waited for the body would time out here): the status, the
+    problem document and ``[]`` (what the app asked for is not seen from outside)."""
+    import socket
+
+    url = httpx.URL(client.served.url)
+    lines = [f"POST {path} HTTP/1.1".encode(), f"Host: {url.host}".encode()]
+    lines += [name + b": " + value for name, value in headers]
+    with socket.create_connection((url.host, url.port), timeout=30) as sock:
+        sock.sendall(b"\r\n".join(lines) + b"\r\n\r\n")
+        received = b""
+        while b"\r\n\r\n" not in received:
+            received += sock.recv(65536)
+        head, _, body = received.partition(b"\r\n\r\n")
+        length = int(re.search(rb"(?im)^content-length: *(\d+)", head).group(1))
+        while len(body) < length:
+            body += sock.recv(65536)
+    return int(head.split()[1]), json.loads(body), []
+
+
 def _asgi_post(app, path: str, headers: list[tuple[bytes, bytes]]) -> tuple[int, dict, list[str]]:
     """POST ``path`` to ``app`` at the ASGI level with ``headers`` and a body that is never sent: returns the
-    status, the problem document and what the application asked for (``receive`` calls)."""
+    status, the problem document and what the application asked for (``receive`` calls); over a socket to a
+    served app (``app`` its client) with :func:`_socket_post`."""
+    if SERVED:
+        return _socket_post(app, path, headers)
     import asyncio
 
     asked: list[str] = []
@@ -1024,10 +1054,10 @@ def test_an_upload_declaring_more_than_the_limit_is_413_before_a_byte_is_read(ap
         (b"content-type", b"multipart/form-data; boundary=x"),
         (b"content-length", str(300 * 1024 * 1024).encode()),
     ]
-    status, body, asked = _asgi_post(client.app, LOADS, headers)
+    status, body, asked = _asgi_post(client if SERVED else client.app, LOADS, headers)
     assert (status, body["code"], body["limit"]) == (413, "file.too_large", limit)
     assert asked == []  # the body was never read
-    status, body, asked = _asgi_post(client.app, "/projects/1/documents", headers)
+    status, body, asked = _asgi_post(client if SERVED else client.app, "/projects/1/documents", headers)
     assert (status, body["code"], asked) == (413, "file.too_large", [])
 
 
@@ -1038,7 +1068,7 @@ def test_a_json_body_declaring_more_than_the_limit_is_413_before_a_byte_is_read(
         (b"content-type", b"application/json"),
         (b"content-length", str(80 * 1024 * 1024).encode()),
     ]
-    status, body, asked = _asgi_post(client.app, "/departments", headers)
+    status, body, asked = _asgi_post(client if SERVED else client.app, "/departments", headers)
     assert (status, body["code"], asked) == (413, "request.too_large", [])
 
 

@@ -26,6 +26,7 @@ from mdm.keys import ROLES, Caller, issue_key
 from mdm.models import Batch, GoldenRecord, SourceSystem
 from mdm.settings import Settings
 from tests.helpers import csv_file, profile, write_profile
+from tests.served import another_client, client_for
 
 OWNER, OTHER = "remit-owner", "remit-other"
 SECRET = "秘密的原始行"  # the name in the rejected row: raw data only the loading department and stewards may see
@@ -42,7 +43,7 @@ def auth(key: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def world(module_db, tmp_path_factory):
+def world(module_db, tmp_path_factory, request):
     """Two departments, a key of each role for each, and one batch loaded by the owner's loader through the API
     (one row rejected, with its raw row)."""
     home = tmp_path_factory.mktemp("remit")
@@ -54,8 +55,8 @@ def world(module_db, tmp_path_factory):
         for department in (OWNER, OTHER):
             add_department(session, department_id=department, name=f"{department} 局")
     keys = {(d, r): issue_key(module_db, department=d, role=r).key for d in (OWNER, OTHER) for r in ROLES}
-    app = create_app(settings, db=module_db)
-    api = TestClient(app, raise_server_exceptions=False)
+    app = create_app(settings, db=module_db)  # served (MDM_TEST_SERVED=1): its routes are the server's
+    api = client_for(request, lambda: app, settings, module_db, raise_server_exceptions=False)
     response = post_load(api, keys[(OWNER, "loader")], home)
     assert response.status_code == 201, response.text
     assert response.json()["rejected"] == 1
@@ -77,7 +78,7 @@ def console(world, department: str, role: str) -> TestClient:
     """A console client signed in with the key of ``role`` of ``department`` (one session per key)."""
     sessions = world["sessions"]
     if (department, role) not in sessions:
-        c = TestClient(world["app"], base_url="https://testserver", raise_server_exceptions=False)
+        c = another_client(world["api"], base_url="https://testserver", raise_server_exceptions=False)
         token = TOKEN.search(c.get("/console/login").text).group(1)
         signed = c.post(
             "/console/login",
@@ -218,7 +219,7 @@ def persons_api(db, tmp_path):
     settings = Settings(
         database_url="sqlite://", report_dir=tmp_path / "loads", profile_path=str(SAMPLES), indexer_interval=0
     )
-    client = TestClient(create_app(settings, db=db), raise_server_exceptions=False)
+    client = client_for(None, lambda: create_app(settings, db=db), settings, db, raise_server_exceptions=False)
     return client, people, tmp_path
 
 
@@ -286,7 +287,7 @@ def test_the_owner_loads_its_persons_and_a_steward_loads_them_on_its_behalf_audi
 def test_a_record_page_links_a_fields_batch_only_for_those_who_may_see_its_report(db, persons_api):
     client, people, _ = persons_api
     prepare_sharing(db)  # purposes and 民政局's grant for persons
-    c = TestClient(client.app, base_url="https://testserver")
+    c = another_client(client, base_url="https://testserver")
     page = f"/console/repositories/natural_person/records/{people[0]['citizen_id']}"
     shown = {}
     for department in (CIVIL, POLICE):

@@ -13,6 +13,7 @@ from api.app import create_app
 from api.demo_sharing import PERSON_FIELDS
 from mdm.settings import Settings
 from tests.helpers import grant
+from tests.served import client_for
 from tests.sharing_env import CIVIL, TAX, make_bed
 
 NP = "/repositories/natural_person"
@@ -155,9 +156,7 @@ def test_the_daily_quota_and_the_default_limits_hold_per_department_and_purpose(
     assert day.json()["window"] == "day" and int(day.headers["Retry-After"]) <= 86_400
     # the defaults apply where no grant declares a limit (MDM_VERIFY_PER_MINUTE)
     settings = Settings(database_url="sqlite://", report_dir=tmp_path / "loads", verify_per_minute=2)
-    from fastapi.testclient import TestClient
-
-    strict = TestClient(create_app(settings, db=bed.db), raise_server_exceptions=False)
+    strict = client_for(None, lambda: create_app(settings, db=bed.db), settings, bed.db, raise_server_exceptions=False)
     headers = bed.headers("civil", "social.assistance")
     codes = [strict.post(f"{NP}/verify", json=body, headers=headers).status_code for _ in range(3)]
     assert codes == [200, 200, 429]

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from mdm.exports import csv_text, safe_cell
 from mdm.projects.models import ProjectDocument, ProjectPayment
 from tests.projects_world import FP, declare_body, make_world, post_document, to_approved, to_evaluated, upload
+from tests.served import another_client
 
 
 @pytest.fixture
@@ -308,7 +309,7 @@ TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 def console_as(world, role: str) -> tuple[TestClient, str]:
     """A console client signed in with ``role``'s key, and its CSRF token."""
-    c = TestClient(world.client.app, base_url="https://testserver")
+    c = another_client(world.client, base_url="https://testserver")
     token = TOKEN.search(c.get("/console/login").text).group(1)
     r = c.post("/console/login", data={"api_key": world.keys[role], "csrf_token": token}, follow_redirects=False)
     assert r.status_code == 303, r.text

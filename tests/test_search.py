@@ -6,7 +6,6 @@ import os
 import uuid
 
 import pytest
-from fastapi.testclient import TestClient
 from stdnum.cn import ric
 
 from api.app import create_app
@@ -22,6 +21,7 @@ from mdm.spatial import Envelope
 from standards import default_registry
 from tests.conftest import missing
 from tests.helpers import PURPOSE_HEADER, grant, grant_everything, load
+from tests.served import SERVED, client_for
 
 ES_URL = os.environ.get("MDM_TEST_ELASTICSEARCH_URL")
 REGISTRY = default_registry()
@@ -85,12 +85,13 @@ class Env:
         return [h.key for h in self.search(repository, **query).hits]
 
 
-@pytest.fixture(params=["sql-sqlite", "sql-postgres", "elasticsearch"])
+@pytest.fixture(params=["sql-postgres", "elasticsearch"] if SERVED else ["sql-sqlite", "sql-postgres", "elasticsearch"])
 def env(request, tmp_path):
+    """Records in a database and a search backend; served (tests/served.py) the database is PostgreSQL."""
     from tests.conftest import _make_db
 
     kind = request.param
-    db_gen = _make_db("postgres" if kind == "sql-postgres" else "sqlite", tmp_path, request)
+    db_gen = _make_db("postgres" if kind == "sql-postgres" or SERVED else "sqlite", tmp_path, request)
     db = next(db_gen)
     if kind == "elasticsearch":
         if not ES_URL or ElasticBackend(ES_URL).health()["status"] != "ok":
@@ -251,7 +252,8 @@ def test_bbox_returns_features_whose_envelope_intersects_it(places):
 
 def test_the_search_endpoint_masks_hits_like_reads_and_lookup_reports_missing_keys(people):
     settings = Settings(database_url="sqlite://", report_dir=people.tmp_path / "loads")
-    client = TestClient(create_app(settings, db=people.db, search=people.backend), headers=PURPOSE_HEADER)
+    app = lambda: create_app(settings, db=people.db, search=people.backend)  # noqa: E731
+    client = client_for(None, app, settings, people.db, search=people.backend, headers=PURPOSE_HEADER)
     reader = {"Authorization": f"Bearer {create_key(people.db, department='统计局', role='reader', register=True)}"}
     grant(people.db, "统计局", "natural_person")
     # q could match the household division code in part, which reveals digits of the masked ID: refused
@@ -312,8 +314,9 @@ def test_a_search_that_hit_the_sql_candidate_cap_says_it_is_incomplete(people):
 def _client(env):
     """A client and the headers of a reader whose department may see (and so search) every field unmasked."""
     settings = Settings(database_url="sqlite://", report_dir=env.tmp_path / "loads")
-    client = TestClient(
-        create_app(settings, db=env.db, search=env.backend), raise_server_exceptions=False, headers=PURPOSE_HEADER
+    app = lambda: create_app(settings, db=env.db, search=env.backend)  # noqa: E731
+    client = client_for(
+        None, app, settings, env.db, search=env.backend, raise_server_exceptions=False, headers=PURPOSE_HEADER
     )
     key = create_key(env.db, department="统计局", role="reader", register=True)
     grant_everything(env.db, "统计局", unmasked=True)

@@ -36,6 +36,7 @@ def registry_with(tmp_path, repository: str, name: str, prop: dict) -> Registry:
     return Registry(root)
 
 
+@pytest.mark.in_process("an app with a registry of the test's own (a standard changed in memory)")
 def test_a_field_never_shared_is_withheld_under_any_grant_and_cannot_be_granted(db, tmp_path):
     registry = registry_with(tmp_path, "natural_person", "religion", {"type": "string", "x-share": "none"})
     standard = registry.get("natural_person")
@@ -91,13 +92,15 @@ def test_share_classes_follow_the_national_field_classifications(repository, fie
 
 
 @pytest.fixture
-def es_bed(tmp_path):
+def es_bed(tmp_path, request):
+    """A bed on Elasticsearch: its records in SQLite, or in PostgreSQL when served (tests/served.py)."""
     from tests.conftest import _make_db
+    from tests.served import SERVED
 
     if not ES_URL or ElasticBackend(ES_URL).health()["status"] != "ok":
         missing(f"Elasticsearch at MDM_TEST_ELASTICSEARCH_URL={ES_URL!r}")
     backend = ElasticBackend(ES_URL, prefix=f"t{uuid.uuid4().hex[:10]}")
-    gen = _make_db("sqlite", tmp_path, None)
+    gen = _make_db("postgres" if SERVED else "sqlite", tmp_path, request)
     db = next(gen)
     yield make_bed(db, tmp_path, search=backend)
     for repository in default_registry().repositories:

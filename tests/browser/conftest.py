@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import ROOT, missing
+from tests.served import SERVED
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -45,7 +46,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
+def console(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Console]:
     import uvicorn
 
     from api.app import create_app
@@ -53,6 +54,9 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     from mdm.settings import Settings
 
     home = tmp_path_factory.mktemp("console")
+    if SERVED:
+        yield from _served_console(home, request)
+        return
     settings = demo_settings(
         Settings(database_url=f"sqlite:///{home / 'mdm.db'}", report_dir=home / "loads", indexer_interval=0)
     )
@@ -120,3 +124,45 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
         OUTPUT.mkdir(parents=True, exist_ok=True)
         browser.save_screenshot(str(OUTPUT / f"FAILED-{item.name}.png"))
         report.sections.append(("browser", f"at {browser.current_url}"))
+
+
+def _served_console(home: Path, request: pytest.FixtureRequest) -> Iterator[Console]:
+    """Under ``MDM_TEST_SERVED=1`` (tests/served.py): the demo on a PostgreSQL schema of its own with
+    Elasticsearch (an index prefix of its own), served by ``python3 -m api serve --workers 2``."""
+    import os
+    import uuid
+
+    from api.demo import demo_settings, prepare_demo
+    from mdm.search.elastic import ElasticBackend
+    from mdm.settings import Settings
+    from standards import default_registry
+    from tests.conftest import PgSchema
+    from tests.served import ServedApp, schema_url, settings_env
+
+    es_url = os.environ.get("MDM_TEST_ELASTICSEARCH_URL")
+    if not es_url:
+        missing("Elasticsearch at MDM_TEST_ELASTICSEARCH_URL")
+    schema = PgSchema(request.getfixturevalue("pg_url"))
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    settings = demo_settings(
+        Settings(
+            database_url=schema_url(schema.url, schema.name),
+            report_dir=home / "loads",
+            elasticsearch_url=es_url,
+            es_index_prefix=prefix,
+            indexer_interval=0,
+        )
+    )
+    served = None
+    try:
+        keys = prepare_demo(settings)
+        served = ServedApp(settings_env(settings), cwd=home)
+        served.ready()
+        yield Console(served.url, keys, settings.database_url, home / "loads")
+    finally:
+        if served is not None:
+            served.stop()
+        schema.drop()
+        backend = ElasticBackend(es_url, prefix=prefix)
+        for repository in default_registry().repositories:
+            backend.drop(repository)
