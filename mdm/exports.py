@@ -19,18 +19,28 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from mdm.access.names import BLANK_FILLERS
+
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_SPACES = " \u3000\u00a0"
+
+
+def _blank(char: str) -> bool:
+    """A character a spreadsheet may skip before a formula: any Unicode space or line break (U+2002, U+2003,
+    LF …), an invisible format character (a zero-width space), or a filler that renders blank (U+3164, U+2800)."""
+    return char.isspace() or unicodedata.category(char) in ("Zs", "Cf", "Cc") or ord(char) in BLANK_FILLERS
 
 
 def starts_a_formula(text: str) -> bool:
-    """True if a spreadsheet could read ``text`` as a formula (see the module's list), full-width forms, leading
-    spaces and invisible format characters (a zero-width space before ``=``) included."""
-    head = "".join(c for c in text[:64] if unicodedata.category(c) != "Cf").lstrip(_SPACES)[:1]  # no zero-width
-    if head in ("\t", "\r") or text[:1] in ("\t", "\r"):
+    """True if a spreadsheet could read ``text`` as a formula (see the module's list), full-width forms, and
+    whatever blank or invisible characters come before it (spaces of every width, line breaks, a zero-width
+    space, a blank filler) included."""
+    if text[:1] in ("\t", "\r", "\n"):
         return True
-    return bool(head) and unicodedata.normalize("NFKC", head)[:1] in FORMULA_START
+    rest = text[:64]
+    while rest and _blank(rest[0]):
+        rest = rest[1:]
+    return bool(rest) and unicodedata.normalize("NFKC", rest[0])[:1] in FORMULA_START
 
 
 def safe_cell(value: Any) -> Any:

@@ -193,3 +193,27 @@ def test_a_claim_that_can_be_read_off_the_key_is_refused(bed):
         )
         assert refused.status_code == 400 and refused.json()["code"] == "access.claim_derivable"
         assert refused.json()["fields"] == ["birth_date"]
+
+
+def test_no_masked_identifier_keeps_characters_that_join_repositories(bed):
+    """The hostile re-trial put names to masked credit subjects: the subject's masked ID kept its last 4 digits,
+    the person listing showed names in clear beside IDs masked the same way, and last 4 + surname named each
+    subject uniquely. A masked ID number keeps only its province now, so every person of the province masks
+    alike and the join finds nobody."""
+    for repository in ("natural_person", "credit_record", "e_license"):
+        grant(bed.db, TAX, repository, purposes=("tax.audit",))  # every shareable field, sensitive ones masked
+    people = bed.get("tax", f"{NP}/records", purpose="tax.audit", limit=100).json()["items"]
+    credits = bed.get("tax", "/repositories/credit_record/records", purpose="tax.audit", limit=100).json()["items"]
+    subjects = [c["data"] for c in credits if c["data"].get("subject_citizen_id")]
+    assert people and subjects
+    masked_ids = {p["data"]["citizen_id"] for p in people}
+    assert masked_ids == {p["citizen_id"][:2] + "*" * 16 for p in bed.persons}  # the province only
+    for subject in subjects:
+        surname = subject["subject_name"][:1]
+        by_mask = [p for p in people if p["data"]["citizen_id"] == subject["subject_citizen_id"]]
+        by_surname = [p for p in people if p["data"]["name"][:1] == surname]
+        assert [p for p in by_mask if p["data"]["name"][:1] == surname] == by_surname  # the ID narrows nothing
+    licences = bed.get("tax", "/repositories/e_license/records", purpose="tax.audit", limit=100).json()["items"]
+    for licence in licences:
+        holder = licence["data"].get("holder_id")
+        assert holder is None or set(holder[2:]) <= {"*"}, holder

@@ -412,3 +412,46 @@ def test_the_command_line_exits_2_naming_the_registered_id_and_says_what_registe
         assert "register a new department" in " ".join(text.split())
     finally:
         get_settings.cache_clear()
+
+
+# The second re-trial (after the fixes above) -----------------------------------------------------------------------
+
+
+def test_a_department_name_told_apart_only_by_a_bracketed_note_or_punctuation_is_refused(db):
+    """苏州市税务局(示列), 苏州市税务局(示例 and 苏州市税务局⑴ were registered beside 苏州市税务局(示例): they read
+    alike at a glance. 苏州市水务局(示例) — one character from it, and a real bureau — is still registered."""
+    from mdm.errors import MdmError
+
+    _add(db, "11990000MB0000040N", "苏州市税务局(示例)")
+    for n, name in enumerate(
+        ("苏州市税务局(示列)", "苏州市税务局(示例", "苏州市税务局⑴", "苏州市税务局【分局】", "苏州市税务局·")
+    ):
+        with pytest.raises(MdmError) as caught:
+            _add(db, f"conf{n}", name)
+        assert caught.value.code == "department.name_confusable", name
+        assert caught.value.extra["existing"] == "11990000MB0000040N"
+    _add(db, "11990000MB0000050P", "苏州市水务局(示例)")
+
+
+def test_no_blank_or_invisible_lead_lets_a_formula_through_an_export():
+    from mdm.exports import safe_cell
+
+    for value in ("\u2002=1+1", "\u2003@SUM(1)", "\n=1+1", "\u3164=1", "\u2800=1", "\u200b=1", "\u00ad=1", "\u3000＝1"):
+        assert safe_cell(value) == "'" + value, repr(value)
+    assert [safe_cell(v) for v in ("-0.05", "12.00", "苏州 =1", "  示例")] == ["-0.05", "12.00", "苏州 =1", "  示例"]
+
+
+def test_a_payment_of_nothing_is_refused(world):
+    from tests.projects_world import to_approved, to_evaluated
+    from tests.test_projects_owner import create, send_payments
+
+    pid = create(world)
+    to_evaluated(world, pid)
+    to_approved(world, pid, amount_wan="50.00")
+    text = f"voucher_no,project_id,paid_on,amount_wan\nZ-1,{pid},2025-03-01,0\nZ-2,{pid},2025-03-01,0.00\n"
+    report = send_payments(world, text).json()
+    assert [(x["row"], x["code"]) for x in report["rejects"]] == [
+        (2, "project.payment_invalid"),
+        (3, "project.payment_invalid"),
+    ]
+    assert report["imported"] == 0

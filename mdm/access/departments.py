@@ -69,12 +69,12 @@ def _lock(session: Session) -> None:
 def _check_name_is_free(session: Session, name: str) -> None:
     """``department.exists`` for a registered name, ``department.name_confusable`` for one that looks like it
     (:func:`mdm.access.names.likeness`)."""
-    wanted = likeness(name)
+    wanted = likeness(name, without_notes=True)
     for other_id, other in session.execute(select(Department.id, Department.name)).all():
         use = f"; it is registered with the id {other_id}: use that id (e.g. `mdm keys create --department {other_id}`)"
         if other == name:
             raise NameTaken("department.exists", f"a department named {name} is registered{use}", existing=other_id)
-        if likeness(other) == wanted:
+        if likeness(other, without_notes=True) == wanted:
             raise NameTaken(
                 "department.name_confusable",
                 f"{name!r} reads like the registered department {other!r}{use}",

@@ -19,18 +19,23 @@ def _keep(value: str, head: int, tail: int) -> str:
 def mask_value(rule: str, value: Any) -> Any:
     """Mask one value by an ``x-mask`` rule; the masked string keeps the original length.
 
-    ``id_number``: first 3 and last 4 characters kept; ``phone``: 3 + 4; ``name``: the first character;
-    ``address``: the province-level division only (省/自治区/直辖市), the rest starred — a prefecture or county
-    would map onto digits 3–6 of a citizen ID number (its GB/T 2260 address code), which ``id_number`` masks;
-    the province is digits 1–2, which it shows. An address that does not start with a province is starred
-    whole. A list (former names) is masked item by item; any other non-string value becomes None.
+    ``id_number``: the first 2 characters kept (a citizen ID's province, a USCC's registration authority and
+    organisation type) — no tail: the same number is masked in several repositories (a person's ID, a credit
+    record's subject, a licence's holder, a legal representative), and any characters of it kept in every mask
+    join a masked record to one whose name is shown in clear (the re-trial put names to masked credit
+    subjects by the last 4 digits and the surname; issue 20); ``phone``: first 3 and last 4 (the national
+    convention; a phone is held by one repository only); ``name``: the first character; ``address``: the
+    province-level division only (省/自治区/直辖市), the rest starred — a prefecture or county would map onto
+    digits 3–6 of a citizen ID number (its GB/T 2260 address code). An address that does not start with a
+    province is starred whole. A list (former names) is masked item by item; any other non-string value
+    becomes None.
     """
     if isinstance(value, list):
         return [mask_value(rule, item) for item in value]
     if not isinstance(value, str):
         return None
     if rule == "id_number":
-        return _keep(value, 3, 4)
+        return _keep(value, 2, 0)
     if rule == "phone":
         return _keep(value, 3, 4)
     if rule == "name":

@@ -19,8 +19,10 @@ Also refused (rule 1, found by the hostile re-trial): combining marks (category 
 Chinese character displays as nearly nothing), and a name mixing Latin letters with Cyrillic or Greek ones
 (``ЅUZHOU`` with a Cyrillic Ѕ). The likeness folds a short table of Chinese look-alikes (巿 → 市, 兦 → 亡, …).
 
-What this does not catch: other pairs of different Chinese characters of similar shape, and a name written
-wholly in another script; names are short and few, and stewards see them listed.
+What this does not catch: other pairs of different Chinese characters of similar shape (``說务局`` for ``税务局``,
+``示列`` for ``示例`` outside a bracket) — an edit-distance rule would refuse real neighbours such as 水务局 and
+税务局 — and a name written wholly in another script; names are short and few, stewards register them, and they
+see them listed.
 """
 
 from __future__ import annotations
@@ -32,15 +34,16 @@ from mdm.errors import InvalidRequest
 from mdm.search.text import normalise
 
 _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
-_BLANK_FILLERS = frozenset({0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800})
+BLANK_FILLERS = frozenset({0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800})  # render as blank
 _SPACES = re.compile(r"\s+")
+_BRACKETED = re.compile(r"[(\[{【〔〖「『][^)\]}】〕〗」』]*(?:[)\]}】〕〗」』]|$)")  # a note, closed or not
 
 
 def _invisible(char: str) -> bool:
     point = ord(char)
     return (
         unicodedata.category(char) in _INVISIBLE_CATEGORIES
-        or point in _BLANK_FILLERS
+        or point in BLANK_FILLERS
         or 0xFE00 <= point <= 0xFE0F  # variation selectors
         or 0xE0100 <= point <= 0xE01EF  # variation selectors supplement
     )
@@ -102,6 +105,16 @@ def clean_name(value: str, *, code: str, what: str, max_length: int = 200) -> st
     return name
 
 
-def likeness(name: str) -> str:
-    """What two names are compared by (rule 3): NFKC, lower case, simplified characters, no whitespace."""
-    return _SPACES.sub("", normalise(name)).translate(_LOOKALIKES)
+def likeness(name: str, *, without_notes: bool = False) -> str:
+    """What two names are compared by (rule 3): NFKC, lower case, simplified characters, no whitespace.
+
+    ``without_notes`` (department names) also drops bracketed notes (closed or not) and punctuation:
+    ``苏州市税务局(示列)``, ``苏州市税务局(示例`` and ``苏州市税务局⑴`` (NFKC ``(1)``) all read at a glance as
+    ``苏州市税务局(示例)`` (the re-trial registered each beside it), so a department told apart from a registered
+    one only by a bracketed note is refused. Purpose titles keep their notes (``社会救助(低保)`` and
+    ``社会救助(特困)`` are two purposes)."""
+    folded = _SPACES.sub("", normalise(name)).translate(_LOOKALIKES)
+    if not without_notes:
+        return folded
+    core = "".join(c for c in _BRACKETED.sub("", folded) if not unicodedata.category(c).startswith("P"))
+    return core or folded

@@ -10,8 +10,8 @@ same names, as they are.
 Import layout: CSV with header ``voucher_no,project_id,paid_on,amount_wan`` (ISO date), optionally a fifth
 column ``override_reason``. A voucher already imported is skipped (re-importing a file changes nothing). A row is
 refused — a reject of the report with its row number and code, never failing the file — when it is malformed
-(``project.payment_invalid``: voucher, a project id from 1 to 2⁶³−1 of an existing project, date, amount), its
-project is not approved or later (``project.payment_stage``), it is dated outside the project's years — from 1
+(``project.payment_invalid``: voucher, a project id from 1 to 2⁶³−1 of an existing project, date, amount above 0),
+its project is not approved or later (``project.payment_stage``), it is dated outside the project's years — from 1
 January of its budget year to 31 December :data:`~mdm.projects.rules.PAYMENT_YEARS` years later, and not after
 today — (``project.payment_date``), or it would bring the project's payments above its approved amount
 (``project.payment_over_approved``) without finance's written ``override_reason``; an override is recorded with
@@ -88,6 +88,8 @@ def _parse(row: dict[str, Any], session: Session) -> tuple[str, Project, dt.date
             raise ValueError(f"no project {project_id}")
         paid_on = dt.date.fromisoformat((row["paid_on"] or "").strip())
         amount = wan_to_fen((row["amount_wan"] or "").strip(), field="amount_wan")
+        if amount <= 0:  # a voucher pays something: a zero row is noise in paid-against-approved
+            raise ValueError("amount_wan must be above 0 (at least 0.01 万元)")
         reason = (row.get(OVERRIDE_COLUMN) or "").strip() or None
         if reason is not None and (len(reason) > 2000 or not storable(reason)):
             raise ValueError("override_reason is at most 2,000 characters")
