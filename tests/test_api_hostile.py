@@ -220,7 +220,8 @@ def test_a_readers_cursor_does_not_reveal_a_masked_business_key(person_api):
     second = client.get(
         "/repositories/natural_person/records", params={"limit": 1, "cursor": cursor}, headers=auth(keys["reader"])
     ).json()
-    assert len(second["items"]) == 1 and second["items"][0]["key"] != body["items"][0]["key"]
+    # the next record, not the same again (masked keys all read alike now: compare the records)
+    assert len(second["items"]) == 1 and second["items"][0]["data"] != body["items"][0]["data"]
 
 
 # -- search and lookup ------------------------------------------------------------------------------------------
